@@ -1,0 +1,29 @@
+//! The emulated APIs: one router per API page, merged into one.
+//!
+//! IMS and SWR share a port. matchit gives a static segment (`/v2/manage/…`)
+//! priority over a capture (`/v2/{project_id}/…`), so the routers stay
+//! separate and could later be served per `Host`.
+
+pub mod ims;
+pub mod swr;
+pub mod swr_v2;
+pub mod swr_v3;
+
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// All emulated API routes, with the gateway-style JSON 404 as fallback.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(ims::router())
+        .merge(swr_v2::router())
+        .merge(swr_v3::router())
+        .fallback(not_found)
+}
+
+/// Answers paths that no route serves, as the API gateway does.
+async fn not_found() -> ApiError {
+    ApiError::route_not_found()
+}

@@ -1,0 +1,119 @@
+//! Command line and environment. Every flag has an `IMS_SWR_MOCK_*` twin;
+//! the doc comment of each field is its `--help` text.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::server::ServerBuilder;
+use crate::store::DEFAULT_REGISTRY_HOST;
+use crate::telemetry::LogFormat;
+
+/// A fast, faithful emulator of Huawei Cloud IMS and SWR image-tag APIs.
+///
+/// Without a subcommand it serves the APIs, on the embedded default fixture
+/// unless --fixtures is given.
+#[derive(Debug, Parser)]
+#[command(name = "ims-swr-mock", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Serving options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a valid, deterministic fixture to stdout (for big stores).
+    GenerateFixture(GenerateArgs),
+    /// GET a health URL; exit 0 on a 200 and 1 otherwise (for container health checks).
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Options of the server.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind. The Docker image sets 0.0.0.0.
+    #[arg(long, env = "IMS_SWR_MOCK_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one (read it from the `Listening at` line).
+    #[arg(long, env = "IMS_SWR_MOCK_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Fixture file or directory of *.json files; repeatable (comma-separated
+    /// in the env var). Replaces the embedded default fixture.
+    #[arg(
+        long = "fixtures",
+        env = "IMS_SWR_MOCK_FIXTURES",
+        value_delimiter = ','
+    )]
+    pub fixtures: Vec<PathBuf>,
+    /// Registry host used in derived SWR `path` values.
+    #[arg(long, env = "IMS_SWR_MOCK_REGISTRY_HOST", default_value = DEFAULT_REGISTRY_HOST)]
+    pub registry_host: String,
+    /// Log format on stderr.
+    #[arg(long, env = "IMS_SWR_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter, such as `info`, `debug` or `ims_swr_mock=debug,tower_http=debug`.
+    #[arg(long, env = "IMS_SWR_MOCK_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+impl ServeArgs {
+    /// The same builder tests use, configured from these options.
+    pub fn into_builder(self) -> ServerBuilder {
+        let mut builder = crate::Server::builder()
+            .registry_host(self.registry_host)
+            .bind(SocketAddr::new(self.bind, self.port));
+        for path in self.fixtures {
+            builder = builder.fixture(path);
+        }
+        builder
+    }
+}
+
+/// Options of `generate-fixture`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// SWR namespace to create.
+    #[arg(long)]
+    pub namespace: String,
+    /// SWR repository to create (a `/` is allowed).
+    #[arg(long)]
+    pub repository: String,
+    /// Number of tags in the repository.
+    #[arg(long)]
+    pub tags: usize,
+    /// IMS project to create; no IMS data without it.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Number of images in the project.
+    #[arg(long, default_value_t = 100, requires = "project")]
+    pub images: usize,
+    /// Tags per image, at most 10 (the IMS quota).
+    #[arg(long, default_value_t = 3, requires = "project", value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub tags_per_image: u8,
+}
+
+/// Options of `healthcheck`.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// URL to GET; default `http://127.0.0.1:$IMS_SWR_MOCK_PORT/_mock/health` (port 8080 when unset).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

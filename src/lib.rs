@@ -1,0 +1,45 @@
+//! # ims-swr-mock
+//!
+//! A fast, faithful emulator of Huawei Cloud's image-tag APIs, for tests:
+//! IMS `GET /v2/{project_id}/images/tags` and the SWR tag lists
+//! `GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags` and
+//! `GET /v3/manage/namespaces/{namespace}/repos/{repository}/tags`, answering
+//! exactly what the official Huawei Cloud SDKs parse, from an indexed
+//! in-memory store seeded from JSON fixtures.
+//!
+//! ```
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ims_swr_mock::Server;
+//!
+//! // Binds 127.0.0.1 on a free port, on the embedded default fixture.
+//! let server = Server::builder().start().await?;
+//! let url = format!("{}/v2/fd73a4a14a4a4dfb9771a8475e5198ea/images/tags", server.uri());
+//! // ... call `url` with any HTTP client or an official SDK ...
+//! # let _ = url;
+//! drop(server); // shuts the server down
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`server`]: [`Server::builder`], [`serve`](server::serve) and the router ([`server::app`]).
+//! - `api/`: one router per emulated API page (`ims`, `swr_v2`, `swr_v3`).
+//! - [`error`]: the one error type and its per-service envelopes.
+//! - [`store`]: the indexed in-memory store, fixtures ([`store::seed`]) and
+//!   the fixture generator ([`store::generate`]).
+//! - [`config`]: the command line; `main.rs` only wires it up.
+
+pub mod admin;
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod healthcheck;
+pub mod request_id;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use error::{ApiError, Service};
+pub use server::{Server, ServerBuilder, StartError};
+pub use store::Store;

@@ -1,0 +1,115 @@
+//! The `ims-swr-mock` binary: parse the command line, then serve, generate a
+//! fixture, or check health. Everything else lives in the library.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ims_swr_mock::StartError;
+use ims_swr_mock::config::{Cli, Command, GenerateArgs, ServeArgs};
+use ims_swr_mock::server::shutdown_signal;
+use ims_swr_mock::store::generate::{GenerateSpec, write_fixture};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run(cli.serve),
+        Some(Command::GenerateFixture(args)) => generate(args),
+        Some(Command::Healthcheck(args)) => {
+            let url = args
+                .url
+                .unwrap_or_else(ims_swr_mock::healthcheck::default_url);
+            let status = runtime().and_then(|rt| {
+                rt.block_on(ims_swr_mock::healthcheck::check(
+                    &url,
+                    Duration::from_secs(5),
+                ))
+            });
+            match status {
+                Ok(s) if s.as_u16() == 200 => ExitCode::SUCCESS,
+                Ok(s) => {
+                    eprintln!("unhealthy: {url} answered {s}");
+                    ExitCode::from(1)
+                }
+                Err(e) => {
+                    eprintln!("unhealthy: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// Serves until SIGINT or SIGTERM. Exit 2 for bad fixtures, 1 for other failures.
+fn run(args: ServeArgs) -> ExitCode {
+    if let Err(e) = ims_swr_mock::telemetry::init(args.log_format, &args.log_level) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let builder = args.into_builder();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async {
+        let server = match builder.start().await {
+            Ok(server) => server,
+            Err(StartError::Fixture(e)) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        // The one stable line scripts wait for; do not change its wording.
+        println!("Listening at {}", server.uri());
+        let _ = std::io::stdout().flush();
+        shutdown_signal().await;
+        match server.shutdown().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error while shutting down: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// `generate-fixture`: writes a fixture to stdout.
+fn generate(args: GenerateArgs) -> ExitCode {
+    let spec = GenerateSpec {
+        namespace: args.namespace,
+        repository: args.repository,
+        tags: args.tags,
+        images: if args.project.is_some() {
+            args.images
+        } else {
+            0
+        },
+        project: args.project,
+        tags_per_image: usize::from(args.tags_per_image),
+    };
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    match write_fixture(&spec, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the fixture: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

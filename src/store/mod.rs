@@ -1,0 +1,578 @@
+//! The in-memory store: a cheap, cloneable handle with domain methods.
+//!
+//! Handlers never see the lock. Every method takes a `std::sync::RwLock` for a
+//! short, synchronous critical section, copies out `Arc`s, and returns; no
+//! guard ever lives across an `.await` (the same choice, for the same reasons,
+//! as mini-redis's `Db`).
+//!
+//! # Indexes
+//! - **SWR**: each repository keeps its tags in two sorted vectors, one by tag
+//!   name and one by `(updated, name)`. A page by offset is a slice (`O(page)`);
+//!   a page by marker is a binary search plus a slice (`O(log n + page)`).
+//!   Descending order walks the same vectors backwards. Only a `tag` substring
+//!   filter needs a scan, and then only as far as the page reaches (plus a
+//!   count for the v2 `Content-Range` total).
+//! - **IMS**: each project keeps the aggregate answer of `ListImagesTags`
+//!   (keys and values in order of first appearance, values de-duplicated),
+//!   built when the project is loaded, so a request does not rescan images.
+
+pub mod generate;
+pub mod model;
+pub mod seed;
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use indexmap::IndexMap;
+
+pub use model::{Image, SwrTag};
+
+/// The account (domain) id used when a fixture gives a namespace none.
+///
+/// Seed 004 shows a masked `050*****************6d70a9600`; this fills the mask
+/// in with a fixed, documented value.
+pub const DEFAULT_DOMAIN_ID: &str = "0503dda878000fed0f75c0096d70a960";
+
+/// The registry host used in `path` when none is configured (seed 002).
+pub const DEFAULT_REGISTRY_HOST: &str = "swr.cn-north-1.myhuaweicloud.com";
+
+/// The intra-cluster registry host used in `internal_path` when a fixture gives
+/// none (seeds 002-004).
+pub const DEFAULT_INTERNAL_HOST: &str = "10.125.0.198:20202";
+
+/// Shared handle to the emulator's state. Clones share the same data.
+#[derive(Clone, Debug, Default)]
+pub struct Store {
+    inner: Arc<RwLock<Inner>>,
+}
+
+/// Everything the store holds.
+#[derive(Debug, Default)]
+pub(crate) struct Inner {
+    /// IMS projects by project id.
+    pub(crate) projects: HashMap<Arc<str>, Project>,
+    /// SWR namespaces (organizations) by name.
+    pub(crate) namespaces: HashMap<Arc<str>, Namespace>,
+}
+
+/// One IMS project: its images and the cached tag aggregate.
+#[derive(Debug, Default)]
+pub(crate) struct Project {
+    /// Images in fixture order.
+    pub(crate) images: Vec<Image>,
+    /// Key → (value → number of images carrying `key=value`), in order of first appearance.
+    counts: IndexMap<Arc<str>, IndexMap<Arc<str>, u32>>,
+    /// The `ListImagesTags` answer, rebuilt from `counts` whenever it changes.
+    summary: Arc<[TagSummary]>,
+}
+
+impl Project {
+    /// Adds an image and folds its tags into the aggregate.
+    pub(crate) fn push_image(&mut self, image: Image) {
+        for (key, value) in &image.tags {
+            *self
+                .counts
+                .entry(key.clone())
+                .or_default()
+                .entry(value.clone())
+                .or_insert(0) += 1;
+        }
+        self.images.push(image);
+    }
+
+    /// Rebuilds the cached summary from the counts.
+    pub(crate) fn refresh_summary(&mut self) {
+        self.summary = self
+            .counts
+            .iter()
+            .map(|(key, values)| TagSummary {
+                key: key.clone(),
+                values: values.keys().cloned().collect(),
+            })
+            .collect();
+    }
+}
+
+/// One entry of the IMS `ListImagesTags` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSummary {
+    /// Tag key.
+    pub key: Arc<str>,
+    /// Distinct values in order of first appearance; `""` for a key-only tag.
+    pub values: Vec<Arc<str>>,
+}
+
+/// One SWR namespace (organization).
+#[derive(Debug)]
+pub(crate) struct Namespace {
+    /// Account (domain) that owns the namespace.
+    pub(crate) domain_id: Arc<str>,
+    /// Repositories by full name (with real `/`, not `$`).
+    pub(crate) repos: HashMap<Arc<str>, Repo>,
+}
+
+/// What a serialiser needs to know about the repository a tag lives in.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RepoContext {
+    /// Namespace name.
+    pub namespace: Arc<str>,
+    /// Repository name, with real `/`.
+    pub repository: Arc<str>,
+    /// Account id that owns the namespace (`domain_id`).
+    pub domain_id: Arc<str>,
+    /// Host used for derived `path` values.
+    pub registry_host: Arc<str>,
+    /// Host used for derived `internal_path` values.
+    pub internal_host: Arc<str>,
+}
+
+impl RepoContext {
+    /// `path` of a tag: the stored one, or `{registry_host}/{namespace}/{repository}:{tag}`.
+    pub fn path(&self, tag: &SwrTag) -> String {
+        match &tag.path {
+            Some(p) => p.to_string(),
+            None => format!(
+                "{}/{}/{}:{}",
+                self.registry_host, self.namespace, self.repository, tag.name
+            ),
+        }
+    }
+
+    /// `internal_path` of a tag: the stored one, or `{internal_host}/{namespace}/{repository}:{tag}`.
+    pub fn internal_path(&self, tag: &SwrTag) -> String {
+        match &tag.internal_path {
+            Some(p) => p.to_string(),
+            None => format!(
+                "{}/{}/{}:{}",
+                self.internal_host, self.namespace, self.repository, tag.name
+            ),
+        }
+    }
+}
+
+/// One SWR repository and its tag indexes.
+#[derive(Debug)]
+pub(crate) struct Repo {
+    /// Names and hosts shared by every tag of the repository.
+    pub(crate) ctx: Arc<RepoContext>,
+    /// Tags sorted by name (the `tag` order, and lookups by name).
+    by_name: Vec<Arc<SwrTag>>,
+    /// Tags sorted by `(updated, name)` (the `updated_at` order).
+    by_updated: Vec<Arc<SwrTag>>,
+}
+
+impl Repo {
+    /// Builds a repository's indexes from its tags. Tag names must be unique.
+    pub(crate) fn new(ctx: Arc<RepoContext>, tags: Vec<Arc<SwrTag>>) -> Self {
+        let mut by_name = tags.clone();
+        by_name.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut by_updated = tags;
+        by_updated.sort_by(|a, b| cmp_updated(a, b));
+        Self {
+            ctx,
+            by_name,
+            by_updated,
+        }
+    }
+
+    fn ordered(&self, column: OrderColumn) -> &[Arc<SwrTag>] {
+        match column {
+            OrderColumn::UpdatedAt => &self.by_updated,
+            OrderColumn::Tag => &self.by_name,
+        }
+    }
+
+    /// Number of tags.
+    pub(crate) fn len(&self) -> usize {
+        self.by_name.len()
+    }
+}
+
+fn cmp_updated(a: &SwrTag, b: &SwrTag) -> Ordering {
+    a.updated.cmp(&b.updated).then_with(|| a.name.cmp(&b.name))
+}
+
+/// The column a tag list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderColumn {
+    /// Last update time, ties broken by tag name (the API's default).
+    #[default]
+    UpdatedAt,
+    /// Tag name, byte-wise.
+    Tag,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderType {
+    /// Newest or greatest first (the API's default).
+    #[default]
+    Desc,
+    /// Oldest or smallest first.
+    Asc,
+}
+
+/// A sort column and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Order {
+    /// Sort column.
+    pub column: OrderColumn,
+    /// Sort direction.
+    pub direction: OrderType,
+}
+
+/// The position of a tag in an order: what a v3 marker carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    /// Position in the `updated_at` order.
+    Updated {
+        /// `updated`, epoch seconds.
+        updated: i64,
+        /// Tag name (the tie-breaker).
+        name: Arc<str>,
+    },
+    /// Position in the `tag` order.
+    Name(Arc<str>),
+}
+
+impl SortKey {
+    fn of(tag: &SwrTag, column: OrderColumn) -> Self {
+        match column {
+            OrderColumn::UpdatedAt => SortKey::Updated {
+                updated: tag.updated,
+                name: tag.name.clone(),
+            },
+            OrderColumn::Tag => SortKey::Name(tag.name.clone()),
+        }
+    }
+
+    /// Which column this key orders by.
+    pub fn column(&self) -> OrderColumn {
+        match self {
+            SortKey::Updated { .. } => OrderColumn::UpdatedAt,
+            SortKey::Name(_) => OrderColumn::Tag,
+        }
+    }
+
+    /// Compares a tag's position to this key in ascending order.
+    fn cmp_tag(&self, tag: &SwrTag) -> Ordering {
+        match self {
+            SortKey::Updated { updated, name } => {
+                tag.updated.cmp(updated).then_with(|| (*tag.name).cmp(name))
+            }
+            SortKey::Name(name) => (*tag.name).cmp(name),
+        }
+    }
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Skip this many (matching) tags: the v2 `offset`.
+    Offset(usize),
+    /// Start right after this key: the v3 `marker`.
+    After(SortKey),
+}
+
+/// A request for one page of a repository's tags.
+#[derive(Debug, Clone)]
+pub struct PageQuery {
+    /// Sort order.
+    pub order: Order,
+    /// Case-insensitive substring that tag names must contain.
+    pub filter: Option<String>,
+    /// Where the page starts.
+    pub start: Start,
+    /// Most tags to return.
+    pub limit: usize,
+}
+
+/// One page of a repository's tags.
+#[derive(Debug)]
+pub struct TagPage {
+    /// The repository the tags belong to.
+    pub ctx: Arc<RepoContext>,
+    /// The tags of this page, in order.
+    pub tags: Vec<Arc<SwrTag>>,
+    /// Number of tags matching the filter in the whole repository.
+    pub total: usize,
+    /// The key of the last tag returned, when more tags follow it.
+    pub next: Option<SortKey>,
+}
+
+/// Why a repository lookup failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// No namespace of that name.
+    #[error("namespace {0} not found")]
+    NamespaceNotFound(String),
+    /// The namespace exists, the repository does not.
+    #[error("repository {0} not found")]
+    RepositoryNotFound(String),
+}
+
+impl Store {
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(inner)),
+        }
+    }
+
+    /// A read guard. A panic while a lock is held cannot leave the data
+    /// half-written (every mutation builds its new value before swapping it
+    /// in), so a poisoned lock is safe to keep using.
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The IMS `ListImagesTags` answer for a project: every key and its distinct
+    /// values across the project's images. An unknown project has no tags.
+    pub fn images_tags(&self, project_id: &str) -> Arc<[TagSummary]> {
+        self.read()
+            .projects
+            .get(project_id)
+            .map(|p| p.summary.clone())
+            .unwrap_or_else(|| Arc::from([]))
+    }
+
+    /// Images of a project, in fixture order.
+    pub fn images(&self, project_id: &str) -> Vec<Image> {
+        self.read()
+            .projects
+            .get(project_id)
+            .map(|p| p.images.clone())
+            .unwrap_or_default()
+    }
+
+    /// One page of an SWR repository's tags.
+    pub fn list_tags(
+        &self,
+        namespace: &str,
+        repository: &str,
+        query: &PageQuery,
+    ) -> Result<TagPage, LookupError> {
+        let inner = self.read();
+        let ns = inner
+            .namespaces
+            .get(namespace)
+            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
+        let repo = ns
+            .repos
+            .get(repository)
+            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
+        Ok(page(repo, query))
+    }
+
+    /// The account (domain) that owns a namespace, if it exists.
+    pub fn namespace_domain(&self, namespace: &str) -> Option<Arc<str>> {
+        self.read()
+            .namespaces
+            .get(namespace)
+            .map(|ns| ns.domain_id.clone())
+    }
+
+    /// Number of tags in a repository, if it exists.
+    pub fn tag_count(&self, namespace: &str, repository: &str) -> Option<usize> {
+        let inner = self.read();
+        Some(
+            inner
+                .namespaces
+                .get(namespace)?
+                .repos
+                .get(repository)?
+                .len(),
+        )
+    }
+}
+
+/// Cuts one page out of a repository's index. See the module docs for costs.
+fn page(repo: &Repo, query: &PageQuery) -> TagPage {
+    let column = query.order.column;
+    let sorted = repo.ordered(column);
+    let n = sorted.len();
+    let desc = query.order.direction == OrderType::Desc;
+
+    // The page's window in logical (possibly reversed) order: [from, n).
+    let (from, skip) = match &query.start {
+        Start::Offset(offset) => (0, *offset),
+        Start::After(key) if desc => (n - sorted.partition_point(|t| key.cmp_tag(t).is_lt()), 0),
+        Start::After(key) => (sorted.partition_point(|t| key.cmp_tag(t).is_le()), 0),
+    };
+    let at = |i: usize| if desc { &sorted[n - 1 - i] } else { &sorted[i] };
+
+    let needle = query.filter.as_deref().filter(|f| !f.is_empty());
+    let (mut tags, total): (Vec<Arc<SwrTag>>, usize) = match needle {
+        None => {
+            let first = from.saturating_add(skip).min(n);
+            let last = first.saturating_add(query.limit.saturating_add(1)).min(n);
+            ((first..last).map(|i| at(i).clone()).collect(), n)
+        }
+        Some(needle) => {
+            let needle = needle.to_ascii_lowercase();
+            let matches = |t: &SwrTag| contains_ignore_ascii_case(&t.name, &needle);
+            let total = sorted.iter().filter(|t| matches(t)).count();
+            let tags = (from..n)
+                .map(at)
+                .filter(|t| matches(t))
+                .skip(skip)
+                .take(query.limit.saturating_add(1))
+                .cloned()
+                .collect();
+            (tags, total)
+        }
+    };
+    let next = if tags.len() > query.limit {
+        tags.truncate(query.limit);
+        tags.last().map(|t| SortKey::of(t, column))
+    } else {
+        None
+    };
+    TagPage {
+        ctx: repo.ctx.clone(),
+        tags,
+        total,
+        next,
+    }
+}
+
+fn contains_ignore_ascii_case(haystack: &str, lower_needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), lower_needle.as_bytes());
+    n.len() <= h.len()
+        && h.windows(n.len())
+            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(name: &str, updated: i64) -> Arc<SwrTag> {
+        Arc::new(SwrTag {
+            id: 1,
+            repo_id: 1,
+            name: name.into(),
+            image_id: "i".into(),
+            manifest: None,
+            digest: "d".into(),
+            schema: 2,
+            path: None,
+            internal_path: None,
+            size: 1,
+            is_trusted: false,
+            created: updated,
+            updated,
+            deleted: None,
+            scanned: false,
+            tag_type: 0,
+        })
+    }
+
+    fn repo(tags: &[(&str, i64)]) -> Repo {
+        let ctx = Arc::new(RepoContext {
+            namespace: "ns".into(),
+            repository: "repo".into(),
+            domain_id: "d".into(),
+            registry_host: "h".into(),
+            internal_host: "i".into(),
+        });
+        Repo::new(ctx, tags.iter().map(|(n, u)| tag(n, *u)).collect())
+    }
+
+    fn names(p: &TagPage) -> Vec<&str> {
+        p.tags.iter().map(|t| &*t.name).collect()
+    }
+
+    fn q(column: OrderColumn, direction: OrderType, start: Start, limit: usize) -> PageQuery {
+        PageQuery {
+            order: Order { column, direction },
+            filter: None,
+            start,
+            limit,
+        }
+    }
+
+    #[test]
+    fn default_order_is_newest_first_with_name_tie_break() {
+        let r = repo(&[("a", 1), ("b", 3), ("c", 3), ("d", 2)]);
+        let p = page(
+            &r,
+            &q(
+                OrderColumn::UpdatedAt,
+                OrderType::Desc,
+                Start::Offset(0),
+                10,
+            ),
+        );
+        assert_eq!(names(&p), ["c", "b", "d", "a"]);
+        assert_eq!(p.total, 4);
+        assert!(p.next.is_none());
+    }
+
+    #[test]
+    fn markers_resume_after_the_key_in_both_directions() {
+        let r = repo(&[("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]);
+        for direction in [OrderType::Asc, OrderType::Desc] {
+            for column in [OrderColumn::Tag, OrderColumn::UpdatedAt] {
+                let mut seen = vec![];
+                let mut start = Start::Offset(0);
+                loop {
+                    let p = page(&r, &q(column, direction, start, 2));
+                    seen.extend(names(&p).into_iter().map(str::to_owned));
+                    match p.next {
+                        Some(k) => start = Start::After(k),
+                        None => break,
+                    }
+                }
+                let mut want = vec!["a", "b", "c", "d", "e"];
+                if direction == OrderType::Desc {
+                    want.reverse();
+                }
+                assert_eq!(seen, want, "{column:?} {direction:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_marker_whose_tag_was_deleted_still_resumes_in_place() {
+        let r = repo(&[("a", 1), ("c", 3), ("d", 4)]);
+        let key = SortKey::Name("b".into());
+        let p = page(
+            &r,
+            &q(
+                OrderColumn::Tag,
+                OrderType::Asc,
+                Start::After(key.clone()),
+                10,
+            ),
+        );
+        assert_eq!(names(&p), ["c", "d"]);
+        let p = page(
+            &r,
+            &q(OrderColumn::Tag, OrderType::Desc, Start::After(key), 10),
+        );
+        assert_eq!(names(&p), ["a"]);
+    }
+
+    #[test]
+    fn offsets_past_the_end_give_an_empty_page_with_the_total() {
+        let r = repo(&[("a", 1), ("b", 2)]);
+        let p = page(
+            &r,
+            &q(OrderColumn::Tag, OrderType::Asc, Start::Offset(5), 10),
+        );
+        assert!(p.tags.is_empty());
+        assert_eq!(p.total, 2);
+    }
+
+    #[test]
+    fn filters_match_substrings_ignoring_ascii_case_and_count_matches() {
+        let r = repo(&[("v1.0", 1), ("V1.1", 2), ("latest", 3), ("v2.0", 4)]);
+        let mut query = q(OrderColumn::Tag, OrderType::Asc, Start::Offset(1), 1);
+        query.filter = Some("v1".into());
+        let p = page(&r, &query);
+        assert_eq!(names(&p), ["v1.0"]);
+        assert_eq!(p.total, 2);
+        assert!(p.next.is_none());
+    }
+}

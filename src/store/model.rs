@@ -1,0 +1,136 @@
+//! Domain records held by the store: IMS images and SWR tags.
+//!
+//! Records are immutable once built and shared as `Arc`s, so a page of results
+//! can be cloned out from under the store's lock in `O(page)` and serialised
+//! after the lock is released. Fields that are cheap to derive and expensive to
+//! keep for a million tags (the manifest and the pull paths) are stored as
+//! `None` when the fixture left them out, and derived while serialising.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use sha2::{Digest as _, Sha256};
+
+/// Media type of a Docker image manifest, schema 2.
+const MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// One IMS image with its tags, in fixture order.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Image id (a UUID in the real service).
+    pub id: Arc<str>,
+    /// Image name.
+    pub name: Arc<str>,
+    /// Image status, such as `active`.
+    pub status: Arc<str>,
+    /// Tags as `(key, value)` pairs; a key-only tag has the value `""`.
+    pub tags: Vec<(Arc<str>, Arc<str>)>,
+}
+
+/// One SWR image tag, as the v2 and v3 list APIs describe it.
+#[derive(Debug, Clone)]
+pub struct SwrTag {
+    /// Tag id (`id`).
+    pub id: i64,
+    /// Id of the repository the tag belongs to (`repo_id`).
+    pub repo_id: i64,
+    /// Tag name (`Tag` in v2, `tag` in v3).
+    pub name: Arc<str>,
+    /// Image id: the config digest without its `sha256:` prefix.
+    pub image_id: Arc<str>,
+    /// The manifest as a JSON string; `None` means "derive it" (see [`SwrTag::manifest`]).
+    pub manifest: Option<Arc<str>>,
+    /// Manifest digest, `sha256:<hex>`.
+    pub digest: Arc<str>,
+    /// Docker schema version, 1 or 2.
+    pub schema: i64,
+    /// External pull path; `None` means `{registry_host}/{namespace}/{repository}:{tag}`.
+    pub path: Option<Arc<str>>,
+    /// Internal pull path; `None` means `{internal_host}/{namespace}/{repository}:{tag}`.
+    pub internal_path: Option<Arc<str>>,
+    /// Image size in bytes.
+    pub size: i64,
+    /// Whether the image is trusted (always `false` in the real service).
+    pub is_trusted: bool,
+    /// Creation time, seconds since the Unix epoch (UTC).
+    pub created: i64,
+    /// Last update time, seconds since the Unix epoch (UTC). The `updated_at` sort key.
+    pub updated: i64,
+    /// Deletion time as the API writes it, or `None` for `null`.
+    pub deleted: Option<Arc<str>>,
+    /// Whether the image was scanned (v2 only).
+    pub scanned: bool,
+    /// 0 for a manifest, 1 for a manifest list.
+    pub tag_type: i64,
+}
+
+impl SwrTag {
+    /// The manifest JSON string: the stored one, or a schema-2 manifest derived
+    /// from `image_id` and `size`.
+    pub fn manifest(&self) -> std::borrow::Cow<'_, str> {
+        match &self.manifest {
+            Some(m) => std::borrow::Cow::Borrowed(m),
+            None => std::borrow::Cow::Owned(derived_manifest(&self.image_id, self.size)),
+        }
+    }
+}
+
+/// A deterministic schema-2 manifest for an image id and size, in the compact
+/// form the registry stores (seed 003 shows this shape).
+pub fn derived_manifest(image_id: &str, size: i64) -> String {
+    let layer = hex_sha256(format!("layer:{image_id}").as_bytes());
+    let mut m = String::with_capacity(420);
+    let _ = write!(
+        m,
+        "{{\"schemaVersion\":2,\"mediaType\":\"{MANIFEST_V2}\",\"config\":{{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":1862,\"digest\":\"sha256:{image_id}\"}},\"layers\":[{{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":{size},\"digest\":\"sha256:{layer}\"}}]}}"
+    );
+    m
+}
+
+/// Lowercase hex SHA-256 of `data`.
+pub fn hex_sha256(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Formats epoch seconds the way SWR writes times: `2018-07-06T06:18:55Z`.
+pub fn format_time(secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        // Out-of-range values are rejected when fixtures load; this is a fallback.
+        Err(_) => "1970-01-01T00:00:00Z".to_owned(),
+    }
+}
+
+/// Parses an RFC 3339 time (`2018-07-06T06:18:55Z`, offsets and fractions allowed)
+/// into epoch seconds.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    text.parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2018-07-06T06:18:55Z ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_in_swr_format() {
+        let secs = parse_time("2018-07-06T06:18:55Z").unwrap();
+        assert_eq!(format_time(secs), "2018-07-06T06:18:55Z");
+        assert_eq!(parse_time("2018-07-06T14:18:55+08:00").unwrap(), secs);
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn derived_manifest_is_valid_json_naming_the_image() {
+        let m = derived_manifest(&"a".repeat(64), 42);
+        let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+        assert_eq!(v["config"]["digest"], format!("sha256:{}", "a".repeat(64)));
+        assert_eq!(v["layers"][0]["size"], 42);
+    }
+}

@@ -1,0 +1,765 @@
+//! Fixtures: JSON files that seed the store, validated against
+//! `fixtures/schema.json` and turned into indexed records.
+//!
+//! Loading runs in four steps, each of which names the file and the JSON path
+//! of whatever it rejects:
+//! 1. read and parse the JSON;
+//! 2. validate it against the JSON Schema (compiled into the binary), which
+//!    catches typos, wrong types and out-of-range values;
+//! 3. deserialise it into typed records;
+//! 4. check what a schema cannot (duplicate names and ids across files, times)
+//!    and derive every omitted field deterministically.
+//!
+//! Several files merge: projects and namespaces with the same id or name
+//! combine; repositories, images and ids must be unique.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{self, Image, SwrTag, derived_manifest, hex_sha256};
+use super::{DEFAULT_DOMAIN_ID, DEFAULT_INTERNAL_HOST, Inner, Namespace, Repo, RepoContext, Store};
+
+/// The JSON Schema every fixture must follow (`fixtures/schema.json`).
+pub const SCHEMA: &str = include_str!("../../fixtures/schema.json");
+
+/// The default fixture compiled into the binary (`fixtures/default.json`).
+/// It reproduces the examples of the API pages the emulator implements.
+pub const DEFAULT_FIXTURE: &str = include_str!("../../fixtures/default.json");
+
+/// Name under which errors in the embedded default fixture are reported.
+const DEFAULT_FIXTURE_NAME: &str = "<embedded default fixture: fixtures/default.json>";
+
+/// Created/updated time of tags that give neither: 2024-01-01T00:00:00Z, plus
+/// one second per tag in fixture order, so the default `updated_at desc` order
+/// is the reverse of the file's order.
+const DERIVED_TIME_BASE: i64 = 1_704_067_200;
+
+/// Where a fixture comes from.
+#[derive(Debug, Clone)]
+pub enum FixtureSource {
+    /// A JSON file, or a directory whose `*.json` files (except `schema.json`)
+    /// load in name order.
+    Path(PathBuf),
+    /// JSON text with a name to report errors under.
+    Json {
+        /// Name used in error messages.
+        name: String,
+        /// The JSON document.
+        text: String,
+    },
+    /// The default fixture compiled into the binary.
+    Default,
+}
+
+/// Settings that shape derived fields.
+#[derive(Debug, Clone)]
+pub struct SeedSettings {
+    /// Host used in derived SWR `path` values (`--registry-host`).
+    pub registry_host: String,
+}
+
+/// One thing wrong with a fixture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file (or source name) it is in.
+    pub file: String,
+    /// Where in the document, as a JSONPath such as `$.swr.namespaces[0].name`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Why fixtures could not be loaded: every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct FixtureError {
+    /// The problems, at most [`FixtureError::MAX_PROBLEMS`] of them.
+    pub problems: Vec<Problem>,
+}
+
+impl FixtureError {
+    /// Most problems reported at once.
+    pub const MAX_PROBLEMS: usize = 20;
+
+    fn one(file: &str, path: &str, message: impl Into<String>) -> Self {
+        Self {
+            problems: vec![Problem {
+                file: file.to_owned(),
+                path: path.to_owned(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "bad fixture {}: at {}: {}", p.file, p.path, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
+    let schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
+    jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+});
+
+/// Loads fixtures into a new store.
+pub fn load(sources: &[FixtureSource], settings: &SeedSettings) -> Result<Store, FixtureError> {
+    let mut docs = Vec::new();
+    for source in sources {
+        match source {
+            FixtureSource::Path(path) => {
+                for file in expand(path)? {
+                    let name = file.display().to_string();
+                    let bytes = std::fs::read(&file).map_err(|e| {
+                        FixtureError::one(&name, "$", format!("cannot read the file: {e}"))
+                    })?;
+                    docs.push(parse(&name, &bytes)?);
+                }
+            }
+            FixtureSource::Json { name, text } => docs.push(parse(name, text.as_bytes())?),
+            FixtureSource::Default => {
+                docs.push(parse(DEFAULT_FIXTURE_NAME, DEFAULT_FIXTURE.as_bytes())?)
+            }
+        }
+    }
+    Builder::new(settings).build(&docs)
+}
+
+/// The files a path stands for: itself, or a directory's `*.json` files.
+fn expand(path: &Path) -> Result<Vec<PathBuf>, FixtureError> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| FixtureError::one(&name, "$", format!("cannot read the fixture: {e}")))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| FixtureError::one(&name, "$", format!("cannot list the directory: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension().is_some_and(|x| x == "json")
+                && p.file_name().is_some_and(|n| n != "schema.json")
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(FixtureError::one(
+            &name,
+            "$",
+            "the directory holds no *.json fixture files",
+        ));
+    }
+    Ok(files)
+}
+
+/// Steps 1-3: parse, validate against the schema, deserialise.
+fn parse(name: &str, bytes: &[u8]) -> Result<Document, FixtureError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| FixtureError::one(name, "$", format!("not valid JSON: {e}")))?;
+    let validator = VALIDATOR
+        .as_ref()
+        .map_err(|e| FixtureError::one("fixtures/schema.json", "$", e.clone()))?;
+    let problems: Vec<Problem> = validator
+        .iter_errors(&value)
+        .take(FixtureError::MAX_PROBLEMS)
+        .map(|e| Problem {
+            file: name.to_owned(),
+            path: json_path(e.instance_path().segments().map(|s| s.to_string())),
+            message: e.to_string(),
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(FixtureError { problems });
+    }
+    let file: FixtureFile = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = format!("$.{}", e.path()).replace(".[", "[");
+        FixtureError::one(name, path.trim_end_matches('.'), e.inner().to_string())
+    })?;
+    Ok(Document {
+        name: name.to_owned(),
+        file,
+    })
+}
+
+/// Renders JSON Pointer segments as a JSONPath (`$.a.b[0]`).
+fn json_path(segments: impl Iterator<Item = String>) -> String {
+    let mut out = String::from("$");
+    for s in segments {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{s}]"));
+        } else if s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+        {
+            out.push('.');
+            out.push_str(&s);
+        } else {
+            out.push_str(&format!("[{}]", Value::String(s)));
+        }
+    }
+    out
+}
+
+/// A parsed fixture file and the name it is reported under.
+struct Document {
+    name: String,
+    file: FixtureFile,
+}
+
+/// The top level of a fixture file. See `fixtures/schema.json` for the documentation
+/// of every field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixtureFile {
+    #[serde(rename = "$schema")]
+    _schema: Option<String>,
+    #[serde(rename = "description")]
+    _description: Option<String>,
+    #[serde(default)]
+    ims: ImsSection,
+    #[serde(default)]
+    swr: SwrSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImsSection {
+    #[serde(default)]
+    projects: Vec<ProjectDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectDoc {
+    id: String,
+    #[serde(default)]
+    images: Vec<ImageDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageDoc {
+    id: Option<String>,
+    name: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    tags: Vec<ImageTagDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageTagDoc {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwrSection {
+    internal_registry_host: Option<String>,
+    #[serde(default)]
+    namespaces: Vec<NamespaceDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamespaceDoc {
+    name: String,
+    domain_id: Option<String>,
+    #[serde(default)]
+    repositories: Vec<RepositoryDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepositoryDoc {
+    name: String,
+    id: Option<i64>,
+    #[serde(default)]
+    tags: Vec<TagDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagDoc {
+    tag: String,
+    id: Option<i64>,
+    image_id: Option<String>,
+    manifest: Option<String>,
+    digest: Option<String>,
+    schema: Option<i64>,
+    path: Option<String>,
+    internal_path: Option<String>,
+    size: Option<i64>,
+    is_trusted: Option<bool>,
+    created: Option<String>,
+    updated: Option<String>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    deleted: Option<Option<String>>,
+    scanned: Option<bool>,
+    tag_type: Option<i64>,
+}
+
+/// Tells `"deleted": null` (kept as `Some(None)`) from an absent field (`None`).
+fn explicit_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Step 4: cross-file checks and derivation.
+struct Builder<'a> {
+    settings: &'a SeedSettings,
+    problems: Vec<Problem>,
+    inner: Inner,
+    /// Where each namespace's domain and each repository were first defined.
+    seen_repos: HashMap<(String, String), String>,
+    seen_images: HashMap<(String, String), String>,
+    ns_domains: HashMap<String, (String, String)>,
+    /// Explicit ids, reserved before derived ones are handed out.
+    used_repo_ids: HashSet<i64>,
+    used_tag_ids: HashSet<i64>,
+    next_repo_id: i64,
+    next_tag_id: i64,
+}
+
+impl<'a> Builder<'a> {
+    fn new(settings: &'a SeedSettings) -> Self {
+        Self {
+            settings,
+            problems: Vec::new(),
+            inner: Inner::default(),
+            seen_repos: HashMap::new(),
+            seen_images: HashMap::new(),
+            ns_domains: HashMap::new(),
+            used_repo_ids: HashSet::new(),
+            used_tag_ids: HashSet::new(),
+            next_repo_id: 1,
+            next_tag_id: 1,
+        }
+    }
+
+    fn problem(&mut self, file: &str, path: String, message: String) {
+        if self.problems.len() < FixtureError::MAX_PROBLEMS {
+            self.problems.push(Problem {
+                file: file.to_owned(),
+                path,
+                message,
+            });
+        }
+    }
+
+    fn build(mut self, docs: &[Document]) -> Result<Store, FixtureError> {
+        self.reserve_ids(docs);
+        for doc in docs {
+            self.load_ims(doc);
+            self.load_swr(doc);
+        }
+        if !self.problems.is_empty() {
+            return Err(FixtureError {
+                problems: self.problems,
+            });
+        }
+        for project in self.inner.projects.values_mut() {
+            project.refresh_summary();
+        }
+        Ok(Store::from_inner(self.inner))
+    }
+
+    /// Collects explicit repository and tag ids so derived ids never collide with them.
+    fn reserve_ids(&mut self, docs: &[Document]) {
+        let mut repo_ids: HashMap<i64, String> = HashMap::new();
+        let mut tag_ids: HashMap<i64, String> = HashMap::new();
+        for doc in docs {
+            for (n, ns) in doc.file.swr.namespaces.iter().enumerate() {
+                for (r, repo) in ns.repositories.iter().enumerate() {
+                    let path = format!("$.swr.namespaces[{n}].repositories[{r}]");
+                    if let Some(id) = repo.id {
+                        if let Some(first) = repo_ids.insert(id, format!("{} at {path}", doc.name))
+                        {
+                            self.problem(
+                                &doc.name,
+                                format!("{path}.id"),
+                                format!("repository id {id} is already used by {first}"),
+                            );
+                        }
+                    }
+                    for (t, tag) in repo.tags.iter().enumerate() {
+                        if let Some(id) = tag.id {
+                            let tpath = format!("{path}.tags[{t}]");
+                            if let Some(first) =
+                                tag_ids.insert(id, format!("{} at {tpath}", doc.name))
+                            {
+                                self.problem(
+                                    &doc.name,
+                                    format!("{tpath}.id"),
+                                    format!("tag id {id} is already used by {first}"),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.used_repo_ids = repo_ids.into_keys().collect();
+        self.used_tag_ids = tag_ids.into_keys().collect();
+    }
+
+    fn fresh_repo_id(&mut self) -> i64 {
+        while self.used_repo_ids.contains(&self.next_repo_id) {
+            self.next_repo_id += 1;
+        }
+        self.next_repo_id += 1;
+        self.next_repo_id - 1
+    }
+
+    fn fresh_tag_id(&mut self) -> i64 {
+        while self.used_tag_ids.contains(&self.next_tag_id) {
+            self.next_tag_id += 1;
+        }
+        self.next_tag_id += 1;
+        self.next_tag_id - 1
+    }
+
+    fn load_ims(&mut self, doc: &Document) {
+        for (p, project_doc) in doc.file.ims.projects.iter().enumerate() {
+            let mut project = self
+                .inner
+                .projects
+                .remove(project_doc.id.as_str())
+                .unwrap_or_default();
+            for (i, image_doc) in project_doc.images.iter().enumerate() {
+                let path = format!("$.ims.projects[{p}].images[{i}]");
+                let ordinal = project.images.len() + 1;
+                let id = image_doc.id.clone().unwrap_or_else(|| {
+                    derived_uuid(&format!("image:{}:{ordinal}", project_doc.id))
+                });
+                let key = (project_doc.id.clone(), id.clone());
+                if let Some(first) = self.seen_images.get(&key) {
+                    let message = format!(
+                        "image {id} is already defined in project {} by {first}",
+                        project_doc.id
+                    );
+                    self.problem(&doc.name, format!("{path}.id"), message);
+                    continue;
+                }
+                self.seen_images
+                    .insert(key, format!("{} at {path}", doc.name));
+                let mut keys = HashSet::new();
+                for (t, tag) in image_doc.tags.iter().enumerate() {
+                    if !keys.insert(tag.key.as_str()) {
+                        let message = format!("tag key {:?} appears twice on this image", tag.key);
+                        self.problem(&doc.name, format!("{path}.tags[{t}].key"), message);
+                    }
+                }
+                project.push_image(Image {
+                    id: id.into(),
+                    name: image_doc
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("image-{ordinal}"))
+                        .into(),
+                    status: image_doc.status.as_deref().unwrap_or("active").into(),
+                    tags: image_doc
+                        .tags
+                        .iter()
+                        .map(|t| (Arc::from(t.key.as_str()), Arc::from(t.value.as_str())))
+                        .collect(),
+                });
+            }
+            self.inner
+                .projects
+                .insert(project_doc.id.as_str().into(), project);
+        }
+    }
+
+    fn load_swr(&mut self, doc: &Document) {
+        let internal_host: Arc<str> = doc
+            .file
+            .swr
+            .internal_registry_host
+            .as_deref()
+            .unwrap_or(DEFAULT_INTERNAL_HOST)
+            .into();
+        let registry_host: Arc<str> = self.settings.registry_host.as_str().into();
+        for (n, ns_doc) in doc.file.swr.namespaces.iter().enumerate() {
+            let ns_path = format!("$.swr.namespaces[{n}]");
+            let domain_id = ns_doc.domain_id.as_deref().unwrap_or(DEFAULT_DOMAIN_ID);
+            match self.ns_domains.get(&ns_doc.name) {
+                Some((first_domain, first_at)) if first_domain != domain_id => {
+                    let message = format!(
+                        "namespace {} belongs to domain {first_domain} ({first_at}), not {domain_id}",
+                        ns_doc.name
+                    );
+                    self.problem(&doc.name, format!("{ns_path}.domain_id"), message);
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    let at = format!("{} at {ns_path}", doc.name);
+                    self.ns_domains
+                        .insert(ns_doc.name.clone(), (domain_id.to_owned(), at));
+                }
+            }
+            let domain_id: Arc<str> = domain_id.into();
+            let mut repos = Vec::new();
+            for (r, repo_doc) in ns_doc.repositories.iter().enumerate() {
+                let path = format!("{ns_path}.repositories[{r}]");
+                let key = (ns_doc.name.clone(), repo_doc.name.clone());
+                if let Some(first) = self.seen_repos.get(&key) {
+                    let message = format!(
+                        "repository {}/{} is already defined by {first}",
+                        ns_doc.name, repo_doc.name
+                    );
+                    self.problem(&doc.name, format!("{path}.name"), message);
+                    continue;
+                }
+                self.seen_repos
+                    .insert(key, format!("{} at {path}", doc.name));
+                let ctx = Arc::new(RepoContext {
+                    namespace: ns_doc.name.as_str().into(),
+                    repository: repo_doc.name.as_str().into(),
+                    domain_id: domain_id.clone(),
+                    registry_host: registry_host.clone(),
+                    internal_host: internal_host.clone(),
+                });
+                let repo_id = match repo_doc.id {
+                    Some(id) => id,
+                    None => self.fresh_repo_id(),
+                };
+                let tags = self.load_tags(doc, &path, &ctx, repo_id, &repo_doc.tags);
+                repos.push((repo_doc.name.as_str().into(), Repo::new(ctx, tags)));
+            }
+            let ns = self
+                .inner
+                .namespaces
+                .entry(ns_doc.name.as_str().into())
+                .or_insert_with(|| Namespace {
+                    domain_id,
+                    repos: HashMap::new(),
+                });
+            ns.repos.extend(repos);
+        }
+    }
+
+    fn load_tags(
+        &mut self,
+        doc: &Document,
+        repo_path: &str,
+        ctx: &RepoContext,
+        repo_id: i64,
+        docs: &[TagDoc],
+    ) -> Vec<Arc<SwrTag>> {
+        let mut names = HashSet::new();
+        let mut tags = Vec::with_capacity(docs.len());
+        for (t, d) in docs.iter().enumerate() {
+            let path = format!("{repo_path}.tags[{t}]");
+            if !names.insert(d.tag.as_str()) {
+                let message = format!("tag {:?} appears twice in this repository", d.tag);
+                self.problem(&doc.name, format!("{path}.tag"), message);
+                continue;
+            }
+            let time = |field: &Option<String>, name: &str, me: &mut Self| -> Option<i64> {
+                let text = field.as_deref()?;
+                match model::parse_time(text) {
+                    Ok(secs) if (0..=253_402_300_799).contains(&secs) => Some(secs),
+                    Ok(_) => {
+                        me.problem(
+                            &doc.name,
+                            format!("{path}.{name}"),
+                            format!("`{text}` is outside the years 1970-9999"),
+                        );
+                        None
+                    }
+                    Err(message) => {
+                        me.problem(&doc.name, format!("{path}.{name}"), message);
+                        None
+                    }
+                }
+            };
+            let created = time(&d.created, "created", self);
+            let updated = time(&d.updated, "updated", self);
+            let fallback = DERIVED_TIME_BASE + t as i64;
+            let (created, updated) = match (created, updated) {
+                (Some(c), Some(u)) => (c, u),
+                (Some(c), None) => (c, c),
+                (None, Some(u)) => (u, u),
+                (None, None) => (fallback, fallback),
+            };
+            let reference = format!("{}/{}:{}", ctx.namespace, ctx.repository, d.tag);
+            let image_id = d
+                .image_id
+                .clone()
+                .unwrap_or_else(|| hex_sha256(format!("image:{reference}").as_bytes()));
+            let size = d.size.unwrap_or_else(|| derived_size(&reference));
+            let digest = match (&d.digest, &d.manifest) {
+                (Some(digest), _) => digest.clone(),
+                (None, Some(manifest)) => format!("sha256:{}", hex_sha256(manifest.as_bytes())),
+                (None, None) => format!(
+                    "sha256:{}",
+                    hex_sha256(derived_manifest(&image_id, size).as_bytes())
+                ),
+            };
+            let id = match d.id {
+                Some(id) => id,
+                None => self.fresh_tag_id(),
+            };
+            tags.push(Arc::new(SwrTag {
+                id,
+                repo_id,
+                name: d.tag.as_str().into(),
+                image_id: image_id.into(),
+                manifest: d.manifest.as_deref().map(Arc::from),
+                digest: digest.into(),
+                schema: d.schema.unwrap_or(2),
+                path: d.path.as_deref().map(Arc::from),
+                internal_path: d.internal_path.as_deref().map(Arc::from),
+                size,
+                is_trusted: d.is_trusted.unwrap_or(false),
+                created,
+                updated,
+                deleted: d.deleted.clone().flatten().map(Arc::from),
+                scanned: d.scanned.unwrap_or(false),
+                tag_type: d.tag_type.unwrap_or(0),
+            }));
+        }
+        tags
+    }
+}
+
+/// A UUID-shaped (8-4-4-4-12 hex) id derived from a seed string.
+fn derived_uuid(seed: &str) -> String {
+    let h = hex_sha256(seed.as_bytes());
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A plausible image size (1 MB to 200 MB) derived from a tag reference.
+fn derived_size(reference: &str) -> i64 {
+    let h = hex_sha256(format!("size:{reference}").as_bytes());
+    let n = i64::from_str_radix(&h[..8], 16).unwrap_or(0);
+    1_000_000 + n % 199_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> SeedSettings {
+        SeedSettings {
+            registry_host: "registry.example".into(),
+        }
+    }
+
+    fn load_json(text: &str) -> Result<Store, FixtureError> {
+        let src = FixtureSource::Json {
+            name: "t.json".into(),
+            text: text.into(),
+        };
+        load(&[src], &settings())
+    }
+
+    #[test]
+    fn the_default_fixture_loads() {
+        let store = load(&[FixtureSource::Default], &settings()).unwrap();
+        assert_eq!(store.tag_count("namespace", "busybox"), Some(1));
+    }
+
+    #[test]
+    fn schema_errors_name_the_file_and_json_path() {
+        let err = load_json(r#"{"swr":{"namespaces":[{"name":"ns","repositories":[{"name":"r","tags":[{"tag":"x","size":"big"}]}]}]}}"#)
+            .unwrap_err();
+        let p = &err.problems[0];
+        assert_eq!(p.file, "t.json");
+        assert_eq!(p.path, "$.swr.namespaces[0].repositories[0].tags[0].size");
+        assert!(p.message.contains("integer"), "{}", p.message);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_path() {
+        let err = load_json(r#"{"ims":{"projects":[{"id":"p","imagez":[]}]}}"#).unwrap_err();
+        assert_eq!(err.problems[0].path, "$.ims.projects[0]");
+        assert!(err.to_string().contains("imagez"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_say_where() {
+        let err = load_json("{\"ims\": ").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("bad fixture t.json: at $: not valid JSON"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn duplicates_and_bad_times_are_reported_together() {
+        let err = load_json(
+            r#"{"swr":{"namespaces":[{"name":"ns","repositories":[
+                {"name":"r","tags":[{"tag":"a"},{"tag":"a"},{"tag":"b","updated":"soon"}]},
+                {"name":"r"}]}]}}"#,
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = err.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "$.swr.namespaces[0].repositories[0].tags[1].tag",
+                "$.swr.namespaces[0].repositories[0].tags[2].updated",
+                "$.swr.namespaces[0].repositories[1].name",
+            ]
+        );
+    }
+
+    #[test]
+    fn derived_ids_skip_explicit_ones() {
+        let store = load_json(
+            r#"{"swr":{"namespaces":[{"name":"ns","repositories":[{"name":"r","tags":[{"tag":"a"},{"tag":"b","id":1}]}]}]}}"#,
+        )
+        .unwrap();
+        let page = store
+            .list_tags(
+                "ns",
+                "r",
+                &crate::store::PageQuery {
+                    order: crate::store::Order {
+                        column: crate::store::OrderColumn::Tag,
+                        direction: crate::store::OrderType::Asc,
+                    },
+                    filter: None,
+                    start: crate::store::Start::Offset(0),
+                    limit: 10,
+                },
+            )
+            .unwrap();
+        let ids: Vec<i64> = page.tags.iter().map(|t| t.id).collect();
+        assert_eq!(ids, [2, 1]);
+    }
+
+    #[test]
+    fn json_paths_quote_odd_property_names() {
+        let segs = ["a", "0", "odd key"].map(String::from);
+        assert_eq!(json_path(segs.into_iter()), r#"$.a[0]["odd key"]"#);
+    }
+}
