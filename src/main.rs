@@ -63,6 +63,7 @@ fn run(args: ServeArgs) -> ExitCode {
         }
     };
     rt.block_on(async {
+        let stop = shutdown_signal();
         let server = match builder.start().await {
             Ok(server) => server,
             Err(StartError::Fixture(e)) => {
@@ -77,7 +78,7 @@ fn run(args: ServeArgs) -> ExitCode {
         // The one stable line scripts wait for; do not change its wording.
         println!("Listening at {}", server.uri());
         let _ = std::io::stdout().flush();
-        shutdown_signal().await;
+        stop.await;
         match server.shutdown().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

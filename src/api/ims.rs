@@ -49,6 +49,12 @@ pub(crate) fn check_project_id(id: &str) -> ApiResult<()> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if valid {
         Ok(())
+    } else if id == "{project_id}" {
+        // What the SDK sends when BasicCredentials has no project_id.
+        Err(ApiError::bad_request(
+            "The project ID is incorrect: the path holds the literal {project_id}; give BasicCredentials a project_id.",
+        )
+        .with_code("IMG.0067"))
     } else {
         Err(ApiError::bad_request(format!(
             "The project ID is incorrect: {id:?} does not match ^[A-Za-z0-9_-]{{1,64}}$."

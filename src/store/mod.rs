@@ -22,7 +22,7 @@ pub mod seed;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use indexmap::IndexMap;
 
@@ -187,6 +187,43 @@ impl Repo {
     pub(crate) fn len(&self) -> usize {
         self.by_name.len()
     }
+
+    /// Adds a tag, replacing any tag of the same name. `O(log n)` to find the
+    /// places, plus a shift of the two vectors (a `memmove` of pointers), the
+    /// price of `O(1)` offsets on reads, which are far more frequent.
+    /// Returns the replaced tag.
+    fn insert(&mut self, tag: Arc<SwrTag>) -> Option<Arc<SwrTag>> {
+        let old = self.remove(&tag.name);
+        let at = self.by_name.partition_point(|t| t.name < tag.name);
+        self.by_name.insert(at, tag.clone());
+        let at = self
+            .by_updated
+            .partition_point(|t| cmp_updated(t, &tag).is_lt());
+        self.by_updated.insert(at, tag);
+        old
+    }
+
+    /// Removes the tag called `name`, if any.
+    fn remove(&mut self, name: &str) -> Option<Arc<SwrTag>> {
+        let at = self
+            .by_name
+            .binary_search_by(|t| (*t.name).cmp(name))
+            .ok()?;
+        let old = self.by_name.remove(at);
+        if let Ok(at) = self.by_updated.binary_search_by(|t| cmp_updated(t, &old)) {
+            self.by_updated.remove(at);
+        }
+        Some(old)
+    }
+
+    /// The tag called `name`, if any.
+    fn get(&self, name: &str) -> Option<&Arc<SwrTag>> {
+        let at = self
+            .by_name
+            .binary_search_by(|t| (*t.name).cmp(name))
+            .ok()?;
+        self.by_name.get(at)
+    }
 }
 
 fn cmp_updated(a: &SwrTag, b: &SwrTag) -> Ordering {
@@ -324,6 +361,70 @@ impl Store {
     /// in), so a poisoned lock is safe to keep using.
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A write guard; see [`Store::read`] on poisoning.
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn with_repo<T>(
+        &self,
+        namespace: &str,
+        repository: &str,
+        f: impl FnOnce(&mut Repo) -> T,
+    ) -> Result<T, LookupError> {
+        let mut inner = self.write();
+        let ns = inner
+            .namespaces
+            .get_mut(namespace)
+            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
+        let repo = ns
+            .repos
+            .get_mut(repository)
+            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
+        Ok(f(repo))
+    }
+
+    /// Adds a tag to a repository, replacing any tag of the same name, and
+    /// returns the replaced one. The tag shows up at once in both list APIs,
+    /// in its place in every order.
+    pub fn put_tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        tag: SwrTag,
+    ) -> Result<Option<Arc<SwrTag>>, LookupError> {
+        self.with_repo(namespace, repository, |repo| repo.insert(Arc::new(tag)))
+    }
+
+    /// Removes a tag from a repository and returns it (`None` if there was none).
+    pub fn remove_tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        name: &str,
+    ) -> Result<Option<Arc<SwrTag>>, LookupError> {
+        self.with_repo(namespace, repository, |repo| repo.remove(name))
+    }
+
+    /// One tag of a repository.
+    pub fn tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        name: &str,
+    ) -> Result<Option<Arc<SwrTag>>, LookupError> {
+        let inner = self.read();
+        let ns = inner
+            .namespaces
+            .get(namespace)
+            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
+        let repo = ns
+            .repos
+            .get(repository)
+            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
+        Ok(repo.get(name).cloned())
     }
 
     /// The IMS `ListImagesTags` answer for a project: every key and its distinct
@@ -552,6 +653,27 @@ mod tests {
             &q(OrderColumn::Tag, OrderType::Desc, Start::After(key), 10),
         );
         assert_eq!(names(&p), ["a"]);
+    }
+
+    #[test]
+    fn inserts_and_removes_keep_both_indexes_sorted() {
+        let mut r = repo(&[("b", 2), ("d", 4)]);
+        assert!(r.insert(tag("c", 1)).is_none());
+        let old = r.insert(tag("b", 9)).unwrap();
+        assert_eq!(old.updated, 2);
+        assert_eq!(r.remove("d").unwrap().updated, 4);
+        assert!(r.remove("zz").is_none());
+        let by_name = page(
+            &r,
+            &q(OrderColumn::Tag, OrderType::Asc, Start::Offset(0), 10),
+        );
+        assert_eq!(names(&by_name), ["b", "c"]);
+        let by_time = page(
+            &r,
+            &q(OrderColumn::UpdatedAt, OrderType::Asc, Start::Offset(0), 10),
+        );
+        assert_eq!(names(&by_time), ["c", "b"]);
+        assert_eq!(r.get("c").unwrap().updated, 1);
     }
 
     #[test]

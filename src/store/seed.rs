@@ -388,15 +388,14 @@ impl<'a> Builder<'a> {
             for (n, ns) in doc.file.swr.namespaces.iter().enumerate() {
                 for (r, repo) in ns.repositories.iter().enumerate() {
                     let path = format!("$.swr.namespaces[{n}].repositories[{r}]");
-                    if let Some(id) = repo.id {
-                        if let Some(first) = repo_ids.insert(id, format!("{} at {path}", doc.name))
-                        {
-                            self.problem(
-                                &doc.name,
-                                format!("{path}.id"),
-                                format!("repository id {id} is already used by {first}"),
-                            );
-                        }
+                    if let Some(id) = repo.id
+                        && let Some(first) = repo_ids.insert(id, format!("{} at {path}", doc.name))
+                    {
+                        self.problem(
+                            &doc.name,
+                            format!("{path}.id"),
+                            format!("repository id {id} is already used by {first}"),
+                        );
                     }
                     for (t, tag) in repo.tags.iter().enumerate() {
                         if let Some(id) = tag.id {

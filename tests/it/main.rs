@@ -1,1 +1,10 @@
+//! Black-box tests over real HTTP: each test starts its own server on
+//! `127.0.0.1:0` and calls it with reqwest. One binary, many modules.
 
+mod cli;
+mod errors;
+mod fixtures;
+mod helpers;
+mod ims;
+mod swr_v2;
+mod swr_v3;

@@ -1,0 +1,261 @@
+//! The binary: the `Listening at` line, env twins, graceful shutdown,
+//! `generate-fixture` and `healthcheck`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ims-swr-mock");
+
+/// A server process, killed on drop.
+struct Process {
+    child: Child,
+    uri: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary and waits (at most 10 s) for its `Listening at` line.
+fn start(cmd: &mut Command) -> Process {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {} // keep the pipe drained
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a Listening line within 10 s");
+    let uri = line
+        .strip_prefix("Listening at ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Process { child, uri }
+}
+
+fn bin() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("IMS_SWR_MOCK_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn status_of(url: &str) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    })
+}
+
+#[test]
+fn it_prints_one_listening_line_and_serves_the_seed_on_loopback() {
+    let p = start(bin().args(["--port", "0"]));
+    assert!(p.uri.starts_with("http://127.0.0.1:"), "{}", p.uri);
+    assert_eq!(
+        status_of(&format!(
+            "{}/v2/fd73a4a14a4a4dfb9771a8475e5198ea/images/tags",
+            p.uri
+        )),
+        200
+    );
+}
+
+#[test]
+fn every_setting_has_an_env_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("f.json");
+    std::fs::write(&fixture, r#"{"swr":{"namespaces":[{"name":"envns","repositories":[{"name":"r","tags":[{"tag":"t"}]}]}]}}"#).unwrap();
+    let p = start(
+        bin()
+            .env("IMS_SWR_MOCK_BIND", "127.0.0.1")
+            .env("IMS_SWR_MOCK_PORT", "0")
+            .env("IMS_SWR_MOCK_FIXTURES", &fixture)
+            .env("IMS_SWR_MOCK_REGISTRY_HOST", "env.registry")
+            .env("IMS_SWR_MOCK_LOG_FORMAT", "json")
+            .env("IMS_SWR_MOCK_LOG_LEVEL", "debug"),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let body: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{}/v2/manage/namespaces/envns/repos/r/tags", p.uri))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(body[0]["path"], "env.registry/envns/r:t");
+}
+
+#[test]
+fn bad_settings_are_refused_before_serving() {
+    for args in [
+        &["--port", "0", "--log-level", "[[["][..],
+        &["--port", "70000"],
+        &["--bind", "nowhere"],
+        &["--log-format", "xml"],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_stop_it_gracefully_with_exit_0() {
+    for signal in ["-TERM", "-INT"] {
+        let mut p = start(bin().args(["--port", "0"]));
+        let pid = p.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = p.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{signal}: still running after 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0), "{signal}");
+    }
+}
+
+#[test]
+fn generate_fixture_writes_the_same_valid_fixture_every_time() {
+    let run = || {
+        let out = bin()
+            .args([
+                "generate-fixture",
+                "--namespace",
+                "gen",
+                "--repository",
+                "team/app",
+                "--tags",
+                "1500",
+            ])
+            .args([
+                "--project",
+                "p1",
+                "--images",
+                "40",
+                "--tags-per-image",
+                "10",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a, b);
+    let src = ims_swr_mock::store::seed::FixtureSource::Json {
+        name: "gen".into(),
+        text: String::from_utf8(a).unwrap(),
+    };
+    let settings = ims_swr_mock::store::seed::SeedSettings {
+        registry_host: "h".into(),
+    };
+    let store = ims_swr_mock::store::seed::load(&[src], &settings).expect("valid");
+    assert_eq!(store.tag_count("gen", "team/app"), Some(1500));
+    assert_eq!(store.images("p1").len(), 40);
+    assert_eq!(store.images_tags("p1").len(), 10);
+    let too_many = bin()
+        .args([
+            "generate-fixture",
+            "--namespace",
+            "n",
+            "--repository",
+            "r",
+            "--tags",
+            "1",
+            "--project",
+            "p",
+            "--tags-per-image",
+            "11",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        too_many.status.code(),
+        Some(2),
+        "IMS allows at most 10 tags per image"
+    );
+}
+
+#[test]
+fn healthcheck_exits_0_against_a_live_server_and_1_against_a_dead_port() {
+    let p = start(bin().args(["--port", "0"]));
+    let port = p.uri.rsplit(':').next().unwrap().to_owned();
+    let ok = bin()
+        .args(["healthcheck", "--url", &format!("{}/_mock/health", p.uri)])
+        .status()
+        .unwrap();
+    assert_eq!(ok.code(), Some(0));
+    let by_env = bin()
+        .arg("healthcheck")
+        .env("IMS_SWR_MOCK_PORT", &port)
+        .status()
+        .unwrap();
+    assert_eq!(
+        by_env.code(),
+        Some(0),
+        "the default URL uses IMS_SWR_MOCK_PORT"
+    );
+    let not_found = bin()
+        .args(["healthcheck", "--url", &format!("{}/nope", p.uri)])
+        .status()
+        .unwrap();
+    assert_eq!(not_found.code(), Some(1));
+    drop(p);
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let down = bin()
+        .args([
+            "healthcheck",
+            "--url",
+            &format!("http://127.0.0.1:{dead_port}/_mock/health"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
+}
