@@ -41,5 +41,10 @@ pub mod store;
 pub mod telemetry;
 
 pub use error::{ApiError, Service};
+
+/// Compiles the README's Rust examples as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 pub use server::{Server, ServerBuilder, StartError};
 pub use store::Store;
