@@ -3,9 +3,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::AuthMode;
 use crate::server::ServerBuilder;
 use crate::store::DEFAULT_REGISTRY_HOST;
 use crate::telemetry::LogFormat;
@@ -51,6 +53,28 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub fixtures: Vec<PathBuf>,
+    /// Also load the embedded default fixture (its data and its credentials)
+    /// when --fixtures is given.
+    #[arg(long, env = "IMS_SWR_MOCK_INCLUDE_DEFAULT_FIXTURE")]
+    pub include_default_fixture: bool,
+    /// Authentication: off (accept all), lenient (need a token or a
+    /// well-formed signature) or strict (verify against the fixtures and
+    /// enforce tenancy).
+    #[arg(long, env = "IMS_SWR_MOCK_AUTH", value_enum, default_value_t = AuthMode::Lenient)]
+    pub auth: AuthMode,
+    /// Strict mode: largest allowed distance, in seconds, between X-Sdk-Date
+    /// and the server clock.
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_MAX_CLOCK_SKEW",
+        default_value_t = 900,
+        value_name = "SECONDS"
+    )]
+    pub max_clock_skew: u64,
+    /// Strict mode: add the server's canonical request and string-to-sign to
+    /// signature failures (never the secret or the expected signature).
+    #[arg(long, env = "IMS_SWR_MOCK_AUTH_DIAGNOSTICS")]
+    pub auth_diagnostics: bool,
     /// Registry host used in derived SWR `path` values.
     #[arg(long, env = "IMS_SWR_MOCK_REGISTRY_HOST", default_value = DEFAULT_REGISTRY_HOST)]
     pub registry_host: String,
@@ -67,7 +91,13 @@ impl ServeArgs {
     pub fn into_builder(self) -> ServerBuilder {
         let mut builder = crate::Server::builder()
             .registry_host(self.registry_host)
-            .bind(SocketAddr::new(self.bind, self.port));
+            .bind(SocketAddr::new(self.bind, self.port))
+            .auth(self.auth)
+            .max_clock_skew(Duration::from_secs(self.max_clock_skew))
+            .auth_diagnostics(self.auth_diagnostics);
+        if self.include_default_fixture && !self.fixtures.is_empty() {
+            builder = builder.default_fixture();
+        }
         for path in self.fixtures {
             builder = builder.fixture(path);
         }

@@ -87,6 +87,8 @@ pub struct ApiError {
     code: Option<Cow<'static, str>>,
     message: Cow<'static, str>,
     service: Option<Service>,
+    /// One extra top-level field of the body, such as signature diagnostics.
+    extra: Option<Box<(&'static str, serde_json::Value)>>,
 }
 
 /// Result type of handlers.
@@ -101,7 +103,14 @@ impl ApiError {
             code: None,
             message: message.into(),
             service: None,
+            extra: None,
         }
+    }
+
+    /// Adds a top-level field to the body.
+    pub fn with_extra(mut self, key: &'static str, value: serde_json::Value) -> Self {
+        self.extra = Some(Box::new((key, value)));
+        self
     }
 
     /// Sets the error code.
@@ -153,7 +162,7 @@ impl ApiError {
             .as_deref()
             .unwrap_or_else(|| service.default_code(self.status));
         let msg = &*self.message;
-        match service {
+        let mut body = match service {
             Service::Ims => json!({"error": {"code": code, "message": msg}}),
             Service::Swr => json!({
                 "errors": [{"errorCode": code, "errorMessage": msg, "detail": ""}],
@@ -166,7 +175,11 @@ impl ApiError {
                 "error_msg": msg,
                 "request_id": request_id.map(RequestId::as_str).unwrap_or_default(),
             }),
+        };
+        if let (Some(extra), Some(map)) = (&self.extra, body.as_object_mut()) {
+            map.insert(extra.0.to_owned(), extra.1.clone());
         }
+        body
     }
 }
 

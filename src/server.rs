@@ -13,27 +13,36 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::middleware::from_fn;
+use axum::http::header;
+use axum::middleware::{from_fn, from_fn_with_state};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{AuthMode, AuthSettings};
 use crate::state::AppState;
 use crate::store::seed::{self, FixtureError, FixtureSource, SeedSettings};
 use crate::store::{DEFAULT_REGISTRY_HOST, Store};
-use crate::{admin, api, error, request_id};
+use crate::{admin, api, auth, error, request_id};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Builds the whole application: the API routes, the admin routes and the
 /// middleware every response goes through (request id, tracing, native error
 /// envelopes).
 pub fn app(state: AppState) -> Router {
+    // Auth is a route layer: it runs only when a route matched, so unknown
+    // paths stay 404 instead of 401. The admin routes are outside it.
+    let api = api::router().route_layer(from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
-        .merge(api::router())
+        .merge(api)
         .nest(admin::PREFIX, admin::router())
         .with_state(state)
         // Layers added later run first: the request id is assigned before
-        // anything else, so traces and error bodies can name it.
+        // anything else, so traces and error bodies can name it; credentials
+        // are marked sensitive before the trace layer sees them.
         .layer(from_fn(error::render_errors))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -50,6 +59,10 @@ pub fn app(state: AppState) -> Router {
                 tracing::debug_span!("request", method = %request.method(), route, request_id = id)
             }),
         )
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            auth::X_AUTH_TOKEN.clone(),
+        ]))
         .layer(from_fn(request_id::assign))
 }
 
@@ -134,6 +147,8 @@ pub struct ServerBuilder {
     addr: SocketAddr,
     /// An already-bound listener, which wins over `addr`.
     listener: Option<std::net::TcpListener>,
+    /// Authentication settings.
+    auth: AuthSettings,
 }
 
 impl Default for ServerBuilder {
@@ -143,6 +158,7 @@ impl Default for ServerBuilder {
             registry_host: DEFAULT_REGISTRY_HOST.to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             listener: None,
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -173,6 +189,26 @@ impl ServerBuilder {
     /// `swr.cn-north-1.myhuaweicloud.com`).
     pub fn registry_host(mut self, host: impl Into<String>) -> Self {
         self.registry_host = host.into();
+        self
+    }
+
+    /// Sets the authentication mode (default [`AuthMode::Lenient`]).
+    pub fn auth(mut self, mode: AuthMode) -> Self {
+        self.auth.mode = mode;
+        self
+    }
+
+    /// Sets the largest allowed distance between `X-Sdk-Date` and the server
+    /// clock in strict mode (default 15 minutes).
+    pub fn max_clock_skew(mut self, skew: Duration) -> Self {
+        self.auth.max_clock_skew = skew;
+        self
+    }
+
+    /// Puts the server's canonical request and string-to-sign into signature
+    /// failures (default off).
+    pub fn auth_diagnostics(mut self, on: bool) -> Self {
+        self.auth.diagnostics = on;
         self
     }
 
@@ -218,6 +254,7 @@ impl ServerBuilder {
         let state = AppState {
             store: store.clone(),
             started: Instant::now(),
+            auth: Arc::new(self.auth),
         };
         let (trigger, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, app(state), async {

@@ -1,9 +1,11 @@
 //! Shared state handed to every handler: cheap handles only.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::FromRef;
 
+use crate::auth::AuthSettings;
 use crate::store::Store;
 
 /// What handlers share. Clones are cheap and see the same data.
@@ -13,6 +15,8 @@ pub struct AppState {
     pub store: Store,
     /// When the server started, for `/_mock/health`'s `uptime_s`.
     pub started: Instant,
+    /// How requests are authenticated.
+    pub auth: Arc<AuthSettings>,
 }
 
 impl FromRef<AppState> for Store {

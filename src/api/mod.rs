@@ -4,6 +4,7 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
+pub mod iam;
 pub mod ims;
 pub mod swr;
 pub mod swr_v2;
@@ -17,6 +18,7 @@ use crate::state::AppState;
 /// All emulated API routes, with the gateway-style JSON 404 as fallback.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(iam::router())
         .merge(ims::router())
         .merge(swr_v2::router())
         .merge(swr_v3::router())

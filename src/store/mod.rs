@@ -17,6 +17,7 @@
 //!   built when the project is loaded, so a request does not rescan images.
 
 pub mod generate;
+pub mod iam;
 pub mod model;
 pub mod seed;
 
@@ -26,6 +27,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use indexmap::IndexMap;
 
+pub use iam::{AccessKey, Caller, IamProject};
 pub use model::{Image, SwrTag};
 
 /// The account (domain) id used when a fixture gives a namespace none.
@@ -54,6 +56,8 @@ pub(crate) struct Inner {
     pub(crate) projects: HashMap<Arc<str>, Project>,
     /// SWR namespaces (organizations) by name.
     pub(crate) namespaces: HashMap<Arc<str>, Namespace>,
+    /// Accounts, projects and credentials.
+    pub(crate) iam: iam::Iam,
 }
 
 /// One IMS project: its images and the cached tag aggregate.
@@ -463,6 +467,29 @@ impl Store {
             .get(repository)
             .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
         Ok(page(repo, query))
+    }
+
+    /// The access key `ak`, if a fixture defines it.
+    pub fn access_key(&self, ak: &str) -> Option<AccessKey> {
+        self.read().iam.access_keys.get(ak).cloned()
+    }
+
+    /// The caller a token stands for, if a fixture defines it.
+    pub fn token(&self, token: &str) -> Option<Caller> {
+        let digest = iam::Iam::token_digest(token);
+        self.read().iam.tokens.get(&digest).cloned()
+    }
+
+    /// IAM discovery: the projects of `caller` that serve `region` (all of
+    /// them when `region` is `None`).
+    pub fn discover_projects(&self, caller: &Caller, region: Option<&str>) -> Vec<IamProject> {
+        self.read()
+            .iam
+            .projects
+            .iter()
+            .filter(|p| caller.may_use_project(&p.id) && region.is_none_or(|r| p.serves_region(r)))
+            .cloned()
+            .collect()
     }
 
     /// The account (domain) that owns a namespace, if it exists.

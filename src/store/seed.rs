@@ -229,9 +229,70 @@ struct FixtureFile {
     #[serde(rename = "description")]
     _description: Option<String>,
     #[serde(default)]
+    iam: IamSection,
+    #[serde(default)]
     ims: ImsSection,
     #[serde(default)]
     swr: SwrSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IamSection {
+    #[serde(default)]
+    domains: Vec<DomainDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainDoc {
+    id: String,
+    #[serde(rename = "name")]
+    _name: Option<String>,
+    #[serde(default)]
+    projects: Vec<IamProjectDoc>,
+    #[serde(default)]
+    access_keys: Vec<AccessKeyDoc>,
+    #[serde(default)]
+    tokens: Vec<TokenDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IamProjectDoc {
+    id: String,
+    name: Option<String>,
+    regions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessKeyDoc {
+    access: String,
+    secret: String,
+    projects: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenDoc {
+    token: String,
+    projects: Option<Vec<String>>,
+}
+
+/// A credential waiting for its account's projects to be known (accounts
+/// merge across files), with where it was defined.
+struct PendingCredential {
+    domain: String,
+    scope: Option<Vec<String>>,
+    secret: PendingSecret,
+    file: String,
+    path: String,
+}
+
+enum PendingSecret {
+    AccessKey { access: String, secret: String },
+    Token(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -335,6 +396,12 @@ struct Builder<'a> {
     used_tag_ids: HashSet<i64>,
     next_repo_id: i64,
     next_tag_id: i64,
+    /// IAM projects by id, with the account that owns them and where.
+    project_owners: HashMap<String, (String, String)>,
+    /// Credentials to resolve once every account's projects are known.
+    credentials: Vec<PendingCredential>,
+    /// AKs and token digests already defined, with where.
+    seen_credentials: HashMap<Vec<u8>, String>,
 }
 
 impl<'a> Builder<'a> {
@@ -350,6 +417,9 @@ impl<'a> Builder<'a> {
             used_tag_ids: HashSet::new(),
             next_repo_id: 1,
             next_tag_id: 1,
+            project_owners: HashMap::new(),
+            credentials: Vec::new(),
+            seen_credentials: HashMap::new(),
         }
     }
 
@@ -366,9 +436,11 @@ impl<'a> Builder<'a> {
     fn build(mut self, docs: &[Document]) -> Result<Store, FixtureError> {
         self.reserve_ids(docs);
         for doc in docs {
+            self.load_iam(doc);
             self.load_ims(doc);
             self.load_swr(doc);
         }
+        self.resolve_credentials();
         if !self.problems.is_empty() {
             return Err(FixtureError {
                 problems: self.problems,
@@ -432,6 +504,132 @@ impl<'a> Builder<'a> {
         }
         self.next_tag_id += 1;
         self.next_tag_id - 1
+    }
+
+    fn load_iam(&mut self, doc: &Document) {
+        for (d, domain) in doc.file.iam.domains.iter().enumerate() {
+            let path = format!("$.iam.domains[{d}]");
+            for (p, project) in domain.projects.iter().enumerate() {
+                let ppath = format!("{path}.projects[{p}]");
+                if let Some((owner, at)) = self.project_owners.get(&project.id) {
+                    let message = format!(
+                        "project {} is already defined (owned by {owner}) by {at}",
+                        project.id
+                    );
+                    self.problem(&doc.name, format!("{ppath}.id"), message);
+                    continue;
+                }
+                let at = format!("{} at {ppath}", doc.name);
+                self.project_owners
+                    .insert(project.id.clone(), (domain.id.clone(), at));
+                let regions: Option<Vec<Arc<str>>> = project
+                    .regions
+                    .as_ref()
+                    .map(|rs| rs.iter().map(|r| Arc::from(r.as_str())).collect());
+                let name = project
+                    .name
+                    .clone()
+                    .or_else(|| project.regions.as_ref().and_then(|rs| rs.first().cloned()))
+                    .unwrap_or_else(|| project.id.clone());
+                self.inner.iam.projects.push(super::IamProject {
+                    id: project.id.as_str().into(),
+                    name: name.into(),
+                    domain_id: domain.id.as_str().into(),
+                    regions,
+                });
+            }
+            let keys = domain
+                .access_keys
+                .iter()
+                .enumerate()
+                .map(|(k, key)| PendingCredential {
+                    domain: domain.id.clone(),
+                    scope: key.projects.clone(),
+                    secret: PendingSecret::AccessKey {
+                        access: key.access.clone(),
+                        secret: key.secret.clone(),
+                    },
+                    file: doc.name.clone(),
+                    path: format!("{path}.access_keys[{k}]"),
+                });
+            let tokens = domain
+                .tokens
+                .iter()
+                .enumerate()
+                .map(|(t, token)| PendingCredential {
+                    domain: domain.id.clone(),
+                    scope: token.projects.clone(),
+                    secret: PendingSecret::Token(token.token.clone()),
+                    file: doc.name.clone(),
+                    path: format!("{path}.tokens[{t}]"),
+                });
+            let pending: Vec<_> = keys.chain(tokens).collect();
+            self.credentials.extend(pending);
+        }
+    }
+
+    /// Turns credentials into callers now that every account's projects are known.
+    fn resolve_credentials(&mut self) {
+        for cred in std::mem::take(&mut self.credentials) {
+            let owned: Vec<Arc<str>> = self
+                .inner
+                .iam
+                .projects
+                .iter()
+                .filter(|p| *p.domain_id == *cred.domain)
+                .map(|p| p.id.clone())
+                .collect();
+            let projects: Vec<Arc<str>> = match &cred.scope {
+                None => owned,
+                Some(scope) => {
+                    for (i, id) in scope.iter().enumerate() {
+                        if !owned.iter().any(|p| **p == **id) {
+                            let message =
+                                format!("project {id} is not a project of domain {}", cred.domain);
+                            self.problem(
+                                &cred.file,
+                                format!("{}.projects[{i}]", cred.path),
+                                message,
+                            );
+                        }
+                    }
+                    scope.iter().map(|id| Arc::from(id.as_str())).collect()
+                }
+            };
+            let caller = super::Caller {
+                domain_id: cred.domain.as_str().into(),
+                projects: projects.into(),
+            };
+            let (key, what) = match &cred.secret {
+                PendingSecret::AccessKey { access, .. } => {
+                    (access.as_bytes().to_vec(), format!("access key {access}"))
+                }
+                PendingSecret::Token(token) => (
+                    super::iam::Iam::token_digest(token).to_vec(),
+                    "this token".to_owned(),
+                ),
+            };
+            let here = format!("{} at {}", cred.file, cred.path);
+            if let Some(first) = self.seen_credentials.get(&key) {
+                let message = format!("{what} is already defined by {first}");
+                self.problem(&cred.file, cred.path.clone(), message);
+                continue;
+            }
+            self.seen_credentials.insert(key, here);
+            match cred.secret {
+                PendingSecret::AccessKey { access, secret } => {
+                    let key = super::AccessKey {
+                        caller,
+                        secret: secret.into(),
+                    };
+                    self.inner.iam.access_keys.insert(access.into(), key);
+                }
+                PendingSecret::Token(token) => {
+                    let digest = super::iam::Iam::token_digest(&token);
+                    self.inner.iam.tokens.insert(digest, caller);
+                }
+            }
+        }
     }
 
     fn load_ims(&mut self, doc: &Document) {
@@ -754,6 +952,59 @@ mod tests {
             .unwrap();
         let ids: Vec<i64> = page.tags.iter().map(|t| t.id).collect();
         assert_eq!(ids, [2, 1]);
+    }
+
+    #[test]
+    fn credentials_resolve_to_their_accounts_projects() {
+        let store = load_json(
+            r#"{"iam":{"domains":[
+                {"id":"d1","projects":[{"id":"p1"},{"id":"p2","regions":["r2"]}],
+                 "access_keys":[{"access":"AK1","secret":"SK1"},{"access":"AK2","secret":"SK2","projects":["p2"]}],
+                 "tokens":[{"token":"T1"}]}]}}"#,
+        )
+        .unwrap();
+        let ak1 = store.access_key("AK1").unwrap();
+        assert_eq!(&*ak1.secret, "SK1");
+        assert!(ak1.caller.may_use_project("p1") && ak1.caller.may_use_project("p2"));
+        let ak2 = store.access_key("AK2").unwrap().caller;
+        assert!(!ak2.may_use_project("p1"));
+        assert_eq!(store.token("T1").unwrap().domain_id.as_ref(), "d1");
+        assert!(store.token("T2").is_none());
+        let found: Vec<_> = store
+            .discover_projects(&ak1.caller, Some("r2"))
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(found, [Arc::from("p1"), Arc::from("p2")]);
+        assert_eq!(
+            store.discover_projects(&ak1.caller, Some("r9")).len(),
+            1,
+            "p2 only serves r2"
+        );
+    }
+
+    #[test]
+    fn credential_mistakes_are_reported_with_their_paths() {
+        let err = load_json(
+            r#"{"iam":{"domains":[
+                {"id":"d1","projects":[{"id":"p1"}],"access_keys":[{"access":"AK","secret":"S","projects":["p9"]}]},
+                {"id":"d2","projects":[{"id":"p1"}],"access_keys":[{"access":"AK","secret":"S"}],"tokens":[{"token":"T"},{"token":"T"}]}]}}"#,
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = err.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "$.iam.domains[1].projects[0].id",
+                "$.iam.domains[0].access_keys[0].projects[0]",
+                "$.iam.domains[1].access_keys[0]",
+                "$.iam.domains[1].tokens[1]",
+            ]
+        );
+        assert!(
+            !err.to_string().contains("\"T\""),
+            "tokens are never echoed: {err}"
+        );
     }
 
     #[test]

@@ -60,14 +60,23 @@ pub async fn get(server: &Server, path_and_query: &str) -> Answer {
     send(server, reqwest::Method::GET, path_and_query).await
 }
 
-/// Sends a bodiless request.
+/// The token the helpers send: any token passes the default (lenient) mode,
+/// and this one is tenant 1's in strict mode.
+pub const TOKEN: &str = "TOKENTEST";
+
+/// Sends a bodiless request with `X-Auth-Token: TOKENTEST`.
 pub async fn send(server: &Server, method: reqwest::Method, path_and_query: &str) -> Answer {
     let url = format!("{}{path_and_query}", server.uri());
-    let response = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .request(method, &url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"));
+        .header("x-auth-token", TOKEN);
+    answer(request).await
+}
+
+/// Sends a prepared request and collects the answer.
+pub async fn answer(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let url = response.url().to_string();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("body");

@@ -1,6 +1,7 @@
 //! Black-box tests over real HTTP: each test starts its own server on
 //! `127.0.0.1:0` and calls it with reqwest. One binary, many modules.
 
+mod auth;
 mod cli;
 mod errors;
 mod fixtures;

@@ -1,0 +1,520 @@
+//! Authentication modes, AK/SK signature verification, tenancy and IAM discovery.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ims_swr_mock::Server;
+use ims_swr_mock::auth::AuthMode;
+use ims_swr_mock::auth::signer::{self, UriForm};
+use reqwest::Method;
+
+use crate::helpers::*;
+
+const OTHER_PROJECT: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
+const SWR_LIST: &str = "/v2/manage/namespaces/namespace/repos/busybox/tags";
+
+async fn spawn_mode(mode: AuthMode) -> Server {
+    Server::builder().auth(mode).start().await.unwrap()
+}
+
+fn sdk_date(offset_s: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let ts = jiff::Timestamp::from_second(now + offset_s).unwrap();
+    ts.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// A request to sign: everything the signature covers.
+#[derive(Clone)]
+struct Signed {
+    method: Method,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    access: String,
+    secret: String,
+    form: UriForm,
+}
+
+impl Signed {
+    fn get(server: &Server, path_and_query: &str) -> Self {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        Self {
+            method: Method::GET,
+            path: path.into(),
+            query: query.into(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("host".into(), server.address().to_string()),
+                (
+                    "user-agent".into(),
+                    "huaweicloud-usdk-python/3.0; it".into(),
+                ),
+                ("x-project-id".into(), PROJECT.into()),
+                ("x-sdk-date".into(), sdk_date(0)),
+            ],
+            body: Vec::new(),
+            access: "AKTEST".into(),
+            secret: "SKTEST".into(),
+            form: UriForm::Python,
+        }
+    }
+
+    fn header(&self, name: &str) -> &str {
+        &self.headers.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    fn authorization(&self) -> String {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let creq = signer::canonical_request(
+            self.method.as_str(),
+            &signer::canonical_uri(&self.path, self.form),
+            &signer::canonical_query(&self.query),
+            &headers,
+            &signer::payload_hash(&self.body, None),
+        );
+        let sts = signer::string_to_sign(self.header("x-sdk-date"), &creq);
+        let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+        format!(
+            "SDK-HMAC-SHA256 Access={}, SignedHeaders={}, Signature={}",
+            self.access,
+            names.join(";"),
+            signer::sign(&self.secret, &sts)
+        )
+    }
+
+    /// Sends `wire`, signed as `self` says.
+    async fn send_as(&self, server: &Server, wire: &Signed) -> Answer {
+        self.send_with(server, wire, self.authorization()).await
+    }
+
+    async fn send_with(&self, server: &Server, wire: &Signed, authorization: String) -> Answer {
+        let query = if wire.query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", wire.query)
+        };
+        let url = format!("{}{}{query}", server.uri(), wire.path);
+        let mut request = reqwest::Client::new()
+            .request(wire.method.clone(), url)
+            .header("authorization", authorization)
+            .body(wire.body.clone());
+        for (name, value) in &wire.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        answer(request).await
+    }
+}
+
+#[track_caller]
+fn assert_unauthorized(a: &Answer, detail: &str) {
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert_eq!(a.body["error_code"], "APIGW.0301", "{}", a.body);
+    let msg = a.body["error_msg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Incorrect IAM authentication information"),
+        "{msg}"
+    );
+    assert!(msg.contains(detail), "{msg} should mention {detail}");
+    assert_eq!(a.body["request_id"], a.header("x-request-id"));
+}
+
+#[tokio::test]
+async fn strict_mode_accepts_a_correct_signature_and_rejects_any_single_tampering() {
+    let server = spawn_mode(AuthMode::Strict).await;
+    let base = Signed::get(&server, &format!("{SWR_LIST}?limit=10&order_type=asc"));
+    let ok = base.send_as(&server, &base).await;
+    assert_eq!(ok.status, 200, "the untouched request passes: {}", ok.body);
+
+    let mut cases: Vec<(&str, Signed)> = Vec::new();
+    let mut t = base.clone();
+    t.method = Method::HEAD;
+    cases.push(("method", t));
+    let mut t = base.clone();
+    t.path = "/v3/manage/namespaces/namespace/repos/busybox/tags".into();
+    cases.push(("path", t));
+    let mut t = base.clone();
+    t.query = "limit=11&order_type=asc".into();
+    cases.push(("query", t));
+    let mut t = base.clone();
+    t.body = b"{}".to_vec();
+    cases.push(("body", t));
+    for (i, (name, _)) in base.headers.iter().enumerate() {
+        let mut t = base.clone();
+        t.headers[i].1 = match name.as_str() {
+            "x-sdk-date" => sdk_date(1),
+            "host" => format!("localhost:{}", server.address().port()),
+            _ => format!("{}x", t.headers[i].1),
+        };
+        cases.push(("a signed header", t));
+    }
+    for (what, wire) in &cases {
+        let a = base.send_as(&server, wire).await;
+        if wire.method == Method::HEAD {
+            assert_eq!(a.status, 401, "{what}: HEAD answers carry no body");
+        } else {
+            assert_unauthorized(&a, "verify aksk signature fail");
+        }
+    }
+
+    let auth_with_other_ak = base
+        .authorization()
+        .replace("Access=AKTEST", "Access=AKOTHER");
+    assert_unauthorized(
+        &base.send_with(&server, &base, auth_with_other_ak).await,
+        "verify aksk signature fail",
+    );
+    let unknown = base
+        .authorization()
+        .replace("Access=AKTEST", "Access=AKNOBODY");
+    assert_unauthorized(
+        &base.send_with(&server, &base, unknown).await,
+        "ak not exist",
+    );
+    let mut flipped = base.authorization();
+    let last = flipped.pop().unwrap();
+    flipped.push(if last == '0' { '1' } else { '0' });
+    assert_unauthorized(
+        &base.send_with(&server, &base, flipped).await,
+        "verify aksk signature fail",
+    );
+    let mut wrong_secret = base.clone();
+    wrong_secret.secret = "SKWRONG".into();
+    assert_unauthorized(
+        &wrong_secret.send_as(&server, &base).await,
+        "verify aksk signature fail",
+    );
+}
+
+#[tokio::test]
+async fn strict_mode_rejects_a_skewed_date_even_when_correctly_signed() {
+    let server = Server::builder()
+        .auth(AuthMode::Strict)
+        .max_clock_skew(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    for offset in [-3600, -61, 61, 3600] {
+        let mut req = Signed::get(&server, SWR_LIST);
+        req.headers[4].1 = sdk_date(offset);
+        assert_unauthorized(
+            &req.send_as(&server, &req).await,
+            "away from the server clock",
+        );
+    }
+    let mut within = Signed::get(&server, SWR_LIST);
+    within.headers[4].1 = sdk_date(-50);
+    assert_eq!(within.send_as(&server, &within).await.status, 200);
+    let mut garbled = Signed::get(&server, SWR_LIST);
+    garbled.headers[4].1 = "2024-01-01T00:00:00Z".into();
+    assert_unauthorized(&garbled.send_as(&server, &garbled).await, "X-Sdk-Date");
+}
+
+#[tokio::test]
+async fn the_node_uri_form_is_accepted_too() {
+    let server = Server::builder()
+        .auth(AuthMode::Strict)
+        .default_fixture()
+        .fixture_json("slash.json", r#"{"swr":{"namespaces":[{"name":"namespace","repositories":[{"name":"group/app","tags":[{"tag":"t"}]}]}]}}"#)
+        .start()
+        .await
+        .unwrap();
+    for form in [UriForm::Python, UriForm::Node] {
+        let mut req = Signed::get(
+            &server,
+            "/v3/manage/namespaces/namespace/repos/group%24app/tags",
+        );
+        req.form = form;
+        let a = req.send_as(&server, &req).await;
+        assert_eq!(a.status, 200, "{form:?}: {}", a.body);
+    }
+}
+
+#[tokio::test]
+async fn strict_tokens_see_their_own_tenant_and_get_403_on_the_other() {
+    let server = spawn_mode(AuthMode::Strict).await;
+    let call = |token: &'static str, path: String| {
+        let request = reqwest::Client::new()
+            .get(format!("{}{path}", server.uri()))
+            .header("x-auth-token", token);
+        answer(request)
+    };
+    assert_eq!(
+        call("TOKENTEST", format!("/v2/{PROJECT}/images/tags"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(call("TOKENTEST", SWR_LIST.into()).await.status, 200);
+    let ims = call("TOKENTEST", format!("/v2/{OTHER_PROJECT}/images/tags")).await;
+    assert_eq!(ims.status, 403, "{}", ims.body);
+    assert_eq!(ims.body["error"]["code"], "IMG.0030");
+    let swr = call(
+        "TOKENTEST",
+        "/v3/manage/namespaces/othernamespace/repos/nginx/tags".into(),
+    )
+    .await;
+    assert_swr_error(&swr, 403, "SVCSTG.SWR.4030170");
+    let other = call(
+        "TOKENOTHER",
+        "/v3/manage/namespaces/othernamespace/repos/nginx/tags".into(),
+    )
+    .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(other.body["tags"][0]["tag"], "1.25");
+    assert_eq!(
+        call("TOKENOTHER", format!("/v2/{OTHER_PROJECT}/images/tags"))
+            .await
+            .body["tags"][0]["key"],
+        "owner"
+    );
+    assert_eq!(call("TOKENOTHER", SWR_LIST.into()).await.status, 403);
+    assert_unauthorized(
+        &call("TOKENNOBODY", SWR_LIST.into()).await,
+        "decrypt token fail",
+    );
+    let unknown_ns = call(
+        "TOKENTEST",
+        "/v2/manage/namespaces/nosuchns/repos/r/tags".into(),
+    )
+    .await;
+    assert_swr_error(&unknown_ns, 404, "SVCSTG.SWR.4040058");
+}
+
+#[tokio::test]
+async fn strict_signatures_are_scoped_like_tokens() {
+    let server = spawn_mode(AuthMode::Strict).await;
+    let mut req = Signed::get(&server, &format!("/v2/{OTHER_PROJECT}/images/tags"));
+    assert_eq!(req.send_as(&server, &req).await.status, 403);
+    req.access = "AKOTHER".into();
+    req.secret = "SKOTHER".into();
+    assert_eq!(req.send_as(&server, &req).await.status, 200);
+}
+
+#[tokio::test]
+async fn lenient_mode_needs_some_well_formed_credential_but_verifies_nothing() {
+    let server = spawn_mode(AuthMode::Lenient).await;
+    let url = format!("{}{SWR_LIST}", server.uri());
+    let bare = answer(reqwest::Client::new().get(&url)).await;
+    assert_unauthorized(&bare, "x-auth-token not found");
+    let any_token = answer(
+        reqwest::Client::new()
+            .get(&url)
+            .header("x-auth-token", "whatever"),
+    )
+    .await;
+    assert_eq!(any_token.status, 200);
+    let mut wrong = Signed::get(&server, SWR_LIST);
+    wrong.secret = "not-the-secret".into();
+    assert_eq!(
+        wrong.send_as(&server, &wrong).await.status,
+        200,
+        "lenient does not verify"
+    );
+    let malformed = answer(
+        reqwest::Client::new()
+            .get(&url)
+            .header("authorization", "SDK-HMAC-SHA256 Access=A"),
+    )
+    .await;
+    assert_unauthorized(&malformed, "SignedHeaders");
+    let undated = answer(
+        reqwest::Client::new()
+            .get(&url)
+            .header("authorization", wrong.authorization()),
+    )
+    .await;
+    assert_unauthorized(&undated, "X-Sdk-Date");
+}
+
+#[tokio::test]
+async fn off_mode_accepts_anything_and_unknown_routes_and_admin_skip_auth() {
+    let off = spawn_mode(AuthMode::Off).await;
+    let bare = answer(reqwest::Client::new().get(format!("{}{SWR_LIST}", off.uri()))).await;
+    assert_eq!(bare.status, 200);
+    let strict = spawn_mode(AuthMode::Strict).await;
+    let unknown = answer(reqwest::Client::new().get(format!("{}/nope", strict.uri()))).await;
+    assert_eq!(unknown.status, 404, "unknown routes stay 404 under auth");
+    let health = answer(reqwest::Client::new().get(format!("{}/_mock/health", strict.uri()))).await;
+    assert_eq!(health.status, 200);
+}
+
+#[tokio::test]
+async fn diagnostics_show_the_canonical_request_but_never_the_secret() {
+    let plain = spawn_mode(AuthMode::Strict).await;
+    let mut req = Signed::get(&plain, SWR_LIST);
+    req.secret = "SKWRONG".into();
+    let a = req.send_as(&plain, &req).await;
+    assert!(a.body.get("diagnostics").is_none(), "off by default");
+
+    let server = Server::builder()
+        .auth(AuthMode::Strict)
+        .auth_diagnostics(true)
+        .start()
+        .await
+        .unwrap();
+    let mut req = Signed::get(&server, &format!("{SWR_LIST}?limit=5"));
+    req.secret = "SKWRONG".into();
+    let a = req.send_as(&server, &req).await;
+    assert_unauthorized(&a, "verify aksk signature fail");
+    let d = &a.body["diagnostics"];
+    let creq = d["canonical_request"].as_str().unwrap();
+    assert!(
+        creq.starts_with("GET\n/v2/manage/namespaces/namespace/repos/busybox/tags/\nlimit=5\n"),
+        "{creq}"
+    );
+    assert!(creq.ends_with(signer::EMPTY_PAYLOAD_HASH));
+    assert!(
+        d["string_to_sign"]
+            .as_str()
+            .unwrap()
+            .starts_with("SDK-HMAC-SHA256\n")
+    );
+    let text = a.body.to_string();
+    let mut right = req.clone();
+    right.secret = "SKTEST".into();
+    let expected_signature = right.authorization().rsplit('=').next().unwrap().to_owned();
+    assert!(
+        !text.contains("SKTEST") && !text.contains(&expected_signature),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn iam_discovery_answers_the_callers_project_for_a_region() {
+    let server = spawn_mode(AuthMode::Strict).await;
+    for (access, secret, project) in [
+        ("AKTEST", "SKTEST", PROJECT),
+        ("AKOTHER", "SKOTHER", OTHER_PROJECT),
+    ] {
+        let mut req = Signed::get(&server, "/v3/projects?name=cn-north-4");
+        req.headers
+            .retain(|(n, _)| n != "content-type" && n != "x-project-id");
+        req.access = access.into();
+        req.secret = secret.into();
+        let a = req.send_as(&server, &req).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let projects = a.body["projects"].as_array().unwrap();
+        assert_eq!(projects.len(), 1, "{}", a.body);
+        assert_eq!(projects[0]["id"], project);
+        assert_eq!(projects[0]["name"], "cn-north-4");
+    }
+    let lenient = spawn_mode(AuthMode::Lenient).await;
+    let a = get(&lenient, "/v3/projects?name=cn-north-4").await;
+    assert_eq!(
+        a.body["projects"][0]["id"], PROJECT,
+        "TOKENTEST is tenant 1's token"
+    );
+    let stranger = answer(
+        reqwest::Client::new()
+            .get(format!("{}/v3/projects?name=x", lenient.uri()))
+            .header("x-auth-token", "stranger"),
+    )
+    .await;
+    assert_eq!(stranger.body["projects"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn bodies_over_1_mib_get_413_in_strict_mode() {
+    let server = spawn_mode(AuthMode::Strict).await;
+    let mut req = Signed::get(&server, SWR_LIST);
+    req.body = vec![b'x'; (1 << 20) + 1];
+    let a = req.send_as(&server, &req).await;
+    assert_swr_error(&a, 413, "SVCSTG.SWR.4131001");
+}
+
+#[tokio::test]
+async fn tokens_secrets_and_signatures_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+        .args([
+            "--port",
+            "0",
+            "--auth",
+            "strict",
+            "--auth-diagnostics",
+            "--log-level",
+            "trace",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let uri = line
+        .trim()
+        .strip_prefix("Listening at ")
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let token = client
+        .get(format!("{uri}{SWR_LIST}"))
+        .header("x-auth-token", "TOKENTEST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let bad_token = client
+        .get(format!("{uri}{SWR_LIST}"))
+        .header("x-auth-token", "TOKENSECRETWRONG")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_token.status(), 401);
+    // Signed requests, right and wrong, against the real address.
+    let addr: std::net::SocketAddr = uri.trim_start_matches("http://").parse().unwrap();
+    let server = Server::builder()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let mut signed = Signed::get(&server, SWR_LIST);
+    signed.headers[1].1 = addr.to_string();
+    let good_auth = signed.authorization();
+    let mut wrong = signed.clone();
+    wrong.secret = "SKWRONG".into();
+    let wrong_auth = wrong.authorization();
+    for authorization in [&good_auth, &wrong_auth] {
+        let mut request = client
+            .get(format!("{uri}{SWR_LIST}"))
+            .header("authorization", authorization.as_str());
+        for (name, value) in &signed.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        request.send().await.unwrap();
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("AK/SK signature mismatch"),
+        "the diagnostics debug line is there: {logs}"
+    );
+    for secret in ["TOKENTEST", "TOKENSECRETWRONG", "SKTEST", "SKWRONG"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+    for authorization in [&good_auth, &wrong_auth] {
+        let signature = authorization.rsplit('=').next().unwrap();
+        assert!(
+            !logs.contains(signature),
+            "a signature leaked into the logs"
+        );
+    }
+}
