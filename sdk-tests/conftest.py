@@ -2,11 +2,11 @@
 
 Servers are real `ims-swr-mock` processes. Module-scoped servers are shared by the
 tests of one module; `server_with` starts a per-test server on a generated fixture.
-All of them are stopped (SIGTERM) at teardown.
+All of them run with support.AUTH_ARGS (strict auth) and are stopped (SIGTERM) at teardown.
 """
 import pytest
 
-from support import (BIG_NAMESPACE, BIG_REPOSITORY, BIG_TAG_COUNT, generate_fixture, make_ims_client,
+from support import (BIG_NAMESPACE, BIG_REPOSITORY, BIG_TAG_COUNT, fixture_args, generate_fixture, make_ims_client,
                      make_swr_client, start_server, stop_all_servers, stop_server)
 
 
@@ -28,7 +28,7 @@ def big_server(tmp_path_factory):
     """A server whose only SWR repository, bigns/big, holds 2,500 generated tags."""
     fixture = generate_fixture(tmp_path_factory.mktemp("big") / "big.json",
                                namespace=BIG_NAMESPACE, repository=BIG_REPOSITORY, tags=BIG_TAG_COUNT)
-    server = start_server("--fixtures", str(fixture))
+    server = start_server(*fixture_args(fixture))
     yield server
     stop_server(server)
 
@@ -42,7 +42,7 @@ def server_with(tmp_path):
     def _start(*, namespace: str, repository: str, tags: int, extra_args=(), **generate_args):
         fixture = generate_fixture(tmp_path / ("fixture-%d.json" % len(started)),
                                    namespace=namespace, repository=repository, tags=tags, **generate_args)
-        server = start_server("--fixtures", str(fixture), *extra_args)
+        server = start_server(*fixture_args(fixture), *extra_args)
         started.append(server)
         return server
 

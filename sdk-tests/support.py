@@ -8,9 +8,12 @@ BasicCredentials, a fixed User-Agent and `retry_times=0`.
 The binary is taken from `$IMS_SWR_MOCK_BIN` (default: `../target/debug/ims-swr-mock`
 relative to this directory). Nothing here builds it, and nothing here skips: a missing
 binary, missing SDKs or a server that never says `Listening at ...` fail the run.
+
+Servers run with strict auth (AUTH_ARGS below) unless a test asks for another mode.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -18,6 +21,8 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,10 +41,17 @@ except ImportError as exc:  # pragma: no cover - only when the environment is br
 
 HERE = Path(__file__).resolve().parent
 
-# Credentials: auth is not enforced yet, but a later change verifies signatures
-# against exactly these defaults.
+# Credentials of tenant 1 in the embedded default fixture (see test_auth.py for tenant 2).
 AK = "AKTEST"
 SK = "SKTEST"
+
+# EVERY server this suite starts runs with these flags (start_server's default `auth`).
+# So each test also proves that the official SDK, signing with the right AK/SK, passes strict
+# verification (signature, clock skew and tenancy) for every emulated operation. Only tests
+# that are about other modes pass another `auth=` (test_auth.py, and the lenient-only cases
+# in test_errors.py / test_ims.py, each with a comment saying why).
+AUTH_ARGS = ("--auth", "strict")
+
 # IMS project of the embedded default fixture (seed 001's example request).
 DEFAULT_PROJECT_ID = "fd73a4a14a4a4dfb9771a8475e5198ea"
 USER_AGENT = "ims-swr-mock-sdk-tests"
@@ -104,14 +116,22 @@ class MockServer:
 _RUNNING: list[MockServer] = []
 
 
-def start_server(*args: str) -> MockServer:
-    """Start the binary with `--port 0` plus `args` and wait for its `Listening at` line.
+def fixture_args(path) -> tuple:
+    """Server flags for a generated fixture. generate-fixture defines no credentials (its
+    namespaces belong to tenant 1's domain), so the embedded default fixture is loaded too:
+    its AKTEST/SKTEST is what signs the requests under strict auth."""
+    return ("--include-default-fixture", "--fixtures", str(path))
+
+
+def start_server(*args: str, auth: tuple = AUTH_ARGS) -> MockServer:
+    """Start the binary with `--port 0`, `auth` (AUTH_ARGS unless a test needs another auth
+    mode; `()` means the server's own default) plus `args`, and wait for its `Listening at` line.
 
     Fails the current test (never skips) when the line does not arrive within
     STARTUP_TIMEOUT_S or the process exits first; stderr is quoted in the failure.
     """
     binary = mock_binary()
-    argv = [str(binary), "--port", "0", *args]
+    argv = [str(binary), "--port", "0", *auth, *args]
     stderr_file = tempfile.NamedTemporaryFile(prefix="ims-swr-mock-", suffix=".stderr", delete=False)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file)
     stderr_file.close()
@@ -198,20 +218,40 @@ def http_config() -> HttpConfig:
     return cfg
 
 
-def make_ims_client(server: MockServer, project_id: str = DEFAULT_PROJECT_ID) -> ImsClient:
+def make_ims_client(server: MockServer, project_id: str = DEFAULT_PROJECT_ID,
+                    ak: str = AK, sk: str = SK) -> ImsClient:
     return (ImsClient.new_builder()
             .with_http_config(http_config())
-            .with_credentials(BasicCredentials(AK, SK, project_id))
+            .with_credentials(BasicCredentials(ak, sk, project_id))
             .with_endpoints([server.uri])
             .build())
 
 
-def make_swr_client(server: MockServer, project_id: str = DEFAULT_PROJECT_ID) -> SwrClient:
+def make_swr_client(server: MockServer, project_id: str = DEFAULT_PROJECT_ID,
+                    ak: str = AK, sk: str = SK) -> SwrClient:
     return (SwrClient.new_builder()
             .with_http_config(http_config())
-            .with_credentials(BasicCredentials(AK, SK, project_id))
+            .with_credentials(BasicCredentials(ak, sk, project_id))
             .with_endpoints([server.uri])
             .build())
+
+
+def raw_get(server: MockServer, path: str, headers: dict | None = None):
+    """GET `path` without the SDK (only the headers given, plus what urllib adds: Host,
+    User-Agent, Accept-Encoding, Connection). Returns (status, headers, body text, parsed JSON
+    or None); HTTP errors are returned, not raised."""
+    request = urllib.request.Request(server.uri + path, headers=headers or {}, method="GET")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, got_headers, body = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, got_headers, body = error.code, error.headers, error.read()
+    text = body.decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    return status, got_headers, text, parsed
 
 
 # ---------------------------------------------------------------------------

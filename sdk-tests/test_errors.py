@@ -7,7 +7,7 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkims.v2 import ListImagesTagsRequest
 from huaweicloudsdkswr.v2 import ListRepositoryTagRequest, ListRepositoryTagsRequest
 
-from support import make_ims_client
+from support import make_ims_client, start_server, stop_server
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -26,6 +26,14 @@ def ims_list(project_id):
     return lambda ctx: make_ims_client(ctx.server, project_id=project_id).list_images_tags(ListImagesTagsRequest())
 
 
+def lenient_ims_list(project_id):
+    """On a server with `--auth lenient`: under strict auth (the suite's default) a malformed
+    project id is never the caller's own project, so tenancy answers 403 IMG.0030 before the
+    400 IMG.0067 validation can be seen (both are asserted below)."""
+    return lambda ctx: make_ims_client(ctx.lenient_server, project_id=project_id).list_images_tags(
+        ListImagesTagsRequest())
+
+
 # (id, call, status, error_code, words the message must contain, case-insensitively)
 CASES = [
     ("v2 unknown repository", v2_list(repository="nope"), 404, "SVCSTG.SWR.4040010", ["not found", "nope"]),
@@ -40,19 +48,28 @@ CASES = [
     ("v3 limit 0", v3_list(limit=0), 400, "SVCSTG.SWR.4000056", ["page size", "limit"]),
     ("v3 limit 1001", v3_list(limit=1001), 400, "SVCSTG.SWR.4000056", ["page size", "1001"]),
     ("v3 garbage marker", v3_list(marker="garbage"), 400, "SVCSTG.SWR.4000014", ["marker", "garbage"]),
-    ("ims project id too long", ims_list("x" * 65), 400, "IMG.0067", ["project"]),
-    ("ims project id with a bad character", ims_list("bad!id"), 400, "IMG.0067", ["project", "bad!id"]),
+    ("ims project id too long", lenient_ims_list("x" * 65), 400, "IMG.0067", ["project"]),
+    ("ims project id with a bad character", lenient_ims_list("bad!id"), 400, "IMG.0067", ["project", "bad!id"]),
+    ("strict: ims project id too long", ims_list("x" * 65), 403, "IMG.0030", ["project", "x" * 65]),
+    ("strict: ims project id with a bad character", ims_list("bad!id"), 403, "IMG.0030", ["project", "bad!id"]),
 ]
 
 
 class Ctx:
-    def __init__(self, server, swr):
-        self.server, self.swr = server, swr
+    def __init__(self, server, swr, lenient_server):
+        self.server, self.swr, self.lenient_server = server, swr, lenient_server
 
 
 @pytest.fixture(scope="module")
-def ctx(default_server, swr):
-    return Ctx(default_server, swr)
+def lenient_server():
+    server = start_server(auth=("--auth", "lenient"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def ctx(default_server, swr, lenient_server):
+    return Ctx(default_server, swr, lenient_server)
 
 
 @pytest.mark.parametrize("call, status, error_code, words",

@@ -2,7 +2,7 @@
 import pytest
 from huaweicloudsdkswr.v2 import ListRepositoryTagRequest, ListRepositoryTagsRequest
 
-from support import generate_fixture, make_swr_client, start_server, stop_server
+from support import fixture_args, generate_fixture, make_swr_client, start_server, stop_server
 
 NAMESPACE = "grp"
 REPOSITORY = "group/app"
@@ -13,7 +13,7 @@ SDK_REPOSITORY = "group$app"
 def slash_client(tmp_path_factory):
     fixture = generate_fixture(tmp_path_factory.mktemp("slash") / "slash.json",
                                namespace=NAMESPACE, repository=REPOSITORY, tags=3)
-    server = start_server("--fixtures", str(fixture))
+    server = start_server(*fixture_args(fixture))
     yield make_swr_client(server)
     stop_server(server)
 

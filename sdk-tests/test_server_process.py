@@ -1,7 +1,7 @@
 """The process contract the SDK harness relies on: the `Listening at` line, SIGTERM and bad fixtures."""
 import subprocess
 
-from support import mock_binary, start_server, stop_server
+from support import AUTH_ARGS, mock_binary, start_server, stop_server
 
 
 def test_server_announces_a_loopback_uri_and_exits_0_on_sigterm():
@@ -22,7 +22,7 @@ def test_bad_fixture_exits_2_naming_the_file_and_json_path(tmp_path):
     fixture.write_text('{"swr": {"namespaces": [{"name": 42}]}}')
 
     # Act
-    result = subprocess.run([str(mock_binary()), "--port", "0", "--fixtures", str(fixture)],
+    result = subprocess.run([str(mock_binary()), "--port", "0", *AUTH_ARGS, "--fixtures", str(fixture)],
                             capture_output=True, text=True, timeout=10)
 
     # Assert
