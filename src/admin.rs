@@ -1,22 +1,79 @@
-//! The control plane under the reserved prefix `/_mock`, outside the API
-//! routes (and, later, outside their auth and fault layers).
+//! The control plane under the reserved prefix `/_mock`: outside the API's
+//! auth and fault layers, JSON in and out. The same operations are methods
+//! of [`crate::Server`], and both call the functions here.
 //!
-//! - `GET /_mock/health`: `{"status":"ok","version":…,"uptime_s":…}`, used by
-//!   the `healthcheck` subcommand and container health checks.
+//! | Route | Does |
+//! |---|---|
+//! | `GET /_mock/health` | `{"status":"ok","version":…,"uptime_s":…}` |
+//! | `POST /_mock/reset` | reload fixtures, reinstall startup faults, clear the journal |
+//! | `GET /_mock/state`, `PUT /_mock/state` | export or replace the data as fixture JSON |
+//! | `GET`, `POST`, `DELETE /_mock/faults`; `DELETE /_mock/faults/{id}` | fault rules |
+//! | `GET /_mock/requests?method=&path=&status=&since=`, `DELETE /_mock/requests` | the journal |
+//!
+//! With an admin token, every route wants `Authorization: Bearer TOKEN`
+//! (compared in constant time); otherwise 401.
 
-use axum::extract::State;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
+use crate::error::{ApiError, ApiResult, Service};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::faults::{FaultRule, RuleStatus};
+use crate::journal::{Entry, Filter};
 use crate::state::AppState;
+use crate::store::seed::{self, FixtureError, FixtureSource};
 
 /// The reserved prefix of admin routes.
 pub const PREFIX: &str = "/_mock";
 
 /// Admin routes, to be nested at [`PREFIX`].
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/reset", post(reset_route))
+        .route("/state", get(get_state).put(put_state))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/faults/{id}", delete(remove_fault))
+        .route("/requests", get(list_requests).delete(clear_requests))
+        .route_layer(from_fn_with_state(state, require_token))
+}
+
+/// Middleware: the bearer token, when one is configured.
+async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> ApiResult<Response> {
+    if let Some(want) = &state.control.admin_token_digest {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
+        let ok = given.is_some_and(|g| bool::from(g.ct_eq(want)));
+        if !ok {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "The admin API needs Authorization: Bearer <the --admin-token value>.",
+            )
+            .with_code("MOCK.0401")
+            .in_service(Service::Gateway));
+        }
+    }
+    Ok(next.run(request).await)
 }
 
 /// Body of `GET /_mock/health`.
@@ -30,11 +87,179 @@ struct Health {
     uptime_s: u64,
 }
 
-/// `GET /_mock/health`.
 async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: state.started.elapsed().as_secs(),
     })
+}
+
+/// Goes back to the startup state: fixtures re-read (they may have changed on
+/// disk), fault counters and admin-added rules dropped, the fixtures' and the
+/// command line's rules installed afresh, the journal emptied. On a fixture
+/// error nothing changes.
+pub fn reset(state: &AppState) -> Result<(), FixtureError> {
+    let (inner, fixture_faults) = seed::build(&state.control.sources, &state.control.settings)?;
+    state.store.replace(inner);
+    state.faults.clear();
+    for rule in fixture_faults
+        .into_iter()
+        .chain(state.control.configured_faults.iter().cloned())
+    {
+        // Rules were validated when loaded; a failure here would be a bug.
+        if let Err(e) = state.faults.add(rule) {
+            tracing::error!("cannot reinstall a fault rule: {e}");
+        }
+    }
+    state.journal.clear();
+    Ok(())
+}
+
+/// Replaces the data with a fixture document (as `GET /_mock/state` exports).
+/// It must not carry fault rules. On error nothing changes.
+pub fn import_state(state: &AppState, json: &str) -> Result<(), FixtureError> {
+    let source = FixtureSource::Json {
+        name: "PUT /_mock/state".into(),
+        text: json.into(),
+    };
+    let (inner, faults) = seed::build(&[source], &state.control.settings)?;
+    if !faults.is_empty() {
+        return Err(FixtureError {
+            problems: vec![seed::Problem {
+                file: "PUT /_mock/state".into(),
+                path: "$.faults".into(),
+                message: "state holds data only; add fault rules with POST /_mock/faults".into(),
+            }],
+        });
+    }
+    state.store.replace(inner);
+    Ok(())
+}
+
+impl From<FixtureError> for ApiError {
+    fn from(e: FixtureError) -> Self {
+        ApiError::bad_request(e.to_string()).with_code("MOCK.0400")
+    }
+}
+
+async fn reset_route(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    reset(&state)?;
+    Ok(Json(json!({"status": "reset"})))
+}
+
+async fn get_state(State(state): State<AppState>) -> Json<Value> {
+    Json(state.store.export())
+}
+
+async fn put_state(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::bad_request("The state must be UTF-8 JSON.").with_code("MOCK.0400")
+    })?;
+    import_state(&state, text)?;
+    Ok(Json(json!({"status": "imported"})))
+}
+
+/// Body of `GET /_mock/faults`.
+#[derive(Debug, Serialize)]
+struct FaultList {
+    /// Rules in the order they are tried, with their counters.
+    faults: Vec<RuleStatus>,
+}
+
+async fn list_faults(State(state): State<AppState>) -> Json<FaultList> {
+    Json(FaultList {
+        faults: state.faults.list(),
+    })
+}
+
+async fn add_fault(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+    let rule: FaultRule = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("Invalid fault rule: {e}")).with_code("MOCK.0400")
+    })?;
+    let stored = state.faults.add(rule).map_err(|e| {
+        ApiError::bad_request(format!("Invalid fault rule: {e}")).with_code("MOCK.0400")
+    })?;
+    Ok((StatusCode::CREATED, Json(stored)).into_response())
+}
+
+async fn clear_faults(State(state): State<AppState>) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_fault(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> ApiResult<StatusCode> {
+    if state.faults.remove(id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(
+            ApiError::new(StatusCode::NOT_FOUND, format!("No fault rule {id}."))
+                .with_code("MOCK.0404"),
+        )
+    }
+}
+
+/// Query of `GET /_mock/requests`.
+#[derive(Debug, Deserialize)]
+struct RequestsQuery {
+    /// Method, ignoring case.
+    method: Option<String>,
+    /// Path glob or route template.
+    path: Option<String>,
+    /// Status.
+    status: Option<u16>,
+    /// A `seq` (entries after it) or an RFC 3339 time (entries at or after it).
+    since: Option<String>,
+}
+
+/// Body of `GET /_mock/requests`.
+#[derive(Debug, Serialize)]
+struct RequestList {
+    /// Number of entries returned.
+    count: usize,
+    /// Entries, oldest first.
+    requests: Vec<Entry>,
+}
+
+async fn list_requests(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RequestsQuery>,
+) -> ApiResult<Json<RequestList>> {
+    let mut filter = Filter {
+        method: query.method,
+        status: query.status,
+        ..Filter::default()
+    };
+    if let Some(path) = &query.path {
+        filter.path = Some(
+            crate::faults::path_matcher(path)
+                .map_err(|e| ApiError::bad_request(e).with_code("MOCK.0400"))?,
+        );
+    }
+    if let Some(since) = &query.since {
+        if let Ok(seq) = since.parse::<u64>() {
+            filter.since_seq = Some(seq);
+        } else {
+            let at: jiff::Timestamp = since.parse().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "since={since:?} is neither a seq number nor an RFC 3339 time"
+                ))
+                .with_code("MOCK.0400")
+            })?;
+            filter.since_ms = Some(at.as_millisecond());
+        }
+    }
+    let requests = state.journal.requests(&filter);
+    Ok(Json(RequestList {
+        count: requests.len(),
+        requests,
+    }))
+}
+
+async fn clear_requests(State(state): State<AppState>) -> StatusCode {
+    state.journal.clear();
+    StatusCode::NO_CONTENT
 }

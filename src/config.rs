@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::AuthMode;
+use crate::faults::FaultRule;
 use crate::server::ServerBuilder;
 use crate::store::DEFAULT_REGISTRY_HOST;
 use crate::telemetry::LogFormat;
@@ -75,6 +76,22 @@ pub struct ServeArgs {
     /// signature failures (never the secret or the expected signature).
     #[arg(long, env = "IMS_SWR_MOCK_AUTH_DIAGNOSTICS")]
     pub auth_diagnostics: bool,
+    /// Fault rule 'METHOD PATH [STATUS] [key=value ...]', e.g. 'GET /v3/** 503 times=2';
+    /// repeatable (separate rules with ';' in the env var).
+    #[arg(long = "fault", env = "IMS_SWR_MOCK_FAULTS", value_delimiter = ';', value_name = "SPEC", value_parser = FaultRule::parse_spec)]
+    pub faults: Vec<FaultRule>,
+    /// Answer 503 (in the service's envelope) beyond this many API requests in flight.
+    #[arg(long, env = "IMS_SWR_MOCK_MAX_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrency: Option<u32>,
+    /// Requests kept in the journal (/_mock/requests); 0 turns the journal off.
+    #[arg(long, env = "IMS_SWR_MOCK_JOURNAL_SIZE", default_value_t = crate::journal::DEFAULT_SIZE)]
+    pub journal_size: usize,
+    /// Require `Authorization: Bearer TOKEN` on the admin API (/_mock).
+    #[arg(long, env = "IMS_SWR_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Turn the admin API off (/_mock answers 404).
+    #[arg(long, env = "IMS_SWR_MOCK_NO_ADMIN")]
+    pub no_admin: bool,
     /// Registry host used in derived SWR `path` values.
     #[arg(long, env = "IMS_SWR_MOCK_REGISTRY_HOST", default_value = DEFAULT_REGISTRY_HOST)]
     pub registry_host: String,
@@ -94,7 +111,18 @@ impl ServeArgs {
             .bind(SocketAddr::new(self.bind, self.port))
             .auth(self.auth)
             .max_clock_skew(Duration::from_secs(self.max_clock_skew))
-            .auth_diagnostics(self.auth_diagnostics);
+            .auth_diagnostics(self.auth_diagnostics)
+            .journal_size(self.journal_size)
+            .admin(!self.no_admin);
+        if let Some(limit) = self.max_concurrency {
+            builder = builder.max_concurrency(limit as usize);
+        }
+        if let Some(token) = self.admin_token {
+            builder = builder.admin_token(token);
+        }
+        for rule in self.faults {
+            builder = builder.fault(rule);
+        }
         if self.include_default_fixture && !self.fixtures.is_empty() {
             builder = builder.default_fixture();
         }
@@ -134,6 +162,9 @@ pub struct HealthcheckArgs {
     /// URL to GET; default `http://127.0.0.1:$IMS_SWR_MOCK_PORT/_mock/health` (port 8080 when unset).
     #[arg(long)]
     pub url: Option<String>,
+    /// Admin token to send as `Authorization: Bearer`, when the server requires one.
+    #[arg(long, env = "IMS_SWR_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 #[cfg(test)]

@@ -14,14 +14,19 @@ pub fn default_url() -> String {
     format!("http://127.0.0.1:{port}/_mock/health")
 }
 
-/// GETs `url` (plain `http://` only) within `timeout` and returns its status.
-pub async fn check(url: &str, timeout: Duration) -> Result<StatusCode, String> {
-    tokio::time::timeout(timeout, get(url))
+/// GETs `url` (plain `http://` only) within `timeout` and returns its status;
+/// `bearer` is sent as `Authorization: Bearer` when given.
+pub async fn check(
+    url: &str,
+    bearer: Option<&str>,
+    timeout: Duration,
+) -> Result<StatusCode, String> {
+    tokio::time::timeout(timeout, get(url, bearer))
         .await
         .map_err(|_| format!("no answer from {url} within {timeout:?}"))?
 }
 
-async fn get(url: &str) -> Result<StatusCode, String> {
+async fn get(url: &str, bearer: Option<&str>) -> Result<StatusCode, String> {
     let uri: Uri = url.parse().map_err(|e| format!("bad URL {url:?}: {e}"))?;
     if uri.scheme_str() != Some("http") {
         return Err(format!("only http:// URLs are supported, not {url:?}"));
@@ -39,8 +44,11 @@ async fn get(url: &str) -> Result<StatusCode, String> {
         .map_err(|e| format!("HTTP handshake with {authority} failed: {e}"))?;
     tokio::spawn(connection);
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let request = Request::get(path)
-        .header("host", authority.as_str())
+    let mut request = Request::get(path).header("host", authority.as_str());
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request
         .body(Empty::<bytes::Bytes>::new())
         .map_err(|e| e.to_string())?;
     let response = sender

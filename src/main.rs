@@ -20,9 +20,11 @@ fn main() -> ExitCode {
             let url = args
                 .url
                 .unwrap_or_else(ims_swr_mock::healthcheck::default_url);
+            let bearer = args.admin_token.as_deref();
             let status = runtime().and_then(|rt| {
                 rt.block_on(ims_swr_mock::healthcheck::check(
                     &url,
+                    bearer,
                     Duration::from_secs(5),
                 ))
             });

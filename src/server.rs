@@ -9,40 +9,98 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{MatchedPath, Request};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use axum::{BoxError, Router};
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthMode, AuthSettings};
-use crate::state::AppState;
+use crate::error::ApiError;
+use crate::faults::conn::{ConnHandle, FaultListener};
+use crate::faults::{FaultRule, Faults};
+use crate::journal::Journal;
+use crate::state::{AppState, Control};
 use crate::store::seed::{self, FixtureError, FixtureSource, SeedSettings};
 use crate::store::{DEFAULT_REGISTRY_HOST, Store};
-use crate::{admin, api, auth, error, request_id};
-use std::sync::Arc;
-use std::time::Duration;
+use crate::{admin, api, auth, error, faults, journal, request_id};
 
-/// Builds the whole application: the API routes, the admin routes and the
-/// middleware every response goes through (request id, tracing, native error
-/// envelopes).
-pub fn app(state: AppState) -> Router {
-    // Auth is a route layer: it runs only when a route matched, so unknown
-    // paths stay 404 instead of 401. The admin routes are outside it.
-    let api = api::router().route_layer(from_fn_with_state(state.clone(), auth::authenticate));
-    Router::new()
-        .merge(api)
-        .nest(admin::PREFIX, admin::router())
-        .with_state(state)
-        // Layers added later run first: the request id is assigned before
-        // anything else, so traces and error bodies can name it; credentials
-        // are marked sensitive before the trace layer sees them.
+/// Optional parts of the application.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Shed load with 503 beyond this many requests in flight.
+    pub max_concurrency: Option<usize>,
+    /// Serve the admin API under `/_mock`.
+    pub admin: bool,
+    /// Extra routes merged into the API (under its fault and auth layers).
+    pub extra_routes: Option<Router<AppState>>,
+}
+
+/// Builds the whole application. From the outside in:
+///
+/// 1. request id (every response gets `X-Request-Id`);
+/// 2. `Authorization`/`X-Auth-Token` marked sensitive, then tracing;
+/// 3. the error renderer (native envelopes for every error response);
+/// 4. the request journal, then catch-panic (a panic is a 500, not a dropped connection);
+/// 5. routing; then, on API routes only: load shedding (`--max-concurrency`),
+///    fault injection, and authentication (a route layer, so unknown paths stay 404).
+///
+/// The admin routes sit beside the API routes, outside faults and auth.
+pub fn app(state: AppState, options: AppOptions) -> Router {
+    let mut api = api::router();
+    if let Some(extra) = options.extra_routes {
+        api = api.merge(extra);
+    }
+    let mut api = api
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(from_fn_with_state(
+            state.clone(),
+            faults::middleware::inject,
+        ));
+    if let Some(limit) = options.max_concurrency {
+        api = api.layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("Service unavailable: more than {limit} requests in flight."),
+                    )
+                }))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(limit)),
+        );
+    }
+    let mut router = Router::new().merge(api);
+    if options.admin {
+        router = router.nest(admin::PREFIX, admin::router(state.clone()));
+    }
+    router
+        .with_state(state.clone())
+        // Layers added later run first.
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error: the handler panicked.",
+                )
+                .into_response()
+            },
+        ))
+        .layer(from_fn_with_state(state, journal::record))
         .layer(from_fn(error::render_errors))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -67,13 +125,14 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// requests in flight. Connections can be broken by fault rules.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, app)
+    let service = app.into_make_service_with_connect_info::<ConnHandle>();
+    axum::serve(FaultListener::new(listener), service)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -149,6 +208,14 @@ pub struct ServerBuilder {
     listener: Option<std::net::TcpListener>,
     /// Authentication settings.
     auth: AuthSettings,
+    /// Fault rules installed at start.
+    faults: Vec<FaultRule>,
+    /// Journal capacity.
+    journal_size: usize,
+    /// Bearer token the admin API requires, if any.
+    admin_token: Option<String>,
+    /// Router options (admin on/off, load shedding, extra routes).
+    options: AppOptions,
 }
 
 impl Default for ServerBuilder {
@@ -159,6 +226,13 @@ impl Default for ServerBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             listener: None,
             auth: AuthSettings::default(),
+            faults: Vec::new(),
+            journal_size: journal::DEFAULT_SIZE,
+            admin_token: None,
+            options: AppOptions {
+                admin: true,
+                ..AppOptions::default()
+            },
         }
     }
 }
@@ -212,6 +286,47 @@ impl ServerBuilder {
         self
     }
 
+    /// Installs a fault rule at start (and again on every reset).
+    pub fn fault(mut self, rule: FaultRule) -> Self {
+        self.faults.push(rule);
+        self
+    }
+
+    /// Keeps at most `size` requests in the journal (default 1000; 0 turns it off).
+    pub fn journal_size(mut self, size: usize) -> Self {
+        self.journal_size = size;
+        self
+    }
+
+    /// Requires `Authorization: Bearer TOKEN` on the admin API.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
+    /// Serves the admin API under `/_mock` (default true).
+    pub fn admin(mut self, on: bool) -> Self {
+        self.options.admin = on;
+        self
+    }
+
+    /// Sheds load with 503 (in the service's envelope) beyond `limit`
+    /// requests in flight.
+    pub fn max_concurrency(mut self, limit: usize) -> Self {
+        self.options.max_concurrency = Some(limit);
+        self
+    }
+
+    /// Merges routes of your own into the API, under its fault and auth
+    /// layers: to emulate one more operation, or to test the middleware.
+    pub fn extra_routes(mut self, routes: Router<AppState>) -> Self {
+        self.options.extra_routes = Some(match self.options.extra_routes.take() {
+            Some(existing) => existing.merge(routes),
+            None => routes,
+        });
+        self
+    }
+
     /// Listens on `addr` (default `127.0.0.1:0`, a free loopback port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
@@ -235,7 +350,20 @@ impl ServerBuilder {
             registry_host: self.registry_host,
         };
         // Loading is synchronous CPU work, done once before serving starts.
-        let store = seed::load(&sources, &settings)?;
+        let loaded = seed::load_all(&sources, &settings)?;
+        let store = loaded.store;
+        let faults = Faults::default();
+        for rule in loaded.faults.into_iter().chain(self.faults.iter().cloned()) {
+            faults.add(rule).map_err(|message| {
+                StartError::Fixture(FixtureError {
+                    problems: vec![seed::Problem {
+                        file: "fault rule".into(),
+                        path: "$".into(),
+                        message,
+                    }],
+                })
+            })?;
+        }
         let bind_error = |addr: String| move |source| StartError::Bind { addr, source };
         let listener = match self.listener {
             Some(std) => {
@@ -252,17 +380,28 @@ impl ServerBuilder {
             .local_addr()
             .map_err(bind_error(self.addr.to_string()))?;
         let state = AppState {
-            store: store.clone(),
+            store,
             started: Instant::now(),
             auth: Arc::new(self.auth),
+            faults,
+            journal: Journal::new(self.journal_size),
+            control: Arc::new(Control {
+                sources,
+                settings,
+                configured_faults: self.faults,
+                admin_token_digest: self
+                    .admin_token
+                    .map(|t| Sha256::digest(t.as_bytes()).into()),
+            }),
         };
         let (trigger, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, app(state), async {
+        let router = app(state.clone(), self.options);
+        let task = tokio::spawn(serve(listener, router, async {
             let _ = stopped.await;
         }));
         Ok(Server {
             address,
-            store,
+            state,
             trigger: Some(trigger),
             task: Some(task),
         })
@@ -282,8 +421,8 @@ impl ServerBuilder {
 pub struct Server {
     /// The bound address.
     address: SocketAddr,
-    /// The server's data, for assertions and setup in tests.
-    store: Store,
+    /// The server's data, rules and journal, for assertions and setup in tests.
+    state: AppState,
     /// Dropping or firing this stops the accept loop.
     trigger: Option<oneshot::Sender<()>>,
     /// The serving task, awaited by [`Server::shutdown`].
@@ -308,7 +447,32 @@ impl Server {
 
     /// The server's store.
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.state.store
+    }
+
+    /// The live fault rules (the same ones `/_mock/faults` manages).
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// The request journal (what `/_mock/requests` shows).
+    pub fn journal(&self) -> &Journal {
+        &self.state.journal
+    }
+
+    /// Goes back to the startup state, like `POST /_mock/reset`.
+    pub fn reset(&self) -> Result<(), FixtureError> {
+        admin::reset(&self.state)
+    }
+
+    /// The data as fixture JSON, like `GET /_mock/state`.
+    pub fn export_state(&self) -> serde_json::Value {
+        self.state.store.export()
+    }
+
+    /// Replaces the data with a fixture document, like `PUT /_mock/state`.
+    pub fn import_state(&self, json: &str) -> Result<(), FixtureError> {
+        admin::import_state(&self.state, json)
     }
 
     /// Stops accepting connections and waits for requests in flight to finish.

@@ -1,4 +1,4 @@
-//! Shared state handed to every handler: cheap handles only.
+//! Shared state handed to every handler and middleware: cheap handles only.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -6,7 +6,10 @@ use std::time::Instant;
 use axum::extract::FromRef;
 
 use crate::auth::AuthSettings;
+use crate::faults::{FaultRule, Faults};
+use crate::journal::Journal;
 use crate::store::Store;
+use crate::store::seed::{FixtureSource, SeedSettings};
 
 /// What handlers share. Clones are cheap and see the same data.
 #[derive(Clone, Debug)]
@@ -17,6 +20,25 @@ pub struct AppState {
     pub started: Instant,
     /// How requests are authenticated.
     pub auth: Arc<AuthSettings>,
+    /// Live fault rules.
+    pub faults: Faults,
+    /// Recent requests.
+    pub journal: Journal,
+    /// What `POST /_mock/reset` goes back to, and admin settings.
+    pub control: Arc<Control>,
+}
+
+/// The startup configuration that reset and import rebuild from.
+#[derive(Debug)]
+pub struct Control {
+    /// Fixtures loaded at start (re-read on reset).
+    pub sources: Vec<FixtureSource>,
+    /// Settings that shape derived fields.
+    pub settings: SeedSettings,
+    /// Rules given on the command line or the builder (not from fixtures).
+    pub configured_faults: Vec<FaultRule>,
+    /// SHA-256 of the admin bearer token, if one is required.
+    pub admin_token_digest: Option<[u8; 32]>,
 }
 
 impl FromRef<AppState> for Store {

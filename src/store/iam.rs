@@ -65,6 +65,8 @@ pub struct Iam {
     pub(crate) tokens: HashMap<[u8; 32], Caller>,
     /// Projects in fixture order.
     pub(crate) projects: Vec<IamProject>,
+    /// The accounts as the fixtures defined them, for state export.
+    pub(crate) export: Vec<super::seed::DomainDoc>,
 }
 
 impl Iam {

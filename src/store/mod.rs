@@ -160,6 +160,8 @@ impl RepoContext {
 pub(crate) struct Repo {
     /// Names and hosts shared by every tag of the repository.
     pub(crate) ctx: Arc<RepoContext>,
+    /// The repository id (`repo_id` of its tags).
+    pub(crate) id: i64,
     /// Tags sorted by name (the `tag` order, and lookups by name).
     by_name: Vec<Arc<SwrTag>>,
     /// Tags sorted by `(updated, name)` (the `updated_at` order).
@@ -168,13 +170,14 @@ pub(crate) struct Repo {
 
 impl Repo {
     /// Builds a repository's indexes from its tags. Tag names must be unique.
-    pub(crate) fn new(ctx: Arc<RepoContext>, tags: Vec<Arc<SwrTag>>) -> Self {
+    pub(crate) fn new(ctx: Arc<RepoContext>, id: i64, tags: Vec<Arc<SwrTag>>) -> Self {
         let mut by_name = tags.clone();
         by_name.sort_by(|a, b| a.name.cmp(&b.name));
         let mut by_updated = tags;
         by_updated.sort_by(|a, b| cmp_updated(a, b));
         Self {
             ctx,
+            id,
             by_name,
             by_updated,
         }
@@ -604,7 +607,7 @@ mod tests {
             registry_host: "h".into(),
             internal_host: "i".into(),
         });
-        Repo::new(ctx, tags.iter().map(|(n, u)| tag(n, *u)).collect())
+        Repo::new(ctx, 1, tags.iter().map(|(n, u)| tag(n, *u)).collect())
     }
 
     fn names(p: &TagPage) -> Vec<&str> {

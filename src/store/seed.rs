@@ -18,7 +18,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::{self, Image, SwrTag, derived_manifest, hex_sha256};
@@ -113,8 +113,38 @@ static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::ne
     jsonschema::validator_for(&schema).map_err(|e| e.to_string())
 });
 
-/// Loads fixtures into a new store.
+/// What fixtures hold: the store's data and the fault rules of their
+/// `faults` sections.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The data.
+    pub store: Store,
+    /// Fault rules, validated, in file order.
+    pub faults: Vec<crate::faults::FaultRule>,
+}
+
+/// Loads fixtures into a new store; fault rules in them are dropped (see [`load_all`]).
 pub fn load(sources: &[FixtureSource], settings: &SeedSettings) -> Result<Store, FixtureError> {
+    load_all(sources, settings).map(|l| l.store)
+}
+
+/// Loads fixtures: data and fault rules.
+pub fn load_all(
+    sources: &[FixtureSource],
+    settings: &SeedSettings,
+) -> Result<Loaded, FixtureError> {
+    let (inner, faults) = build(sources, settings)?;
+    Ok(Loaded {
+        store: Store::from_inner(inner),
+        faults,
+    })
+}
+
+/// Loads fixtures into a store's contents.
+pub(crate) fn build(
+    sources: &[FixtureSource],
+    settings: &SeedSettings,
+) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
     let mut docs = Vec::new();
     for source in sources {
         match source {
@@ -134,6 +164,112 @@ pub fn load(sources: &[FixtureSource], settings: &SeedSettings) -> Result<Store,
         }
     }
     Builder::new(settings).build(&docs)
+}
+
+impl Store {
+    /// The whole store as fixture JSON: every id, time and digest explicit,
+    /// everything sorted, so export, import and export again give the same
+    /// bytes. Derived manifests and paths stay derived. Secrets (SKs, tokens)
+    /// are included: this is the state the fixtures described.
+    pub fn export(&self) -> Value {
+        let inner = self.read();
+        let mut projects: Vec<ProjectDoc> = inner
+            .projects
+            .iter()
+            .map(|(id, project)| ProjectDoc {
+                id: id.to_string(),
+                images: project
+                    .images
+                    .iter()
+                    .map(|image| ImageDoc {
+                        id: Some(image.id.to_string()),
+                        name: Some(image.name.to_string()),
+                        status: Some(image.status.to_string()),
+                        tags: image
+                            .tags
+                            .iter()
+                            .map(|(k, v)| ImageTagDoc {
+                                key: k.to_string(),
+                                value: v.to_string(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        projects.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut namespaces: Vec<NamespaceDoc> = inner
+            .namespaces
+            .iter()
+            .map(|(name, ns)| {
+                let mut repositories: Vec<RepositoryDoc> = ns
+                    .repos
+                    .iter()
+                    .map(|(repo_name, repo)| export_repo(repo_name, repo))
+                    .collect();
+                repositories.sort_by(|a, b| a.name.cmp(&b.name));
+                NamespaceDoc {
+                    name: name.to_string(),
+                    domain_id: Some(ns.domain_id.to_string()),
+                    repositories,
+                }
+            })
+            .collect();
+        namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        let file = FixtureFile {
+            _schema: Some("schema.json".into()),
+            _description: Some("State exported by ims-swr-mock (GET /_mock/state).".into()),
+            iam: IamSection {
+                domains: inner.iam.export.clone(),
+            },
+            ims: ImsSection { projects },
+            swr: SwrSection {
+                internal_registry_host: None,
+                namespaces,
+            },
+            faults: Vec::new(),
+        };
+        serde_json::to_value(file).unwrap_or(Value::Null)
+    }
+
+    /// Replaces the whole contents of the store (every clone sees the new data).
+    pub(crate) fn replace(&self, inner: Inner) {
+        *self.write() = inner;
+    }
+}
+
+fn export_repo(name: &str, repo: &Repo) -> RepositoryDoc {
+    let default_host = *repo.ctx.internal_host == *DEFAULT_INTERNAL_HOST;
+    let tags = repo
+        .by_name
+        .iter()
+        .map(|t| TagDoc {
+            tag: t.name.to_string(),
+            id: Some(t.id),
+            image_id: Some(t.image_id.to_string()),
+            manifest: t.manifest.as_deref().map(str::to_owned),
+            digest: Some(t.digest.to_string()),
+            schema: Some(t.schema),
+            path: t.path.as_deref().map(str::to_owned),
+            internal_path: match (&t.internal_path, default_host) {
+                (Some(p), _) => Some(p.to_string()),
+                (None, true) => None,
+                (None, false) => Some(repo.ctx.internal_path(t)),
+            },
+            size: Some(t.size),
+            is_trusted: Some(t.is_trusted),
+            created: Some(model::format_time(t.created)),
+            updated: Some(model::format_time(t.updated)),
+            deleted: t.deleted.as_deref().map(|d| Some(d.to_owned())),
+            scanned: Some(t.scanned),
+            tag_type: Some(t.tag_type),
+        })
+        .collect();
+    RepositoryDoc {
+        name: name.to_owned(),
+        id: Some(repo.id),
+        tags,
+    }
 }
 
 /// The files a path stands for: itself, or a directory's `*.json` files.
@@ -221,63 +357,72 @@ struct Document {
 
 /// The top level of a fixture file. See `fixtures/schema.json` for the documentation
 /// of every field.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct FixtureFile {
+pub(crate) struct FixtureFile {
     #[serde(rename = "$schema")]
-    _schema: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) _schema: Option<String>,
     #[serde(rename = "description")]
-    _description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) _description: Option<String>,
     #[serde(default)]
-    iam: IamSection,
+    pub(crate) iam: IamSection,
     #[serde(default)]
-    ims: ImsSection,
+    pub(crate) ims: ImsSection,
     #[serde(default)]
-    swr: SwrSection,
+    pub(crate) swr: SwrSection,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) faults: Vec<crate::faults::FaultRule>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct IamSection {
+pub(crate) struct IamSection {
     #[serde(default)]
-    domains: Vec<DomainDoc>,
+    pub(crate) domains: Vec<DomainDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct DomainDoc {
-    id: String,
+pub(crate) struct DomainDoc {
+    pub(crate) id: String,
     #[serde(rename = "name")]
-    _name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) _name: Option<String>,
     #[serde(default)]
-    projects: Vec<IamProjectDoc>,
+    pub(crate) projects: Vec<IamProjectDoc>,
     #[serde(default)]
-    access_keys: Vec<AccessKeyDoc>,
+    pub(crate) access_keys: Vec<AccessKeyDoc>,
     #[serde(default)]
-    tokens: Vec<TokenDoc>,
+    pub(crate) tokens: Vec<TokenDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct IamProjectDoc {
-    id: String,
-    name: Option<String>,
-    regions: Option<Vec<String>>,
+pub(crate) struct IamProjectDoc {
+    pub(crate) id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) regions: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct AccessKeyDoc {
-    access: String,
-    secret: String,
-    projects: Option<Vec<String>>,
+pub(crate) struct AccessKeyDoc {
+    pub(crate) access: String,
+    pub(crate) secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) projects: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct TokenDoc {
-    token: String,
-    projects: Option<Vec<String>>,
+pub(crate) struct TokenDoc {
+    pub(crate) token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) projects: Option<Vec<String>>,
 }
 
 /// A credential waiting for its account's projects to be known (accounts
@@ -295,84 +440,104 @@ enum PendingSecret {
     Token(String),
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct ImsSection {
+pub(crate) struct ImsSection {
     #[serde(default)]
-    projects: Vec<ProjectDoc>,
+    pub(crate) projects: Vec<ProjectDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct ProjectDoc {
-    id: String,
+pub(crate) struct ProjectDoc {
+    pub(crate) id: String,
     #[serde(default)]
-    images: Vec<ImageDoc>,
+    pub(crate) images: Vec<ImageDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct ImageDoc {
-    id: Option<String>,
-    name: Option<String>,
-    status: Option<String>,
+pub(crate) struct ImageDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<String>,
     #[serde(default)]
-    tags: Vec<ImageTagDoc>,
+    pub(crate) tags: Vec<ImageTagDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct ImageTagDoc {
-    key: String,
+pub(crate) struct ImageTagDoc {
+    pub(crate) key: String,
     #[serde(default)]
-    value: String,
+    pub(crate) value: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct SwrSection {
-    internal_registry_host: Option<String>,
+pub(crate) struct SwrSection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) internal_registry_host: Option<String>,
     #[serde(default)]
-    namespaces: Vec<NamespaceDoc>,
+    pub(crate) namespaces: Vec<NamespaceDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct NamespaceDoc {
-    name: String,
-    domain_id: Option<String>,
+pub(crate) struct NamespaceDoc {
+    pub(crate) name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) domain_id: Option<String>,
     #[serde(default)]
-    repositories: Vec<RepositoryDoc>,
+    pub(crate) repositories: Vec<RepositoryDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RepositoryDoc {
-    name: String,
-    id: Option<i64>,
+pub(crate) struct RepositoryDoc {
+    pub(crate) name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<i64>,
     #[serde(default)]
-    tags: Vec<TagDoc>,
+    pub(crate) tags: Vec<TagDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct TagDoc {
-    tag: String,
-    id: Option<i64>,
-    image_id: Option<String>,
-    manifest: Option<String>,
-    digest: Option<String>,
-    schema: Option<i64>,
-    path: Option<String>,
-    internal_path: Option<String>,
-    size: Option<i64>,
-    is_trusted: Option<bool>,
-    created: Option<String>,
-    updated: Option<String>,
+pub(crate) struct TagDoc {
+    pub(crate) tag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) image_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) manifest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) schema: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) internal_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) is_trusted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) updated: Option<String>,
     #[serde(default, deserialize_with = "explicit_null")]
-    deleted: Option<Option<String>>,
-    scanned: Option<bool>,
-    tag_type: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) scanned: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tag_type: Option<i64>,
 }
 
 /// Tells `"deleted": null` (kept as `Some(None)`) from an absent field (`None`).
@@ -400,6 +565,8 @@ struct Builder<'a> {
     project_owners: HashMap<String, (String, String)>,
     /// Credentials to resolve once every account's projects are known.
     credentials: Vec<PendingCredential>,
+    /// Accounts as defined (merged across files), for export.
+    domain_docs: indexmap::IndexMap<String, DomainDoc>,
     /// AKs and token digests already defined, with where.
     seen_credentials: HashMap<Vec<u8>, String>,
 }
@@ -419,6 +586,7 @@ impl<'a> Builder<'a> {
             next_tag_id: 1,
             project_owners: HashMap::new(),
             credentials: Vec::new(),
+            domain_docs: indexmap::IndexMap::new(),
             seen_credentials: HashMap::new(),
         }
     }
@@ -433,12 +601,25 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn build(mut self, docs: &[Document]) -> Result<Store, FixtureError> {
+    fn build(
+        mut self,
+        docs: &[Document],
+    ) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
         self.reserve_ids(docs);
+        let mut faults = Vec::new();
         for doc in docs {
             self.load_iam(doc);
             self.load_ims(doc);
             self.load_swr(doc);
+            for (i, rule) in doc.file.faults.iter().enumerate() {
+                match rule.validate() {
+                    Ok(()) => faults.push(crate::faults::FaultRule {
+                        id: None,
+                        ..rule.clone()
+                    }),
+                    Err(message) => self.problem(&doc.name, format!("$.faults[{i}]"), message),
+                }
+            }
         }
         self.resolve_credentials();
         if !self.problems.is_empty() {
@@ -449,7 +630,8 @@ impl<'a> Builder<'a> {
         for project in self.inner.projects.values_mut() {
             project.refresh_summary();
         }
-        Ok(Store::from_inner(self.inner))
+        self.inner.iam.export = self.domain_docs.into_values().collect();
+        Ok((self.inner, faults))
     }
 
     /// Collects explicit repository and tag ids so derived ids never collide with them.
@@ -509,6 +691,21 @@ impl<'a> Builder<'a> {
     fn load_iam(&mut self, doc: &Document) {
         for (d, domain) in doc.file.iam.domains.iter().enumerate() {
             let path = format!("$.iam.domains[{d}]");
+            let merged = self
+                .domain_docs
+                .entry(domain.id.clone())
+                .or_insert_with(|| DomainDoc {
+                    id: domain.id.clone(),
+                    _name: domain._name.clone(),
+                    projects: Vec::new(),
+                    access_keys: Vec::new(),
+                    tokens: Vec::new(),
+                });
+            merged.projects.extend(domain.projects.iter().cloned());
+            merged
+                .access_keys
+                .extend(domain.access_keys.iter().cloned());
+            merged.tokens.extend(domain.tokens.iter().cloned());
             for (p, project) in domain.projects.iter().enumerate() {
                 let ppath = format!("{path}.projects[{p}]");
                 if let Some((owner, at)) = self.project_owners.get(&project.id) {
@@ -739,7 +936,7 @@ impl<'a> Builder<'a> {
                     None => self.fresh_repo_id(),
                 };
                 let tags = self.load_tags(doc, &path, &ctx, repo_id, &repo_doc.tags);
-                repos.push((repo_doc.name.as_str().into(), Repo::new(ctx, tags)));
+                repos.push((repo_doc.name.as_str().into(), Repo::new(ctx, repo_id, tags)));
             }
             let ns = self
                 .inner
