@@ -168,6 +168,11 @@ impl Journal {
     }
 }
 
+fn is_admin_path(path: &str) -> bool {
+    path.strip_prefix(crate::admin::PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Keeps the listed headers, redacting secrets.
 fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     KEPT_HEADERS
@@ -193,10 +198,11 @@ fn redact_authorization(value: &str) -> String {
     }
 }
 
-/// Middleware: records each API request and its outcome.
+/// Middleware: records each API request and its outcome. Admin requests
+/// (`/_mock/…`) are not recorded: the journal shows what the code under test sent.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let journal = &state.journal;
-    if !journal.enabled() {
+    if !journal.enabled() || is_admin_path(request.uri().path()) {
         return next.run(request).await;
     }
     let started = Instant::now();

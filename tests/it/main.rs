@@ -1,9 +1,11 @@
 //! Black-box tests over real HTTP: each test starts its own server on
 //! `127.0.0.1:0` and calls it with reqwest. One binary, many modules.
 
+mod admin;
 mod auth;
 mod cli;
 mod errors;
+mod faults;
 mod fixtures;
 mod helpers;
 mod ims;
