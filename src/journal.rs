@@ -59,8 +59,12 @@ pub struct Entry {
     pub headers: BTreeMap<String, String>,
     /// Request body size in bytes (from `Content-Length` or the body's exact size).
     pub body_size: u64,
-    /// Response status.
-    pub status: u16,
+    /// Response status; `null` when no answer was sent (a connection fault,
+    /// or the client gave up first).
+    pub status: Option<u16>,
+    /// True when the client closed the connection before the answer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub abandoned: bool,
     /// Time to produce the response head, in milliseconds.
     pub latency_ms: f64,
     /// The route template that matched, if one did.
@@ -150,7 +154,7 @@ impl Journal {
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
                     && filter.path.as_ref().is_none_or(|g| g.is_match(&e.path))
-                    && filter.status.is_none_or(|s| s == e.status)
+                    && filter.status.is_none_or(|s| Some(s) == e.status)
                     && filter.since_seq.is_none_or(|s| e.seq > s)
                     && filter.since_ms.is_none_or(|s| *at >= s)
             })
@@ -198,6 +202,58 @@ fn redact_authorization(value: &str) -> String {
     }
 }
 
+/// Request extension: where the fault layer notes the rule it applied, as
+/// soon as it decides (so even a request abandoned during a delay shows it).
+#[derive(Debug, Clone, Default)]
+pub struct FaultSlot(Arc<Mutex<Option<AppliedFault>>>);
+
+impl FaultSlot {
+    /// Notes the applied fault.
+    pub fn set(&self, fault: AppliedFault) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(fault);
+    }
+
+    fn take(&self) -> Option<AppliedFault> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// An entry being filled in. If the request future is dropped first (the
+/// client went away), dropping this records the entry as abandoned.
+struct Pending {
+    journal: Journal,
+    at_ms: i64,
+    started: Instant,
+    slot: FaultSlot,
+    entry: Option<Entry>,
+}
+
+impl Pending {
+    fn finish(mut self, status: Option<u16>) {
+        if let Some(mut entry) = self.entry.take() {
+            entry.fault = self.slot.take();
+            let broken = entry
+                .fault
+                .as_ref()
+                .is_some_and(|f| matches!(f.action, "reset" | "empty"));
+            entry.status = if broken { None } else { status };
+            entry.latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            self.journal.push(self.at_ms, entry);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(mut entry) = self.entry.take() {
+            entry.fault = self.slot.take();
+            entry.abandoned = true;
+            entry.latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            self.journal.push(self.at_ms, entry);
+        }
+    }
+}
+
 /// Middleware: records each API request and its outcome. Admin requests
 /// (`/_mock/…`) are not recorded: the journal shows what the code under test sent.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -207,41 +263,45 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     }
     let started = Instant::now();
     let at = jiff::Timestamp::now();
-    let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let headers = kept_headers(request.headers());
-    let body_size = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse().ok())
-        .or_else(|| request.body().size_hint().exact())
-        .unwrap_or(0);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.as_str().to_owned())
-        .unwrap_or_default();
-    let response = next.run(request).await;
+    let slot = FaultSlot::default();
     let entry = Entry {
         seq: 0,
         time: at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        method,
-        path,
-        query,
-        headers,
-        body_size,
-        status: response.status().as_u16(),
-        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        route,
-        fault: response.extensions().get::<AppliedFault>().cloned(),
-        request_id,
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        query: request.uri().query().map(str::to_owned),
+        headers: kept_headers(request.headers()),
+        body_size: request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .or_else(|| request.body().size_hint().exact())
+            .unwrap_or(0),
+        status: None,
+        abandoned: false,
+        latency_ms: 0.0,
+        route: request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned()),
+        fault: None,
+        request_id: request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.as_str().to_owned())
+            .unwrap_or_default(),
     };
-    journal.push(at.as_millisecond(), entry);
+    let pending = Pending {
+        journal: journal.clone(),
+        at_ms: at.as_millisecond(),
+        started,
+        slot: slot.clone(),
+        entry: Some(entry),
+    };
+    let mut request = request;
+    request.extensions_mut().insert(slot);
+    let response = next.run(request).await;
+    pending.finish(Some(response.status().as_u16()));
     response
 }
 
@@ -258,7 +318,8 @@ mod tests {
             query: None,
             headers: BTreeMap::new(),
             body_size: 0,
-            status,
+            status: Some(status),
+            abandoned: false,
             latency_ms: 0.0,
             route: None,
             fault: None,

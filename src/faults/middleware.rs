@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::conn::ConnHandle;
 use super::{ConnectionFault, Decision, RequestFacts};
 use crate::error::{ApiError, Service};
+use crate::journal::FaultSlot;
 use crate::state::AppState;
 
 /// What a rule did to a request (a response extension, read by the journal).
@@ -51,15 +52,28 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
     let Some(Decision { rule, delay }) = decision else {
         return next.run(request).await;
     };
+    let id = rule.id.unwrap_or_default();
+    let action = match (rule.status, rule.fault) {
+        (Some(_), _) => "status",
+        (None, Some(ConnectionFault::Malformed)) => "malformed",
+        (None, Some(ConnectionFault::Reset)) => "reset",
+        (None, Some(ConnectionFault::Empty)) => "empty",
+        (None, None) => "delay",
+    };
+    // Noted before waiting, so a request abandoned during the delay still shows it.
+    if let Some(slot) = request.extensions().get::<FaultSlot>() {
+        slot.set(AppliedFault {
+            rule: id,
+            action,
+            delay_ms: delay.as_ref().map(Duration::as_millis).map(|ms| ms as u64),
+        });
+    }
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
-    let id = rule.id.unwrap_or_default();
-    let (action, mut response) = match (rule.status, rule.fault) {
-        (Some(status), _) => ("status", injected_error(&rule, status).into_response()),
-        (None, Some(ConnectionFault::Malformed)) => {
-            ("malformed", malformed(next.run(request).await).await)
-        }
+    let mut response = match (rule.status, rule.fault) {
+        (Some(status), _) => injected_error(&rule, status).into_response(),
+        (None, Some(ConnectionFault::Malformed)) => malformed(next.run(request).await).await,
         (None, Some(fault)) => {
             match request.extensions().get::<ConnectInfo<ConnHandle>>() {
                 Some(ConnectInfo(conn)) => conn.break_with(fault),
@@ -67,14 +81,10 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
                     "fault rule {id}: no connection to break (not served by ims_swr_mock::serve)"
                 ),
             }
-            let action = if fault == ConnectionFault::Reset {
-                "reset"
-            } else {
-                "empty"
-            };
-            (action, StatusCode::INTERNAL_SERVER_ERROR.into_response())
+            // Never sent: the connection breaks on the first write.
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        (None, None) => ("delay", next.run(request).await),
+        (None, None) => next.run(request).await,
     };
     if let Some(seconds) = rule
         .retry_after
@@ -85,11 +95,6 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    response.extensions_mut().insert(AppliedFault {
-        rule: id,
-        action,
-        delay_ms: delay.as_ref().map(Duration::as_millis).map(|ms| ms as u64),
-    });
     response
 }
 

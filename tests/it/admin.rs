@@ -359,3 +359,51 @@ fn healthcheck_sends_the_admin_token_from_the_environment() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn abandoned_and_broken_requests_are_journaled_without_a_status() {
+    use ims_swr_mock::faults::{ConnectionFault, Delay};
+    use tokio::io::AsyncWriteExt;
+    let server = Server::builder()
+        .fault(FaultRule::new("GET", "/v3/**").delay(Delay::Fixed(2_000)))
+        .fault(FaultRule::new("GET", "/v2/{project_id}/images/tags").fault(ConnectionFault::Reset))
+        .start()
+        .await
+        .unwrap();
+    let _ = reqwest::Client::new()
+        .get(format!(
+            "{}/v2/fd73a4a14a4a4dfb9771a8475e5198ea/images/tags",
+            server.uri()
+        ))
+        .header("x-auth-token", TOKEN)
+        .send()
+        .await;
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    stream
+        .write_all(format!("GET {V3} HTTP/1.1\r\nhost: x\r\nx-auth-token: t\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(stream); // give up during the delay
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let entries = loop {
+        let entries = server.journal().requests(&Default::default());
+        if entries.len() == 2 || std::time::Instant::now() > deadline {
+            break entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let reset = &entries[0];
+    assert_eq!(
+        (reset.status, reset.abandoned),
+        (None, false),
+        "nothing was sent"
+    );
+    assert_eq!(reset.fault.as_ref().unwrap().action, "reset");
+    let abandoned = &entries[1];
+    assert_eq!((abandoned.status, abandoned.abandoned), (None, true));
+    assert_eq!(abandoned.fault.as_ref().unwrap().delay_ms, Some(2_000));
+}
