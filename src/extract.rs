@@ -1,8 +1,8 @@
 //! Extractors whose rejections are [`ApiError`]s, so a malformed path or query
 //! gets a 400 in the service's own envelope instead of axum's plain text.
 
-use axum::extract::FromRequestParts;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 
 use crate::error::ApiError;
 
@@ -16,6 +16,19 @@ pub struct ApiPath<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// `axum::Json` with a native-envelope rejection (400 for a body that is not
+/// JSON or does not fit the type; the content type is not checked, since the
+/// SDKs send `application/json;charset=utf-8`).
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::bad_request(format!("Invalid request body: {}", rejection.body_text()))
+    }
+}
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {

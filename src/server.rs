@@ -470,6 +470,21 @@ impl Server {
         self.state.store.export()
     }
 
+    /// Pushes a tag as `docker push` would (creating the namespace and the
+    /// repository when missing), like `PUT /_mock/swr/namespaces/…/tags/{tag}`.
+    /// `spec` holds the tag in fixture form: `json!({"tag": "v1", "size": 1024})`.
+    pub fn push_tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        spec: serde_json::Value,
+    ) -> Result<Arc<crate::store::SwrTag>, FixtureError> {
+        self.state
+            .store
+            .push_tag(namespace, repository, None, spec)
+            .map(|(tag, _)| tag)
+    }
+
     /// Replaces the data with a fixture document, like `PUT /_mock/state`.
     pub fn import_state(&self, json: &str) -> Result<(), FixtureError> {
         admin::import_state(&self.state, json)

@@ -7,6 +7,7 @@
 pub mod iam;
 pub mod ims;
 pub mod swr;
+pub mod swr_tags;
 pub mod swr_v2;
 pub mod swr_v3;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(iam::router())
         .merge(ims::router())
         .merge(swr_v2::router())
+        .merge(swr_tags::router())
         .merge(swr_v3::router())
         .fallback(not_found)
 }

@@ -162,9 +162,10 @@ struct ListResponse<'a> {
     has_more: bool,
 }
 
-/// One item of the v3 list (`ShowReposTagRespV3`), fields in the order of seed 004.
+/// One item of the v3 list (`ShowReposTagRespV3`), fields in the order of
+/// seed 004; also the body of `ShowRepoTag`.
 #[derive(Debug, Serialize)]
-struct V3Tag<'a> {
+pub(crate) struct V3Tag<'a> {
     /// Tag id.
     id: i64,
     /// Repository id.
@@ -198,7 +199,8 @@ struct V3Tag<'a> {
 }
 
 impl<'a> V3Tag<'a> {
-    fn new(t: &'a SwrTag, ctx: &'a RepoContext, with_manifest: bool) -> Self {
+    /// The item for `t`; `manifest` is `""` unless `with_manifest`.
+    pub(crate) fn new(t: &'a SwrTag, ctx: &'a RepoContext, with_manifest: bool) -> Self {
         Self {
             id: t.id,
             repo_id: t.repo_id,

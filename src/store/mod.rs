@@ -58,6 +58,12 @@ pub(crate) struct Inner {
     pub(crate) namespaces: HashMap<Arc<str>, Namespace>,
     /// Accounts, projects and credentials.
     pub(crate) iam: iam::Iam,
+    /// The next free SWR tag id.
+    pub(crate) next_tag_id: i64,
+    /// The next free SWR repository id.
+    pub(crate) next_repo_id: i64,
+    /// Host of derived `path` values, for repositories created at run time.
+    pub(crate) registry_host: Arc<str>,
 }
 
 /// One IMS project: its images and the cached tag aggregate.
@@ -345,6 +351,25 @@ pub struct TagPage {
     pub next: Option<SortKey>,
 }
 
+/// Why an SWR tag write failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TagWriteError {
+    /// The namespace or repository does not exist.
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    /// The tag does not exist.
+    #[error("tag {0} not found")]
+    TagNotFound(String),
+    /// The destination tag exists and overriding was not asked for.
+    #[error("tag {0} already exists")]
+    TagExists(String),
+}
+
+/// The current time in epoch seconds.
+pub(crate) fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
 /// Why a repository lookup failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
@@ -382,15 +407,7 @@ impl Store {
         f: impl FnOnce(&mut Repo) -> T,
     ) -> Result<T, LookupError> {
         let mut inner = self.write();
-        let ns = inner
-            .namespaces
-            .get_mut(namespace)
-            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
-        let repo = ns
-            .repos
-            .get_mut(repository)
-            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
-        Ok(f(repo))
+        Ok(f(lookup_mut(&mut inner, namespace, repository)?))
     }
 
     /// Adds a tag to a repository, replacing any tag of the same name, and
@@ -413,6 +430,78 @@ impl Store {
         name: &str,
     ) -> Result<Option<Arc<SwrTag>>, LookupError> {
         self.with_repo(namespace, repository, |repo| repo.remove(name))
+    }
+
+    /// `CreateRepoTag`: points `destination` at the image of `source`, as
+    /// `docker tag` + `docker push` would. The new tag gets a fresh id and the
+    /// current time; with `override_existing` an existing destination keeps its
+    /// id and `created`, and gets the source's image and a new `updated`.
+    pub fn retag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        source: &str,
+        destination: &str,
+        override_existing: bool,
+    ) -> Result<Arc<SwrTag>, TagWriteError> {
+        let mut inner = self.write();
+        let next_id = inner.next_tag_id;
+        let repo = lookup_mut(&mut inner, namespace, repository)?;
+        let src = repo
+            .get(source)
+            .cloned()
+            .ok_or_else(|| TagWriteError::TagNotFound(source.to_owned()))?;
+        let existing = repo.get(destination).cloned();
+        if existing.is_some() && !override_existing {
+            return Err(TagWriteError::TagExists(destination.to_owned()));
+        }
+        let at = now();
+        let tag = Arc::new(SwrTag {
+            id: existing.as_ref().map_or(next_id, |e| e.id),
+            name: destination.into(),
+            path: None,
+            internal_path: None,
+            created: existing.as_ref().map_or(at, |e| e.created),
+            updated: at,
+            deleted: None,
+            ..(*src).clone()
+        });
+        repo.insert(tag.clone());
+        if existing.is_none() {
+            inner.next_tag_id += 1;
+        }
+        Ok(tag)
+    }
+
+    /// `DeleteRepoTag`: removes a tag and returns it.
+    pub fn delete_tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        name: &str,
+    ) -> Result<Arc<SwrTag>, TagWriteError> {
+        let mut inner = self.write();
+        let repo = lookup_mut(&mut inner, namespace, repository)?;
+        repo.remove(name)
+            .ok_or_else(|| TagWriteError::TagNotFound(name.to_owned()))
+    }
+
+    /// The naming context of a repository (for serialising its tags).
+    pub fn list_context(
+        &self,
+        namespace: &str,
+        repository: &str,
+    ) -> Result<Arc<RepoContext>, LookupError> {
+        let inner = self.read();
+        let ns = inner
+            .namespaces
+            .get(namespace)
+            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
+        let repo = ns
+            .repos
+            .get(repository)
+            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
+        Ok(repo.ctx.clone())
     }
 
     /// One tag of a repository.
@@ -515,6 +604,20 @@ impl Store {
                 .len(),
         )
     }
+}
+
+fn lookup_mut<'a>(
+    inner: &'a mut Inner,
+    namespace: &str,
+    repository: &str,
+) -> Result<&'a mut Repo, LookupError> {
+    inner
+        .namespaces
+        .get_mut(namespace)
+        .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?
+        .repos
+        .get_mut(repository)
+        .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))
 }
 
 /// Cuts one page out of a repository's index. See the module docs for costs.

@@ -232,6 +232,87 @@ impl Store {
         serde_json::to_value(file).unwrap_or(Value::Null)
     }
 
+    /// Adds (or replaces) a tag as `docker push` would, creating the namespace
+    /// (owned by `domain_id`, default the default account) and the repository
+    /// when missing. `spec` is the tag in fixture form (`{"tag": "v1", ...}`);
+    /// omitted fields are derived, times default to now. Returns the tag and
+    /// whether it is new.
+    pub fn push_tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        domain_id: Option<&str>,
+        spec: Value,
+    ) -> Result<(Arc<SwrTag>, bool), FixtureError> {
+        // Validate the tag exactly as a fixture would hold it.
+        let wrapped = serde_json::json!({"swr": {"namespaces": [{
+            "name": namespace,
+            "repositories": [{"name": repository, "tags": [spec]}],
+        }]}});
+        let doc = parse("push", wrapped.to_string().as_bytes())?;
+        let tag_doc = &doc.file.swr.namespaces[0].repositories[0].tags[0];
+        let mut inner = self.write();
+        let registry_host = inner.registry_host.clone();
+        let next_repo_id = inner.next_repo_id;
+        let next_tag_id = inner.next_tag_id;
+        let ns = match inner.namespaces.get(namespace) {
+            Some(ns) if domain_id.is_some_and(|d| *ns.domain_id != *d) => {
+                return Err(FixtureError::one(
+                    "push",
+                    "$.domain_id",
+                    format!("namespace {namespace} belongs to domain {}", ns.domain_id),
+                ));
+            }
+            _ => inner
+                .namespaces
+                .entry(namespace.into())
+                .or_insert_with(|| Namespace {
+                    domain_id: domain_id.unwrap_or(DEFAULT_DOMAIN_ID).into(),
+                    repos: HashMap::new(),
+                }),
+        };
+        let domain = ns.domain_id.clone();
+        let mut new_repo = false;
+        let repo = ns.repos.entry(repository.into()).or_insert_with(|| {
+            new_repo = true;
+            let ctx = Arc::new(RepoContext {
+                namespace: namespace.into(),
+                repository: repository.into(),
+                domain_id: domain,
+                registry_host,
+                internal_host: DEFAULT_INTERNAL_HOST.into(),
+            });
+            Repo::new(ctx, next_repo_id, Vec::new())
+        });
+        let existing = repo.get(&tag_doc.tag).cloned();
+        let id = tag_doc
+            .id
+            .or(existing.as_ref().map(|e| e.id))
+            .unwrap_or(next_tag_id);
+        let tag = derive_tag(tag_doc, &repo.ctx.clone(), repo.id, id, super::now()).map_err(
+            |problems| FixtureError {
+                problems: problems
+                    .into_iter()
+                    .map(|(field, message)| Problem {
+                        file: "push".into(),
+                        path: format!("$.{field}"),
+                        message,
+                    })
+                    .collect(),
+            },
+        )?;
+        let tag = Arc::new(tag);
+        repo.insert(tag.clone());
+        if new_repo {
+            inner.next_repo_id += 1;
+        }
+        if tag_doc.id.is_none() && existing.is_none() {
+            inner.next_tag_id += 1;
+        }
+        inner.next_tag_id = inner.next_tag_id.max(id + 1);
+        Ok((tag, existing.is_none()))
+    }
+
     /// Replaces the whole contents of the store (every clone sees the new data).
     pub(crate) fn replace(&self, inner: Inner) {
         *self.write() = inner;
@@ -631,6 +712,18 @@ impl<'a> Builder<'a> {
             project.refresh_summary();
         }
         self.inner.iam.export = self.domain_docs.into_values().collect();
+        let repos = self
+            .inner
+            .namespaces
+            .values()
+            .flat_map(|ns| ns.repos.values());
+        let (max_repo, max_tag) = repos.fold((0, 0), |(r, t), repo| {
+            let top = repo.by_name.iter().map(|tag| tag.id).max().unwrap_or(0);
+            (r.max(repo.id), t.max(top))
+        });
+        self.inner.next_repo_id = max_repo + 1;
+        self.inner.next_tag_id = max_tag + 1;
+        self.inner.registry_host = self.settings.registry_host.as_str().into();
         Ok((self.inner, faults))
     }
 
@@ -967,72 +1060,94 @@ impl<'a> Builder<'a> {
                 self.problem(&doc.name, format!("{path}.tag"), message);
                 continue;
             }
-            let time = |field: &Option<String>, name: &str, me: &mut Self| -> Option<i64> {
-                let text = field.as_deref()?;
-                match model::parse_time(text) {
-                    Ok(secs) if (0..=253_402_300_799).contains(&secs) => Some(secs),
-                    Ok(_) => {
-                        me.problem(
-                            &doc.name,
-                            format!("{path}.{name}"),
-                            format!("`{text}` is outside the years 1970-9999"),
-                        );
-                        None
-                    }
-                    Err(message) => {
-                        me.problem(&doc.name, format!("{path}.{name}"), message);
-                        None
-                    }
-                }
-            };
-            let created = time(&d.created, "created", self);
-            let updated = time(&d.updated, "updated", self);
-            let fallback = DERIVED_TIME_BASE + t as i64;
-            let (created, updated) = match (created, updated) {
-                (Some(c), Some(u)) => (c, u),
-                (Some(c), None) => (c, c),
-                (None, Some(u)) => (u, u),
-                (None, None) => (fallback, fallback),
-            };
-            let reference = format!("{}/{}:{}", ctx.namespace, ctx.repository, d.tag);
-            let image_id = d
-                .image_id
-                .clone()
-                .unwrap_or_else(|| hex_sha256(format!("image:{reference}").as_bytes()));
-            let size = d.size.unwrap_or_else(|| derived_size(&reference));
-            let digest = match (&d.digest, &d.manifest) {
-                (Some(digest), _) => digest.clone(),
-                (None, Some(manifest)) => format!("sha256:{}", hex_sha256(manifest.as_bytes())),
-                (None, None) => format!(
-                    "sha256:{}",
-                    hex_sha256(derived_manifest(&image_id, size).as_bytes())
-                ),
-            };
             let id = match d.id {
                 Some(id) => id,
                 None => self.fresh_tag_id(),
             };
-            tags.push(Arc::new(SwrTag {
-                id,
-                repo_id,
-                name: d.tag.as_str().into(),
-                image_id: image_id.into(),
-                manifest: d.manifest.as_deref().map(Arc::from),
-                digest: digest.into(),
-                schema: d.schema.unwrap_or(2),
-                path: d.path.as_deref().map(Arc::from),
-                internal_path: d.internal_path.as_deref().map(Arc::from),
-                size,
-                is_trusted: d.is_trusted.unwrap_or(false),
-                created,
-                updated,
-                deleted: d.deleted.clone().flatten().map(Arc::from),
-                scanned: d.scanned.unwrap_or(false),
-                tag_type: d.tag_type.unwrap_or(0),
-            }));
+            match derive_tag(d, ctx, repo_id, id, DERIVED_TIME_BASE + t as i64) {
+                Ok(tag) => tags.push(Arc::new(tag)),
+                Err(problems) => {
+                    for (field, message) in problems {
+                        self.problem(&doc.name, format!("{path}.{field}"), message);
+                    }
+                }
+            }
         }
         tags
     }
+}
+
+/// Builds a tag record from its fixture form, deriving what it leaves out;
+/// `fallback_time` is used when it gives neither `created` nor `updated`.
+/// Errors name the field.
+pub(crate) fn derive_tag(
+    d: &TagDoc,
+    ctx: &RepoContext,
+    repo_id: i64,
+    id: i64,
+    fallback_time: i64,
+) -> Result<SwrTag, Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    let mut time = |field: &Option<String>, name: &str| -> Option<i64> {
+        let text = field.as_deref()?;
+        match model::parse_time(text) {
+            Ok(secs) if (0..=253_402_300_799).contains(&secs) => Some(secs),
+            Ok(_) => {
+                problems.push((
+                    name.to_owned(),
+                    format!("`{text}` is outside the years 1970-9999"),
+                ));
+                None
+            }
+            Err(message) => {
+                problems.push((name.to_owned(), message));
+                None
+            }
+        }
+    };
+    let created = time(&d.created, "created");
+    let updated = time(&d.updated, "updated");
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let (created, updated) = match (created, updated) {
+        (Some(c), Some(u)) => (c, u),
+        (Some(c), None) => (c, c),
+        (None, Some(u)) => (u, u),
+        (None, None) => (fallback_time, fallback_time),
+    };
+    let reference = format!("{}/{}:{}", ctx.namespace, ctx.repository, d.tag);
+    let image_id = d
+        .image_id
+        .clone()
+        .unwrap_or_else(|| hex_sha256(format!("image:{reference}").as_bytes()));
+    let size = d.size.unwrap_or_else(|| derived_size(&reference));
+    let digest = match (&d.digest, &d.manifest) {
+        (Some(digest), _) => digest.clone(),
+        (None, Some(manifest)) => format!("sha256:{}", hex_sha256(manifest.as_bytes())),
+        (None, None) => format!(
+            "sha256:{}",
+            hex_sha256(derived_manifest(&image_id, size).as_bytes())
+        ),
+    };
+    Ok(SwrTag {
+        id,
+        repo_id,
+        name: d.tag.as_str().into(),
+        image_id: image_id.into(),
+        manifest: d.manifest.as_deref().map(Arc::from),
+        digest: digest.into(),
+        schema: d.schema.unwrap_or(2),
+        path: d.path.as_deref().map(Arc::from),
+        internal_path: d.internal_path.as_deref().map(Arc::from),
+        size,
+        is_trusted: d.is_trusted.unwrap_or(false),
+        created,
+        updated,
+        deleted: d.deleted.clone().flatten().map(Arc::from),
+        scanned: d.scanned.unwrap_or(false),
+        tag_type: d.tag_type.unwrap_or(0),
+    })
 }
 
 /// A UUID-shaped (8-4-4-4-12 hex) id derived from a seed string.

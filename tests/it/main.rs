@@ -9,5 +9,6 @@ mod faults;
 mod fixtures;
 mod helpers;
 mod ims;
+mod swr_tags;
 mod swr_v2;
 mod swr_v3;
