@@ -4,8 +4,11 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
+pub mod glance;
 pub mod iam;
 pub mod ims;
+pub mod ims_search;
+pub mod ims_v1;
 pub mod swr;
 pub mod swr_tags;
 pub mod swr_v2;
@@ -21,6 +24,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(iam::router())
         .merge(ims::router())
+        .merge(ims_search::router())
+        .merge(ims_v1::router())
+        .merge(glance::router())
         .merge(swr_v2::router())
         .merge(swr_tags::router())
         .merge(swr_v3::router())

@@ -18,6 +18,7 @@
 
 pub mod generate;
 pub mod iam;
+pub mod ims;
 pub mod model;
 pub mod seed;
 
@@ -56,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) projects: HashMap<Arc<str>, Project>,
     /// SWR namespaces (organizations) by name.
     pub(crate) namespaces: HashMap<Arc<str>, Namespace>,
+    /// The project of every image, by image id (ids are unique across projects).
+    pub(crate) image_projects: HashMap<Arc<str>, Arc<str>>,
     /// Accounts, projects and credentials.
     pub(crate) iam: iam::Iam,
     /// The next free SWR tag id.
@@ -71,6 +74,8 @@ pub(crate) struct Inner {
 pub(crate) struct Project {
     /// Images in fixture order.
     pub(crate) images: Vec<Image>,
+    /// Position of each image in `images`, by id.
+    pub(crate) index: HashMap<Arc<str>, usize>,
     /// Key → (value → number of images carrying `key=value`), in order of first appearance.
     counts: IndexMap<Arc<str>, IndexMap<Arc<str>, u32>>,
     /// The `ListImagesTags` answer, rebuilt from `counts` whenever it changes.
@@ -80,15 +85,25 @@ pub(crate) struct Project {
 impl Project {
     /// Adds an image and folds its tags into the aggregate.
     pub(crate) fn push_image(&mut self, image: Image) {
-        for (key, value) in &image.tags {
-            *self
-                .counts
-                .entry(key.clone())
-                .or_default()
-                .entry(value.clone())
-                .or_insert(0) += 1;
-        }
+        self.count(&image.tags, 1);
+        self.index.insert(image.id.clone(), self.images.len());
         self.images.push(image);
+    }
+
+    /// Adds `delta` (±1) to the count of each tag; drops values and keys that
+    /// reach zero (so they reappear at the end if added again).
+    pub(crate) fn count(&mut self, tags: &[(Arc<str>, Arc<str>)], delta: i32) {
+        for (key, value) in tags {
+            let values = self.counts.entry(key.clone()).or_default();
+            let n = values.entry(value.clone()).or_insert(0);
+            *n = n.saturating_add_signed(delta);
+            if *n == 0 {
+                values.shift_remove(value);
+                if values.is_empty() {
+                    self.counts.shift_remove(key);
+                }
+            }
+        }
     }
 
     /// Rebuilds the cached summary from the counts.

@@ -23,8 +23,29 @@ pub struct Image {
     pub name: Arc<str>,
     /// Image status, such as `active`.
     pub status: Arc<str>,
-    /// Tags as `(key, value)` pairs; a key-only tag has the value `""`.
+    /// Tags as `(key, value)` pairs in the order they were added; a key-only
+    /// tag has the value `""`.
     pub tags: Vec<(Arc<str>, Arc<str>)>,
+    /// `__imagetype`: `gold` (public), `private`, `shared` or `market`.
+    pub image_type: Arc<str>,
+    /// `__platform`, such as `Ubuntu` or `Windows`.
+    pub platform: Arc<str>,
+    /// `__os_type`: `Linux`, `Windows` or `Other`.
+    pub os_type: Arc<str>,
+    /// `min_disk` in GB.
+    pub min_disk: i64,
+    /// `member_status` of a shared image: `accepted`, `rejected` or `pending`.
+    pub member_status: Option<Arc<str>>,
+    /// `virtual_env_type`: `FusionCompute`, `Ironic`, `DataImage` or `IsoImage`.
+    pub virtual_env_type: Arc<str>,
+    /// `enterprise_project_id` (`0` is the default project).
+    pub enterprise_project_id: Arc<str>,
+    /// `architecture`: `x86` or `arm`.
+    pub architecture: Arc<str>,
+    /// Creation time, epoch seconds.
+    pub created_at: i64,
+    /// Last update time (tag writes change it), epoch seconds.
+    pub updated_at: i64,
 }
 
 /// One SWR image tag, as the v2 and v3 list APIs describe it.

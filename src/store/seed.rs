@@ -182,6 +182,16 @@ impl Store {
                     .images
                     .iter()
                     .map(|image| ImageDoc {
+                        imagetype: Some(image.image_type.to_string()),
+                        platform: Some(image.platform.to_string()),
+                        os_type: Some(image.os_type.to_string()),
+                        min_disk: Some(image.min_disk),
+                        member_status: image.member_status.as_deref().map(str::to_owned),
+                        virtual_env_type: Some(image.virtual_env_type.to_string()),
+                        enterprise_project_id: Some(image.enterprise_project_id.to_string()),
+                        architecture: Some(image.architecture.to_string()),
+                        created_at: Some(model::format_time(image.created_at)),
+                        updated_at: Some(model::format_time(image.updated_at)),
                         id: Some(image.id.to_string()),
                         name: Some(image.name.to_string()),
                         status: Some(image.status.to_string()),
@@ -547,6 +557,26 @@ pub(crate) struct ImageDoc {
     pub(crate) status: Option<String>,
     #[serde(default)]
     pub(crate) tags: Vec<ImageTagDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) imagetype: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) platform: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) os_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) min_disk: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) member_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) virtual_env_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) enterprise_project_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) architecture: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) updated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -635,7 +665,7 @@ struct Builder<'a> {
     inner: Inner,
     /// Where each namespace's domain and each repository were first defined.
     seen_repos: HashMap<(String, String), String>,
-    seen_images: HashMap<(String, String), String>,
+    seen_images: HashMap<String, String>,
     ns_domains: HashMap<String, (String, String)>,
     /// Explicit ids, reserved before derived ones are handed out.
     used_repo_ids: HashSet<i64>,
@@ -935,12 +965,9 @@ impl<'a> Builder<'a> {
                 let id = image_doc.id.clone().unwrap_or_else(|| {
                     derived_uuid(&format!("image:{}:{ordinal}", project_doc.id))
                 });
-                let key = (project_doc.id.clone(), id.clone());
+                let key = id.clone();
                 if let Some(first) = self.seen_images.get(&key) {
-                    let message = format!(
-                        "image {id} is already defined in project {} by {first}",
-                        project_doc.id
-                    );
+                    let message = format!("image {id} is already defined by {first}");
                     self.problem(&doc.name, format!("{path}.id"), message);
                     continue;
                 }
@@ -953,20 +980,51 @@ impl<'a> Builder<'a> {
                         self.problem(&doc.name, format!("{path}.tags[{t}].key"), message);
                     }
                 }
-                project.push_image(Image {
-                    id: id.into(),
+                let mut time = |field: &Option<String>, name: &str| -> Option<i64> {
+                    let text = field.as_deref()?;
+                    match model::parse_time(text) {
+                        Ok(secs) => Some(secs),
+                        Err(message) => {
+                            self.problem(&doc.name, format!("{path}.{name}"), message);
+                            None
+                        }
+                    }
+                };
+                let fallback = DERIVED_TIME_BASE + 60 * ordinal as i64;
+                let created_at = time(&image_doc.created_at, "created_at").unwrap_or(fallback);
+                let updated_at = time(&image_doc.updated_at, "updated_at").unwrap_or(created_at);
+                let text = |v: &Option<String>, default: &str| -> Arc<str> {
+                    v.as_deref().unwrap_or(default).into()
+                };
+                let project_id: Arc<str> = project_doc.id.as_str().into();
+                let image = Image {
+                    id: id.as_str().into(),
                     name: image_doc
                         .name
                         .clone()
                         .unwrap_or_else(|| format!("image-{ordinal}"))
                         .into(),
-                    status: image_doc.status.as_deref().unwrap_or("active").into(),
+                    status: text(&image_doc.status, "active"),
                     tags: image_doc
                         .tags
                         .iter()
                         .map(|t| (Arc::from(t.key.as_str()), Arc::from(t.value.as_str())))
                         .collect(),
-                });
+                    image_type: text(&image_doc.imagetype, "private"),
+                    platform: text(&image_doc.platform, "Ubuntu"),
+                    os_type: text(&image_doc.os_type, "Linux"),
+                    min_disk: image_doc.min_disk.unwrap_or(40),
+                    member_status: image_doc.member_status.as_deref().map(Arc::from),
+                    virtual_env_type: text(&image_doc.virtual_env_type, "FusionCompute"),
+                    enterprise_project_id: text(&image_doc.enterprise_project_id, "0"),
+                    architecture: text(&image_doc.architecture, "x86"),
+                    created_at,
+                    updated_at,
+                };
+                self.inner
+                    .image_projects
+                    .insert(image.id.clone(), project_id);
+                project.push_image(image);
             }
             self.inner
                 .projects

@@ -1,0 +1,293 @@
+//! IMS image tags, v1 ("cloudimages") operations.
+//!
+//! | SDK operation | Route | API page |
+//! |---|---|---|
+//! | `BatchDeleteTags` | `DELETE /v1/{project_id}/cloudimages/{image_id}/tags/delete` (body) | <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0662.html> |
+//! | `CreateOrUpdateTags` | `PUT /v1/cloudimages/tags` | <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0612.html> |
+//! | `ListTags` | `GET /v1/cloudimages/tags` | <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0613.html> |
+//!
+//! `CreateOrUpdateTags` takes `"tag": "key.value"` (split at the first dot;
+//! no dot means an empty value, per "Image Tag Format",
+//! <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0902.html>) or
+//! `"image_tag": {"key","value"}`, exactly one of them. `ListTags` filters
+//! images, sorts them newest first, pages over them (`page` from 1, `limit`
+//! images, all by default) and answers their distinct tags as `key=value`
+//! (the "new specification" form; a bare `key` for an empty value). Paths
+//! without a project find the image among the caller's projects (all
+//! projects unless `--auth strict`); `ListTags` also honours `X-Project-Id`.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ims::{ResourceTag, check_deleted_tag, check_new_tag, check_project_id, delete_tags};
+use crate::auth::{AuthMode, Identity};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+use crate::store::ims::{ImageFilter, ImsError, TimeOp, upsert};
+
+/// v1 routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/{project_id}/cloudimages/{image_id}/tags/delete",
+            delete(batch_delete_tags),
+        )
+        .route(
+            "/v1/cloudimages/tags",
+            put(create_or_update_tags).get(list_tags),
+        )
+}
+
+/// The project of an image the caller may see: in strict mode only the
+/// caller's own projects count, and another tenant's image is "not found".
+pub(crate) fn visible_image_project(
+    state: &AppState,
+    identity: &Identity,
+    image_id: &str,
+) -> ApiResult<Arc<str>> {
+    let project = state
+        .store
+        .image_project(image_id)
+        .ok_or_else(|| ImsError::ImageNotFound(image_id.to_owned()))?;
+    let hidden = state.auth.mode == AuthMode::Strict
+        && identity
+            .0
+            .as_ref()
+            .is_none_or(|c| !c.may_use_project(&project));
+    if hidden {
+        return Err(ImsError::ImageNotFound(image_id.to_owned()).into());
+    }
+    Ok(project)
+}
+
+/// `{project_id}` and `{image_id}`.
+#[derive(Debug, Deserialize)]
+struct ImagePath {
+    project_id: String,
+    image_id: String,
+}
+
+/// Body of `BatchDeleteTags`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    tags: Vec<ResourceTag>,
+}
+
+/// `DELETE /v1/{project_id}/cloudimages/{image_id}/tags/delete`: 204; a
+/// missing tag counts as deleted; a tag with a value is deleted only if the
+/// value matches.
+async fn batch_delete_tags(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ImagePath>,
+    ApiJson(body): ApiJson<DeleteBody>,
+) -> ApiResult<StatusCode> {
+    check_project_id(&path.project_id)?;
+    if body.tags.is_empty() {
+        return Err(ImsError::InvalidTag("tags must not be empty".into()).into());
+    }
+    for t in &body.tags {
+        check_deleted_tag(t)?;
+    }
+    state
+        .store
+        .edit_image_tags(&path.project_id, &path.image_id, |tags| {
+            delete_tags(tags, &body.tags);
+            Ok(())
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of `CreateOrUpdateTags`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrUpdateBody {
+    image_id: String,
+    /// `key.value`.
+    tag: Option<String>,
+    /// `{"key","value"}`.
+    image_tag: Option<ResourceTag>,
+}
+
+/// `PUT /v1/cloudimages/tags`: 204; adds the tag or replaces the key's value.
+async fn create_or_update_tags(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    ApiJson(body): ApiJson<CreateOrUpdateBody>,
+) -> ApiResult<StatusCode> {
+    let (key, value) = match (body.tag, body.image_tag) {
+        (Some(tag), None) => match tag.split_once('.') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (tag, String::new()),
+        },
+        (None, Some(t)) => (t.key, t.value.unwrap_or_default()),
+        _ => {
+            return Err(ApiError::bad_request(
+                "The request message format is invalid: give exactly one of tag and image_tag",
+            )
+            .with_code("IMG.0001"));
+        }
+    };
+    check_new_tag(&key, &value)?;
+    let project = visible_image_project(&state, &identity, &body.image_id)?;
+    state
+        .store
+        .edit_image_tags(&project, &body.image_id, |tags| {
+            upsert(tags, &key, &value);
+            Ok(())
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Query of `ListTags` (the SDK's `imagetype`, `platform` and `os_type`
+/// travel as `__imagetype`, `__platform` and `__os_type`).
+#[derive(Debug, Default, Deserialize)]
+struct ListTagsQuery {
+    limit: Option<String>,
+    page: Option<String>,
+    #[serde(rename = "__imagetype")]
+    image_type: Option<String>,
+    id: Option<String>,
+    status: Option<String>,
+    name: Option<String>,
+    min_disk: Option<String>,
+    #[serde(rename = "__platform")]
+    platform: Option<String>,
+    #[serde(rename = "__os_type")]
+    os_type: Option<String>,
+    member_status: Option<String>,
+    virtual_env_type: Option<String>,
+    enterprise_project_id: Option<String>,
+    architecture: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+fn bad_query(name: &str, value: &str, expected: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "The request message format is invalid: {name}={value:?}; expected {expected}"
+    ))
+    .with_code("IMG.0001")
+}
+
+fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> ApiResult<Option<String>> {
+    match value {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(bad_query(name, &v, &allowed.join(", "))),
+        v => Ok(v),
+    }
+}
+
+fn time_filter(name: &str, value: Option<String>) -> ApiResult<Option<(TimeOp, i64)>> {
+    let Some(text) = value else { return Ok(None) };
+    let expected = "op:time with op gt, gte, lt, lte, eq or neq, such as gt:2018-10-28T10:00:00Z";
+    let (op, time) = text
+        .split_once(':')
+        .ok_or_else(|| bad_query(name, &text, expected))?;
+    let op = match op {
+        "gt" => TimeOp::Gt,
+        "gte" => TimeOp::Gte,
+        "lt" => TimeOp::Lt,
+        "lte" => TimeOp::Lte,
+        "eq" => TimeOp::Eq,
+        "neq" => TimeOp::Neq,
+        _ => return Err(bad_query(name, &text, expected)),
+    };
+    let time = time.replacen(' ', "T", 1);
+    let time = if time.ends_with('Z') {
+        time
+    } else {
+        format!("{time}Z")
+    };
+    let secs =
+        crate::store::model::parse_time(&time).map_err(|_| bad_query(name, &text, expected))?;
+    Ok(Some((op, secs)))
+}
+
+fn positive(name: &str, value: Option<String>) -> ApiResult<Option<usize>> {
+    match value {
+        None => Ok(None),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(bad_query(name, &v, "an integer of 1 or more")),
+        },
+    }
+}
+
+/// `GET /v1/cloudimages/tags`: 200 `{"tags":["key=value", "key", …]}`.
+async fn list_tags(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ListTagsQuery>,
+) -> ApiResult<Json<Value>> {
+    let filter = ImageFilter {
+        image_type: one_of(
+            "__imagetype",
+            q.image_type,
+            &["gold", "private", "shared", "market"],
+        )?,
+        id: q.id,
+        status: one_of(
+            "status",
+            q.status,
+            &["queued", "saving", "deleted", "killed", "active"],
+        )?,
+        name: q.name,
+        min_disk: match q.min_disk {
+            None => None,
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|_| bad_query("min_disk", &v, "an integer"))?,
+            ),
+        },
+        platform: q.platform,
+        os_type: one_of("__os_type", q.os_type, &["Linux", "Windows", "Other"])?,
+        member_status: one_of(
+            "member_status",
+            q.member_status,
+            &["accepted", "rejected", "pending"],
+        )?,
+        virtual_env_type: one_of(
+            "virtual_env_type",
+            q.virtual_env_type,
+            &["FusionCompute", "Ironic", "DataImage", "IsoImage"],
+        )?,
+        enterprise_project_id: q.enterprise_project_id,
+        architecture: one_of("architecture", q.architecture, &["x86", "arm"])?,
+        created_at: time_filter("created_at", q.created_at)?,
+        updated_at: time_filter("updated_at", q.updated_at)?,
+    };
+    let limit = positive("limit", q.limit)?;
+    let page = positive("page", q.page)?.unwrap_or(1);
+    let header_project = headers
+        .get("x-project-id")
+        .and_then(|v| v.to_str().ok())
+        .map(Arc::<str>::from);
+    if let Some(p) = &header_project {
+        check_project_id(p)?;
+    }
+    let strict_projects = (state.auth.mode == AuthMode::Strict).then(|| {
+        identity
+            .0
+            .as_ref()
+            .map(|c| c.projects.clone())
+            .unwrap_or_else(|| Arc::from([]))
+    });
+    let scope: Option<Vec<Arc<str>>> = match (header_project, strict_projects) {
+        (Some(p), Some(own)) => Some(own.iter().filter(|o| **o == p).cloned().collect()),
+        (Some(p), None) => Some(vec![p]),
+        (None, Some(own)) => Some(own.to_vec()),
+        (None, None) => None,
+    };
+    let tags = state
+        .store
+        .list_tags_v1(scope.as_deref(), &filter, page, limit);
+    Ok(Json(json!({"tags": tags})))
+}
