@@ -12,9 +12,11 @@
 //! `"image_tag": {"key","value"}`, exactly one of them. `ListTags` filters
 //! images, sorts them newest first, pages over them (`page` from 1, `limit`
 //! images, all by default) and answers their distinct tags as `key=value`
-//! (the "new specification" form; a bare `key` for an empty value). Paths
-//! without a project find the image among the caller's projects (all
-//! projects unless `--auth strict`); `ListTags` also honours `X-Project-Id`.
+//! (the "new specification" form; a bare `key` for an empty value), over the
+//! projects of the calling credential when a fixture defines it (all
+//! projects for an unknown credential outside strict mode), narrowed by
+//! `X-Project-Id`. Paths without a project find the image among the
+//! caller's projects in strict mode, and anywhere otherwise.
 
 use std::sync::Arc;
 
@@ -273,14 +275,14 @@ async fn list_tags(
     if let Some(p) = &header_project {
         check_project_id(p)?;
     }
-    let strict_projects = (state.auth.mode == AuthMode::Strict).then(|| {
-        identity
-            .0
-            .as_ref()
-            .map(|c| c.projects.clone())
-            .unwrap_or_else(|| Arc::from([]))
-    });
-    let scope: Option<Vec<Arc<str>>> = match (header_project, strict_projects) {
+    // A known credential sees its own projects (tokens and keys are scoped),
+    // in every mode; strict mode knows every caller.
+    let own_projects = match &identity.0 {
+        Some(caller) => Some(caller.projects.clone()),
+        None if state.auth.mode == AuthMode::Strict => Some(Arc::from([])),
+        None => None,
+    };
+    let scope: Option<Vec<Arc<str>>> = match (header_project, own_projects) {
         (Some(p), Some(own)) => Some(own.iter().filter(|o| **o == p).cloned().collect()),
         (Some(p), None) => Some(vec![p]),
         (None, Some(own)) => Some(own.to_vec()),

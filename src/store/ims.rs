@@ -454,10 +454,22 @@ mod tests {
         };
         assert_eq!(s.list_tags_v1(None, &f, 1, None), ["env=dev"]);
         // Newest first: c (untagged), b, a; one image per page.
-        assert!(s.list_tags_v1(None, &ImageFilter::default(), 1, Some(1)).is_empty());
-        assert_eq!(s.list_tags_v1(None, &ImageFilter::default(), 2, Some(1)), ["env=dev"]);
-        assert_eq!(s.list_tags_v1(None, &ImageFilter::default(), 3, Some(1)), ["env=prod", "team=x"]);
-        assert!(s.list_tags_v1(None, &ImageFilter::default(), 4, Some(1)).is_empty());
+        assert!(
+            s.list_tags_v1(None, &ImageFilter::default(), 1, Some(1))
+                .is_empty()
+        );
+        assert_eq!(
+            s.list_tags_v1(None, &ImageFilter::default(), 2, Some(1)),
+            ["env=dev"]
+        );
+        assert_eq!(
+            s.list_tags_v1(None, &ImageFilter::default(), 3, Some(1)),
+            ["env=prod", "team=x"]
+        );
+        assert!(
+            s.list_tags_v1(None, &ImageFilter::default(), 4, Some(1))
+                .is_empty()
+        );
         let other: [Arc<str>; 1] = [Arc::from("q")];
         assert!(
             s.list_tags_v1(Some(&other), &ImageFilter::default(), 1, None)

@@ -9,6 +9,7 @@ mod faults;
 mod fixtures;
 mod helpers;
 mod ims;
+mod ims_tags;
 mod swr_tags;
 mod swr_v2;
 mod swr_v3;
