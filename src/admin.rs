@@ -5,6 +5,7 @@
 //! | Route | Does |
 //! |---|---|
 //! | `GET /_mock/health` | `{"status":"ok","version":…,"uptime_s":…}` |
+//! | `GET /_mock/openapi.json` | the OpenAPI 3.1 document of every route (`openapi.json` in the repo) |
 //! | `POST /_mock/reset` | reload fixtures, reinstall startup faults, clear the journal |
 //! | `GET /_mock/state`, `PUT /_mock/state` | export or replace the data as fixture JSON |
 //! | `GET`, `POST`, `DELETE /_mock/faults`; `DELETE /_mock/faults/{id}` | fault rules |
@@ -40,6 +41,7 @@ pub const PREFIX: &str = "/_mock";
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .route("/reset", post(reset_route))
         .route("/state", get(get_state).put(put_state))
         .route(
@@ -98,6 +100,13 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: state.started.elapsed().as_secs(),
     })
+}
+
+/// The OpenAPI document, as kept in the repository.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 /// Goes back to the startup state: fixtures re-read (they may have changed on
