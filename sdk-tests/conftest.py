@@ -51,6 +51,15 @@ def server_with(tmp_path):
         stop_server(server)
 
 
+@pytest.fixture
+def own_server():
+    """A default-fixture server owned by ONE test: tests that write use it (never the
+    module-shared `default_server`), so no write leaks into another test."""
+    server = start_server()
+    yield server
+    stop_server(server)
+
+
 @pytest.fixture(scope="module")
 def ims(default_server):
     return make_ims_client(default_server)

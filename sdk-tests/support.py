@@ -265,3 +265,35 @@ def generated_tag_name(index: int) -> str:
 def generated_tag_updated(index: int) -> str:
     """...and tag `index` was updated at 2024-01-01T00:00:00Z + index seconds."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1704067200 + index))
+
+
+# ---------------------------------------------------------------------------
+# Tag-API family helpers (test_ims_tags.py, test_swr_tags.py, test_scenario.py)
+# ---------------------------------------------------------------------------
+REQUEST_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def expect_client_error(call, status: int, error_code: str):
+    """Run `call()` and check it raises the SDK's ClientRequestException with `status`,
+    `error_code` and a 32-hex request id (from X-Request-Id). Returns the exception."""
+    from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+    with pytest.raises(ClientRequestException) as caught:
+        call()
+    error = caught.value
+    assert type(error) is ClientRequestException
+    assert (error.status_code, error.error_code) == (status, error_code), error.error_msg
+    assert REQUEST_ID_RE.match(error.request_id or ""), error.request_id
+    assert error.error_msg
+    return error
+
+
+def admin_put_swr_tag(server: MockServer, namespace: str, repository: str, tag: str,
+                      fields: dict | None = None):
+    """The admin push door (no auth): PUT /_mock/swr/namespaces/{ns}/repos/{repo}/tags/{tag}
+    with an optional JSON body of tag fields. Returns (status, parsed JSON body)."""
+    path = "/_mock/swr/namespaces/%s/repos/%s/tags/%s" % (namespace, repository, tag)
+    data = json.dumps(fields).encode() if fields is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    request = urllib.request.Request(server.uri + path, data=data, headers=headers, method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read() or b"null")

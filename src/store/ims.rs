@@ -247,8 +247,13 @@ impl Store {
         if tags != project.images[at].tags {
             let old = std::mem::replace(&mut project.images[at].tags, tags.clone());
             project.images[at].updated_at = super::now();
-            project.count(&old, -1);
-            project.count(&tags, 1);
+            // Count only the difference, additions first: an untouched tag
+            // never drops to zero (which would move it to the end), and a key
+            // whose only value changes keeps its place.
+            let added: Tags = tags.iter().filter(|t| !old.contains(t)).cloned().collect();
+            let removed: Tags = old.iter().filter(|t| !tags.contains(t)).cloned().collect();
+            project.count(&added, 1);
+            project.count(&removed, -1);
             project.refresh_summary();
         }
         Ok(tags)
@@ -436,6 +441,24 @@ mod tests {
             [Arc::from("prod"), Arc::from("dev")],
             "re-added at the end"
         );
+        // Writing to an image leaves the order of its untouched tags alone.
+        s.edit_image_tags("p", "a", |t| {
+            upsert(t, "new", "1");
+            Ok(())
+        })
+        .unwrap();
+        let summary = s.images_tags("p");
+        let keys: Vec<&str> = summary.iter().map(|t| &*t.key).collect();
+        assert_eq!(keys, ["env", "team", "new"]);
+        // A key whose only value changes keeps its place.
+        s.edit_image_tags("p", "a", |t| {
+            upsert(t, "team", "y");
+            Ok(())
+        })
+        .unwrap();
+        let summary = s.images_tags("p");
+        assert_eq!(&*summary[1].key, "team");
+        assert_eq!(summary[1].values, [Arc::from("y")]);
         assert!(matches!(
             s.edit_image_tags("p", "zz", |_| Ok(())),
             Err(ImsError::ImageNotFound(_))
