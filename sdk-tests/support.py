@@ -58,7 +58,7 @@ USER_AGENT = "ims-swr-mock-sdk-tests"
 
 STARTUP_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 10.0
-LISTENING_RE = re.compile(r"^Listening at (http://127\.0\.0\.1:(\d+))$")
+LISTENING_RE = re.compile(r"^Listening at (https?://127\.0\.0\.1:(\d+))$")
 
 # Namespace/repository of the big generated fixture shared by the v2 and v3 paging tests.
 BIG_NAMESPACE = "bigns"

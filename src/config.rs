@@ -12,6 +12,7 @@ use crate::faults::FaultRule;
 use crate::server::ServerBuilder;
 use crate::store::DEFAULT_REGISTRY_HOST;
 use crate::telemetry::LogFormat;
+use crate::tls::TlsSource;
 
 /// A fast, faithful emulator of Huawei Cloud IMS and SWR image-tag APIs.
 ///
@@ -92,6 +93,33 @@ pub struct ServeArgs {
     /// Turn the admin API off (/_mock answers 404).
     #[arg(long, env = "IMS_SWR_MOCK_NO_ADMIN")]
     pub no_admin: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "IMS_SWR_MOCK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate generated at start for localhost and
+    /// 127.0.0.1; its PEM is written to this path for clients to trust.
+    #[arg(long, env = "IMS_SWR_MOCK_TLS_SELF_SIGNED", value_name = "PEM_OUT")]
+    pub tls_self_signed: Option<PathBuf>,
+    /// Keep the state in this file: loaded at start if present, saved
+    /// atomically on graceful shutdown and every --persist-interval seconds.
+    #[arg(long, env = "IMS_SWR_MOCK_PERSIST", value_name = "PATH")]
+    pub persist: Option<PathBuf>,
+    /// Seconds between saves of a changed state (0: only at shutdown).
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_PERSIST_INTERVAL",
+        default_value_t = 5,
+        value_name = "SECONDS"
+    )]
+    pub persist_interval: u64,
     /// Registry host used in derived SWR `path` values.
     #[arg(long, env = "IMS_SWR_MOCK_REGISTRY_HOST", default_value = DEFAULT_REGISTRY_HOST)]
     pub registry_host: String,
@@ -116,6 +144,16 @@ impl ServeArgs {
             .admin(!self.no_admin);
         if let Some(limit) = self.max_concurrency {
             builder = builder.max_concurrency(limit as usize);
+        }
+        match (self.tls_cert, self.tls_key, self.tls_self_signed) {
+            (Some(cert), Some(key), _) => builder = builder.tls(TlsSource::Files { cert, key }),
+            (_, _, Some(pem_out)) => builder = builder.tls(TlsSource::SelfSigned(pem_out)),
+            _ => {}
+        }
+        if let Some(path) = self.persist {
+            let interval =
+                (self.persist_interval > 0).then(|| Duration::from_secs(self.persist_interval));
+            builder = builder.persist(path, interval);
         }
         if let Some(token) = self.admin_token {
             builder = builder.admin_token(token);

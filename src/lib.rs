@@ -37,11 +37,13 @@ pub mod extract;
 pub mod faults;
 pub mod healthcheck;
 pub mod journal;
+pub mod persist;
 pub mod request_id;
 pub mod server;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 pub use error::{ApiError, Service};
 

@@ -34,9 +34,11 @@ use crate::error::ApiError;
 use crate::faults::conn::{ConnHandle, FaultListener};
 use crate::faults::{FaultRule, Faults};
 use crate::journal::Journal;
+use crate::persist::Persistence;
 use crate::state::{AppState, Control};
 use crate::store::seed::{self, FixtureError, FixtureSource, SeedSettings};
 use crate::store::{DEFAULT_REGISTRY_HOST, Store};
+use crate::tls::{TlsListener, TlsSource};
 use crate::{admin, api, auth, error, faults, journal, request_id};
 
 /// Optional parts of the application.
@@ -137,6 +139,20 @@ pub async fn serve(
         .await
 }
 
+/// [`serve`] over TLS.
+pub async fn serve_tls(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let service = app.into_make_service_with_connect_info::<ConnHandle>();
+    let listener = TlsListener::new(FaultListener::new(listener), config)?;
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, the signal `docker stop` sends.
 ///
 /// The handlers are installed when this is called, not when the future is
@@ -185,6 +201,9 @@ pub enum StartError {
     /// A fixture is missing or invalid.
     #[error(transparent)]
     Fixture(#[from] FixtureError),
+    /// The TLS certificate could not be loaded or made.
+    #[error("{0}")]
+    Tls(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -216,6 +235,10 @@ pub struct ServerBuilder {
     admin_token: Option<String>,
     /// Router options (admin on/off, load shedding, extra routes).
     options: AppOptions,
+    /// Serve HTTPS with this certificate.
+    tls: Option<TlsSource>,
+    /// Keep the state in a file across restarts.
+    persistence: Option<Persistence>,
 }
 
 impl Default for ServerBuilder {
@@ -233,6 +256,8 @@ impl Default for ServerBuilder {
                 admin: true,
                 ..AppOptions::default()
             },
+            tls: None,
+            persistence: None,
         }
     }
 }
@@ -327,6 +352,23 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves HTTPS (the `Listening at` line and [`Server::uri`] say `https://`).
+    pub fn tls(mut self, source: TlsSource) -> Self {
+        self.tls = Some(source);
+        self
+    }
+
+    /// Loads the state from `path` at start if the file exists, and saves it
+    /// there atomically every `interval` (when it changed) and on
+    /// [`Server::shutdown`].
+    pub fn persist(mut self, path: impl Into<PathBuf>, interval: Option<Duration>) -> Self {
+        self.persistence = Some(Persistence {
+            path: path.into(),
+            interval,
+        });
+        self
+    }
+
     /// Listens on `addr` (default `127.0.0.1:0`, a free loopback port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
@@ -352,6 +394,27 @@ impl ServerBuilder {
         // Loading is synchronous CPU work, done once before serving starts.
         let loaded = seed::load_all(&sources, &settings)?;
         let store = loaded.store;
+        if let Some(p) = &self.persistence
+            && p.path.exists()
+        {
+            let name = p.path.display().to_string();
+            let source = [FixtureSource::Path(p.path.clone())];
+            let (inner, faults) = seed::build(&source, &settings)?;
+            if !faults.is_empty() {
+                return Err(StartError::Fixture(FixtureError {
+                    problems: vec![seed::Problem {
+                        file: name,
+                        path: "$.faults".into(),
+                        message: "a persisted state holds data only".into(),
+                    }],
+                }));
+            }
+            store.replace(inner);
+        }
+        let tls = match &self.tls {
+            Some(source) => Some(crate::tls::config(source).map_err(StartError::Tls)?),
+            None => None,
+        };
         let faults = Faults::default();
         for rule in loaded.faults.into_iter().chain(self.faults.iter().cloned()) {
             faults.add(rule).map_err(|message| {
@@ -396,14 +459,36 @@ impl ServerBuilder {
         };
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);
-        let task = tokio::spawn(serve(listener, router, async {
+        let stop = async {
             let _ = stopped.await;
-        }));
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let task = match tls {
+            Some(config) => tokio::spawn(serve_tls(listener, config, router, stop)),
+            None => tokio::spawn(serve(listener, router, stop)),
+        };
+        let saver = self.persistence.map(|settings| {
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let generation = state.store.generation();
+            let handle = tokio::spawn(crate::persist::run(
+                state.store.clone(),
+                settings.clone(),
+                generation,
+                rx,
+            ));
+            Saver {
+                settings,
+                stop: tx,
+                handle,
+            }
+        });
         Ok(Server {
             address,
+            scheme,
             state,
             trigger: Some(trigger),
             task: Some(task),
+            saver,
         })
     }
 }
@@ -427,6 +512,18 @@ pub struct Server {
     trigger: Option<oneshot::Sender<()>>,
     /// The serving task, awaited by [`Server::shutdown`].
     task: Option<JoinHandle<io::Result<()>>>,
+    /// `http` or `https`.
+    scheme: &'static str,
+    /// The periodic state saver, when persistence is on.
+    saver: Option<Saver>,
+}
+
+/// The running state saver of a persistent server.
+#[derive(Debug)]
+struct Saver {
+    settings: Persistence,
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: JoinHandle<u64>,
 }
 
 impl Server {
@@ -435,9 +532,9 @@ impl Server {
         ServerBuilder::default()
     }
 
-    /// The base URL, such as `http://127.0.0.1:41234`.
+    /// The base URL, such as `http://127.0.0.1:41234` (`https://` with TLS).
     pub fn uri(&self) -> String {
-        format!("http://{}", self.address)
+        format!("{}://{}", self.scheme, self.address)
     }
 
     /// The bound address.
@@ -490,15 +587,28 @@ impl Server {
         admin::import_state(&self.state, json)
     }
 
-    /// Stops accepting connections and waits for requests in flight to finish.
+    /// Stops accepting connections, waits for requests in flight to finish,
+    /// and (with persistence) saves the final state.
     pub async fn shutdown(mut self) -> io::Result<()> {
         if let Some(trigger) = self.trigger.take() {
             let _ = trigger.send(());
         }
-        match self.task.take() {
+        let served = match self.task.take() {
             Some(task) => task.await.map_err(io::Error::other)?,
             None => Ok(()),
+        };
+        if let Some(saver) = self.saver.take() {
+            let _ = saver.stop.send(true);
+            let saved = saver.handle.await.unwrap_or(u64::MAX);
+            let store = self.state.store.clone();
+            let path = saver.settings.path.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::persist::save_if_changed(&store, &path, saved)
+            })
+            .await
+            .map_err(io::Error::other)??;
         }
+        served
     }
 }
 

@@ -105,11 +105,16 @@ impl ConnHandle {
 
 impl Connected<IncomingStream<'_, FaultListener>> for ConnHandle {
     fn connect_info(stream: IncomingStream<'_, FaultListener>) -> Self {
-        ConnHandle(stream.io().state.clone())
+        stream.io().handle()
     }
 }
 
 impl FaultStream {
+    /// The handle that breaks this connection.
+    pub fn handle(&self) -> ConnHandle {
+        ConnHandle(self.state.clone())
+    }
+
     /// `Some(error)` once the connection is to be broken; arms the RST first.
     fn broken(&self) -> Option<io::Error> {
         match self.state.load(Ordering::SeqCst) {

@@ -48,6 +48,8 @@ pub const DEFAULT_INTERNAL_HOST: &str = "10.125.0.198:20202";
 #[derive(Clone, Debug, Default)]
 pub struct Store {
     inner: Arc<RwLock<Inner>>,
+    /// Counts write-lock acquisitions: persistence saves only when it moved.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Everything the store holds.
@@ -400,6 +402,7 @@ impl Store {
     pub(crate) fn from_inner(inner: Inner) -> Self {
         Self {
             inner: Arc::new(RwLock::new(inner)),
+            generation: Arc::default(),
         }
     }
 
@@ -412,7 +415,15 @@ impl Store {
 
     /// A write guard; see [`Store::read`] on poisoning.
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+        let guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        guard
+    }
+
+    /// A number that changes whenever the store may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn with_repo<T>(

@@ -13,3 +13,4 @@ mod ims_tags;
 mod swr_tags;
 mod swr_v2;
 mod swr_v3;
+mod tls_persist;
