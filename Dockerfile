@@ -16,6 +16,10 @@ RUN mkdir -p src tests/it \
     && cargo build --release --locked --bin ims-swr-mock \
     && rm -rf src
 
+# The build has no .git: pass the commit in (docker build --build-arg GIT_HASH=$(git rev-parse --short=12 HEAD)).
+ARG GIT_HASH=unknown
+ENV IMS_SWR_MOCK_GIT_HASH=$GIT_HASH
+COPY build.rs openapi.json ./
 COPY fixtures ./fixtures
 COPY src ./src
 RUN touch src/main.rs src/lib.rs \

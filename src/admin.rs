@@ -92,6 +92,8 @@ struct Health {
     version: &'static str,
     /// Seconds since the server started.
     uptime_s: u64,
+    /// The git commit the binary was built from.
+    commit: &'static str,
 }
 
 async fn health(State(state): State<AppState>) -> Json<Health> {
@@ -99,6 +101,7 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: state.started.elapsed().as_secs(),
+        commit: env!("IMS_SWR_MOCK_GIT_HASH"),
     })
 }
 

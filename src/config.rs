@@ -19,7 +19,7 @@ use crate::tls::TlsSource;
 /// Without a subcommand it serves the APIs, on the embedded default fixture
 /// unless --fixtures is given.
 #[derive(Debug, Parser)]
-#[command(name = "ims-swr-mock", version, about, long_about = None)]
+#[command(name = "ims-swr-mock", version = crate::VERSION, about, long_about = None)]
 pub struct Cli {
     /// What to do instead of serving.
     #[command(subcommand)]

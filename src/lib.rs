@@ -47,6 +47,14 @@ pub mod tls;
 
 pub use error::{ApiError, Service};
 
+/// The crate version and the git commit it was built from, as `--version` shows it.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("IMS_SWR_MOCK_GIT_HASH"),
+    ")"
+);
+
 /// Compiles the README's Rust examples as doc tests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

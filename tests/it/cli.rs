@@ -266,3 +266,12 @@ fn healthcheck_exits_0_against_a_live_server_and_1_against_a_dead_port() {
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
 }
+
+#[test]
+fn version_shows_the_crate_version_and_the_git_commit() {
+    let out = bin().arg("--version").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with(&format!("ims-swr-mock {} (", env!("CARGO_PKG_VERSION"))), "{text}");
+    let commit = text.trim().trim_end_matches(')').rsplit('(').next().unwrap().to_owned();
+    assert!(commit == "unknown" || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())), "{commit}");
+}
