@@ -120,6 +120,23 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub persist_interval: u64,
+    /// Seconds a client may take to send a request's headers, then its body.
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_READ_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
+    pub read_timeout: u64,
+    /// Seconds a shutdown waits for running requests before cutting them;
+    /// requests arriving meanwhile get 503.
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_SHUTDOWN_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: u64,
     /// Registry host used in derived SWR `path` values.
     #[arg(long, env = "IMS_SWR_MOCK_REGISTRY_HOST", default_value = DEFAULT_REGISTRY_HOST)]
     pub registry_host: String,
@@ -141,6 +158,8 @@ impl ServeArgs {
             .max_clock_skew(Duration::from_secs(self.max_clock_skew))
             .auth_diagnostics(self.auth_diagnostics)
             .journal_size(self.journal_size)
+            .read_timeout(Duration::from_secs(self.read_timeout.max(1)))
+            .shutdown_timeout(Duration::from_secs(self.shutdown_timeout))
             .admin(!self.no_admin);
         if let Some(limit) = self.max_concurrency {
             builder = builder.max_concurrency(limit as usize);

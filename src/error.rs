@@ -205,10 +205,16 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         None if is_bare_error(&response) => {
             let status = response.status();
             let reason = status.canonical_reason().unwrap_or("Error");
+            // axum's own rejections say what went wrong in plain text: keep it.
+            let body = std::mem::take(response.body_mut());
+            let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&text);
             let message = if status == StatusCode::METHOD_NOT_ALLOWED {
                 "The API does not exist: the method is not allowed on this path.".to_owned()
-            } else {
+            } else if text.trim().is_empty() {
                 format!("{reason}.")
+            } else {
+                format!("{reason}: {}", text.trim())
             };
             let gateway = matches!(status.as_u16(), 404 | 405);
             let error = ApiError::new(status, message);
@@ -231,10 +237,14 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     response
 }
 
+/// An error response not made by [`ApiError`]: no content type, or plain text.
 fn is_bare_error(response: &Response) -> bool {
     let status = response.status();
-    (status.is_client_error() || status.is_server_error())
-        && !response.headers().contains_key(header::CONTENT_TYPE)
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|t| t.as_bytes().starts_with(b"text/plain"));
+    (status.is_client_error() || status.is_server_error()) && plain
 }
 
 #[cfg(test)]

@@ -25,8 +25,17 @@ pub struct ApiQuery<T>(pub T);
 pub struct ApiJson<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
+    /// 413 for a body over the limit, 400 for anything else.
     fn from(rejection: JsonRejection) -> Self {
-        ApiError::bad_request(format!("Invalid request body: {}", rejection.body_text()))
+        let text = rejection.body_text();
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Request entity too large: {text}"),
+            )
+        } else {
+            ApiError::bad_request(format!("Invalid request body: {text}"))
+        }
     }
 }
 

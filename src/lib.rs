@@ -39,6 +39,7 @@ pub mod healthcheck;
 pub mod journal;
 pub mod persist;
 pub mod request_id;
+pub mod serve;
 pub mod server;
 pub mod state;
 pub mod store;

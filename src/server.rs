@@ -13,10 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::extract::{MatchedPath, Request};
 use axum::http::{StatusCode, header};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
+use axum::response::Response;
 use axum::{BoxError, Router};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -27,14 +29,16 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthMode, AuthSettings};
 use crate::error::ApiError;
-use crate::faults::conn::{ConnHandle, FaultListener};
+use crate::faults::conn::FaultListener;
 use crate::faults::{FaultRule, Faults};
 use crate::journal::Journal;
 use crate::persist::Persistence;
+use crate::serve::{Lifecycle, ServeOptions, serve_on};
 use crate::state::{AppState, Control};
 use crate::store::seed::{self, FixtureError, FixtureSource, SeedSettings};
 use crate::store::{DEFAULT_REGISTRY_HOST, Store};
@@ -50,6 +54,8 @@ pub struct AppOptions {
     pub admin: bool,
     /// Extra routes merged into the API (under its fault and auth layers).
     pub extra_routes: Option<Router<AppState>>,
+    /// How long a client may take to send a request body.
+    pub body_read_timeout: Duration,
 }
 
 /// Builds the whole application. From the outside in:
@@ -72,7 +78,9 @@ pub fn app(state: AppState, options: AppOptions) -> Router {
         .layer(from_fn_with_state(
             state.clone(),
             faults::middleware::inject,
-        ));
+        ))
+        .layer(DefaultBodyLimit::max(auth::MAX_BODY))
+        .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout));
     if let Some(limit) = options.max_concurrency {
         api = api.layer(
             ServiceBuilder::new()
@@ -88,7 +96,9 @@ pub fn app(state: AppState, options: AppOptions) -> Router {
     }
     let mut router = Router::new().merge(api);
     if options.admin {
-        router = router.nest(admin::PREFIX, admin::router(state.clone()));
+        // Imported states can be large: the admin API takes up to 1 GiB.
+        let admin = admin::router(state.clone()).layer(DefaultBodyLimit::max(1 << 30));
+        router = router.nest(admin::PREFIX, admin);
     }
     router
         .with_state(state.clone())
@@ -102,6 +112,7 @@ pub fn app(state: AppState, options: AppOptions) -> Router {
                 .into_response()
             },
         ))
+        .layer(from_fn_with_state(state.clone(), drain))
         .layer(from_fn_with_state(state, journal::record))
         .layer(from_fn(error::render_errors))
         .layer(
@@ -127,30 +138,41 @@ pub fn app(state: AppState, options: AppOptions) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight. Connections can be broken by fault rules.
+/// requests in flight (see [`crate::serve`]). Connections can be broken by
+/// fault rules.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let service = app.into_make_service_with_connect_info::<ConnHandle>();
-    axum::serve(FaultListener::new(listener), service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let options = ServeOptions::default();
+    serve_on(
+        FaultListener::new(listener),
+        app,
+        Lifecycle::default(),
+        options,
+        shutdown,
+    )
+    .await
 }
 
-/// [`serve`] over TLS.
-pub async fn serve_tls(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let service = app.into_make_service_with_connect_info::<ConnHandle>();
-    let listener = TlsListener::new(FaultListener::new(listener), config)?;
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+/// Middleware: once shutdown began, new requests get 503 (in their service's
+/// envelope) and `Connection: close`; others count as running until answered.
+async fn drain(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.lifecycle.draining() {
+        let mut response = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable: the server is shutting down.",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return response;
+    }
+    let _running = state.lifecycle.enter();
+    next.run(request).await
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, the signal `docker stop` sends.
@@ -237,6 +259,8 @@ pub struct ServerBuilder {
     options: AppOptions,
     /// Serve HTTPS with this certificate.
     tls: Option<TlsSource>,
+    /// Timeouts and limits of the accept loop.
+    serve_options: ServeOptions,
     /// Keep the state in a file across restarts.
     persistence: Option<Persistence>,
 }
@@ -254,8 +278,11 @@ impl Default for ServerBuilder {
             admin_token: None,
             options: AppOptions {
                 admin: true,
-                ..AppOptions::default()
+                max_concurrency: None,
+                extra_routes: None,
+                body_read_timeout: ServeOptions::default().header_read_timeout,
             },
+            serve_options: ServeOptions::default(),
             tls: None,
             persistence: None,
         }
@@ -349,6 +376,21 @@ impl ServerBuilder {
             Some(existing) => existing.merge(routes),
             None => routes,
         });
+        self
+    }
+
+    /// How long a client may take to send a request's headers, and then its
+    /// body (default 10 s): a slow client is cut off, others are served.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.serve_options.header_read_timeout = timeout;
+        self.options.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long a shutdown waits for running requests before cutting them
+    /// (default 10 s). Requests arriving meanwhile get 503.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.serve_options.shutdown_timeout = timeout;
         self
     }
 
@@ -456,6 +498,7 @@ impl ServerBuilder {
                     .admin_token
                     .map(|t| Sha256::digest(t.as_bytes()).into()),
             }),
+            lifecycle: Lifecycle::default(),
         };
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);
@@ -463,9 +506,17 @@ impl ServerBuilder {
             let _ = stopped.await;
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
+        let (lifecycle, serve_options) = (state.lifecycle.clone(), self.serve_options);
         let task = match tls {
-            Some(config) => tokio::spawn(serve_tls(listener, config, router, stop)),
-            None => tokio::spawn(serve(listener, router, stop)),
+            Some(config) => {
+                let listener = TlsListener::new(FaultListener::new(listener), config)
+                    .map_err(bind_error(address.to_string()))?;
+                tokio::spawn(serve_on(listener, router, lifecycle, serve_options, stop))
+            }
+            None => {
+                let listener = FaultListener::new(listener);
+                tokio::spawn(serve_on(listener, router, lifecycle, serve_options, stop))
+            }
         };
         let saver = self.persistence.map(|settings| {
             let (tx, rx) = tokio::sync::watch::channel(false);

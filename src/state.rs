@@ -26,6 +26,8 @@ pub struct AppState {
     pub journal: Journal,
     /// What `POST /_mock/reset` goes back to, and admin settings.
     pub control: Arc<Control>,
+    /// Draining state and running requests, shared with the accept loop.
+    pub lifecycle: crate::serve::Lifecycle,
 }
 
 /// The startup configuration that reset and import rebuild from.

@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
+use axum::serve::Listener;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -22,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::faults::conn::{ConnHandle, FaultListener, FaultStream};
+use crate::faults::conn::{FaultListener, FaultStream};
 
 /// How long a client may take to finish the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -137,11 +136,5 @@ impl Listener for TlsListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         Ok(self.local)
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for ConnHandle {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        stream.io().get_ref().0.handle()
     }
 }

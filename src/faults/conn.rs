@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
+use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -100,12 +99,6 @@ impl ConnHandle {
             ConnectionFault::Empty | ConnectionFault::Malformed => EMPTY,
         };
         self.0.store(code, Ordering::SeqCst);
-    }
-}
-
-impl Connected<IncomingStream<'_, FaultListener>> for ConnHandle {
-    fn connect_info(stream: IncomingStream<'_, FaultListener>) -> Self {
-        stream.io().handle()
     }
 }
 
