@@ -262,6 +262,27 @@ impl Store {
         let doc = parse("push", wrapped.to_string().as_bytes())?;
         let tag_doc = &doc.file.swr.namespaces[0].repositories[0].tags[0];
         let mut inner = self.write();
+        // Tag ids are unique across repositories, as in fixtures: an explicit
+        // id may only be the id of the tag this push replaces.
+        if let Some(id) = tag_doc.id {
+            let holder = inner.namespaces.iter().find_map(|(ns_name, ns)| {
+                ns.repos.iter().find_map(|(repo_name, repo)| {
+                    repo.by_name.iter().find(|t| t.id == id).and_then(|t| {
+                        let same = **ns_name == *namespace
+                            && **repo_name == *repository
+                            && *t.name == *tag_doc.tag;
+                        (!same).then(|| format!("{ns_name}/{repo_name}:{}", t.name))
+                    })
+                })
+            });
+            if let Some(holder) = holder {
+                return Err(FixtureError::one(
+                    "push",
+                    "$.id",
+                    format!("tag id {id} is already used by {holder}"),
+                ));
+            }
+        }
         let registry_host = inner.registry_host.clone();
         let next_repo_id = inner.next_repo_id;
         let next_tag_id = inner.next_tag_id;
