@@ -299,6 +299,22 @@ async fn the_push_door_creates_namespaces_repositories_and_tags() {
     )
     .await;
     assert_eq!(owned.body["domain_id"], "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d");
+    // An id that another tag holds is refused (it would make the state unloadable).
+    let taken = push(url("namespace/repos/other/tags/x1"), Some(json!({"id": 1}))).await;
+    assert_eq!(taken.status, 400, "{}", taken.body);
+    let msg = taken.body["error_msg"].as_str().unwrap();
+    assert!(msg.contains("namespace/busybox:latest"), "{msg}");
+    let own_id = push(
+        url("namespace/repos/busybox/tags/latest"),
+        Some(json!({"id": 1})),
+    )
+    .await;
+    assert_eq!(own_id.status, 200, "a tag may keep its own id");
+    let state = answer(reqwest::Client::new().get(format!("{}/_mock/state", server.uri()))).await;
+    assert!(
+        server.import_state(&state.body.to_string()).is_ok(),
+        "the state stays loadable"
+    );
 }
 
 #[tokio::test]
