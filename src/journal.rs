@@ -46,7 +46,8 @@ pub const REDACTED: &str = "<redacted>";
 pub struct Entry {
     /// Position in the journal since the server started (1, 2, …); use it as `since`.
     pub seq: u64,
-    /// When the request arrived, RFC 3339 UTC with milliseconds.
+    /// When the request arrived, RFC 3339 UTC with milliseconds (formatted
+    /// when the journal is read, not on the request path).
     pub time: String,
     /// HTTP method.
     pub method: String,
@@ -158,7 +159,13 @@ impl Journal {
                     && filter.since_seq.is_none_or(|s| e.seq > s)
                     && filter.since_ms.is_none_or(|s| *at >= s)
             })
-            .map(|e| e.1.clone())
+            .map(|e| {
+                let mut entry = e.1.clone();
+                entry.time = jiff::Timestamp::from_millisecond(e.0)
+                    .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                    .unwrap_or_default();
+                entry
+            })
             .collect()
     }
 
@@ -266,7 +273,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let slot = FaultSlot::default();
     let entry = Entry {
         seq: 0,
-        time: at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        time: String::new(),
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
         query: request.uri().query().map(str::to_owned),

@@ -20,10 +20,9 @@
 //! missing resource), `IMG.0121` "The object cannot be found." for a missing
 //! key (404, as `DeleteImageTag` documents), and `IMG.0001` for a malformed body.
 
-use std::sync::Arc;
-
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -31,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use crate::store::Store;
 use crate::store::ims::{ImsError, Tags, upsert};
-use crate::store::{Store, TagSummary};
 
 /// IMS routes.
 pub fn router() -> Router<AppState> {
@@ -324,11 +323,10 @@ async fn delete_action_tag(
 async fn list_images_tags(
     State(store): State<Store>,
     ApiPath(project_id): ApiPath<String>,
-) -> ApiResult<Json<ImagesTagsResponse>> {
+) -> ApiResult<Response> {
     check_project_id(&project_id)?;
-    Ok(Json(ImagesTagsResponse {
-        tags: store.images_tags(&project_id),
-    }))
+    let body = store.images_tags_json(&project_id);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Rejects project ids the real service could never have issued.
@@ -350,22 +348,5 @@ pub(crate) fn check_project_id(id: &str) -> ApiResult<()> {
             "The project ID is incorrect: {id:?} does not match ^[A-Za-z0-9_-]{{1,64}}$."
         ))
         .with_code("IMG.0067"))
-    }
-}
-
-/// Body of `ListImagesTags`.
-#[derive(Debug, Serialize)]
-struct ImagesTagsResponse {
-    /// Tags of the project's images, aggregated.
-    tags: Arc<[TagSummary]>,
-}
-
-impl Serialize for TagSummary {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Tags", 2)?;
-        s.serialize_field("key", &*self.key)?;
-        s.serialize_field("values", &self.values)?;
-        s.end()
     }
 }

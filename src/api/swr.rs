@@ -89,6 +89,40 @@ impl From<LookupError> for ApiError {
     }
 }
 
+/// A JSON answer from pre-serialised parts (`head`, the items joined with
+/// commas, `tail`), with `Content-Type: application/json`.
+pub(crate) fn json_list(
+    head: &[u8],
+    items: &[bytes::Bytes],
+    tail: &[u8],
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let size = head.len() + tail.len() + items.iter().map(|i| i.len() + 1).sum::<usize>();
+    let mut body = bytes::BytesMut::with_capacity(size);
+    body.extend_from_slice(head);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.extend_from_slice(b",");
+        }
+        body.extend_from_slice(item);
+    }
+    body.extend_from_slice(tail);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.freeze(),
+    )
+        .into_response()
+}
+
+/// The cached JSON of `value`, built by `make` on first use.
+pub(crate) fn cached<T: serde::Serialize>(
+    cell: &std::sync::OnceLock<bytes::Bytes>,
+    make: impl FnOnce() -> T,
+) -> bytes::Bytes {
+    cell.get_or_init(|| serde_json::to_vec(&make()).unwrap_or_default().into())
+        .clone()
+}
+
 /// 400 `SVCSTG.SWR.4000014` "Invalid API parameter(s)" naming the parameter.
 pub fn invalid_parameter(name: &str, value: &str, expected: &str) -> ApiError {
     ApiError::bad_request(format!(

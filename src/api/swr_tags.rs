@@ -15,11 +15,11 @@
 
 use std::sync::LazyLock;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -112,7 +112,14 @@ async fn show_repo_tag(
         return Err(TagWriteError::TagNotFound(name).into());
     };
     let ctx = store.list_context(&ns, &repo)?;
-    Ok(Json(V3Tag::new(&tag, &ctx, true)).into_response())
+    let body = super::swr::cached(&tag.json.shapes().v3_manifest, || {
+        V3Tag::new(&tag, &ctx, true)
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// Body of `CreateRepoTag`.

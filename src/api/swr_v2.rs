@@ -8,15 +8,15 @@
 //! T; the SDK ignores `tag` here), and the `Content-Range` header says
 //! `{offset}-{count in this page}/{total}`.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_RANGE;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::swr::{RepoPath, invalid_parameter, parse_limit, parse_order};
+use super::swr::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -129,8 +129,12 @@ async fn list_repository_tags(
     let (offset, query) = query.into_page_query()?;
     let page = store.list_tags(&namespace, &repository, &query)?;
     let range = format!("{offset}-{}/{}", page.tags.len(), page.total);
-    let body: Vec<V2Tag<'_>> = page.tags.iter().map(|t| V2Tag::new(t, &page.ctx)).collect();
-    let mut response = Json(body).into_response();
+    let items: Vec<bytes::Bytes> = page
+        .tags
+        .iter()
+        .map(|t| cached(&t.json.shapes().v2, || V2Tag::new(t, &page.ctx)))
+        .collect();
+    let mut response = json_list(b"[", &items, b"]");
     if let Ok(value) = HeaderValue::from_str(&range) {
         response.headers_mut().insert(CONTENT_RANGE, value);
     }

@@ -11,15 +11,16 @@
 
 use std::borrow::Cow;
 
+use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::swr::{RepoPath, invalid_parameter, parse_limit, parse_order};
+use super::swr::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -99,18 +100,26 @@ async fn list_repository_tag(
         .next
         .as_ref()
         .map(|key| encode_marker(key, order.direction));
-    let tags = page
+    // Each tag's JSON is built once and reused: a page is a concatenation.
+    let items: Vec<Bytes> = page
         .tags
         .iter()
-        .map(|t| V3Tag::new(t, &page.ctx, with_manifest))
+        .map(|t| {
+            let shapes = t.json.shapes();
+            let cell = if with_manifest {
+                &shapes.v3_manifest
+            } else {
+                &shapes.v3
+            };
+            cached(cell, || V3Tag::new(t, &page.ctx, with_manifest))
+        })
         .collect();
-    // Serialised here: the items borrow from the page.
-    Ok(Json(ListResponse {
-        tags,
-        has_more: next_marker.is_some(),
-        next_marker,
-    })
-    .into_response())
+    // The marker is URL-safe base64: nothing in it needs escaping.
+    let tail = match &next_marker {
+        Some(m) => format!("],\"nextMarker\":\"{m}\",\"has_more\":true}}"),
+        None => "],\"has_more\":false}".to_owned(),
+    };
+    Ok(json_list(b"{\"tags\":[", &items, tail.as_bytes()))
 }
 
 /// Encodes a sort key as an opaque marker.
@@ -148,18 +157,6 @@ fn decode_marker(marker: &str, order: Order) -> Option<SortKey> {
         _ => return None,
     };
     (direction == order.direction && key.column() == order.column).then_some(key)
-}
-
-/// Body of `ListRepositoryTag`.
-#[derive(Debug, Serialize)]
-struct ListResponse<'a> {
-    /// This page's tags.
-    tags: Vec<V3Tag<'a>>,
-    /// Marker of the next page; absent on the last page.
-    #[serde(rename = "nextMarker", skip_serializing_if = "Option::is_none")]
-    next_marker: Option<String>,
-    /// Whether another page follows (in the SDK's model, not on the API page).
-    has_more: bool,
 }
 
 /// One item of the v3 list (`ShowReposTagRespV3`), fields in the order of

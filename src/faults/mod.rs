@@ -378,6 +378,9 @@ pub struct Decision {
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     inner: Arc<Mutex<Registry>>,
+    /// Number of rules, readable without the lock: the hot path checks it
+    /// first, so requests pay nothing while no rule is installed.
+    count: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Debug, Default)]
@@ -423,6 +426,7 @@ impl Faults {
             .rules
             .partition_point(|r| r.rule.priority <= rule.priority);
         registry.rules.insert(at, active);
+        self.count.store(registry.rules.len(), Ordering::SeqCst);
         Ok(rule)
     }
 
@@ -431,12 +435,15 @@ impl Faults {
         let mut registry = self.lock();
         let before = registry.rules.len();
         registry.rules.retain(|r| r.rule.id != Some(id));
+        self.count.store(registry.rules.len(), Ordering::SeqCst);
         registry.rules.len() != before
     }
 
     /// Removes every rule.
     pub fn clear(&self) {
-        self.lock().rules.clear();
+        let mut registry = self.lock();
+        registry.rules.clear();
+        self.count.store(0, Ordering::SeqCst);
     }
 
     /// Every rule, in the order they are tried.
@@ -454,7 +461,7 @@ impl Faults {
 
     /// Whether any rule is installed (a cheap check for the hot path).
     pub fn is_empty(&self) -> bool {
-        self.lock().rules.is_empty()
+        self.count.load(Ordering::SeqCst) == 0
     }
 
     /// The first rule that matches and fires, if any.

@@ -82,6 +82,8 @@ pub(crate) struct Project {
     counts: IndexMap<Arc<str>, IndexMap<Arc<str>, u32>>,
     /// The `ListImagesTags` answer, rebuilt from `counts` whenever it changes.
     summary: Arc<[TagSummary]>,
+    /// `summary` as the JSON body `{"tags":[…]}`, serialised with it.
+    summary_json: bytes::Bytes,
 }
 
 impl Project {
@@ -108,7 +110,7 @@ impl Project {
         }
     }
 
-    /// Rebuilds the cached summary from the counts.
+    /// Rebuilds the cached summary (and its JSON) from the counts.
     pub(crate) fn refresh_summary(&mut self) {
         self.summary = self
             .counts
@@ -118,11 +120,13 @@ impl Project {
                 values: values.keys().cloned().collect(),
             })
             .collect();
+        let body = serde_json::json!({ "tags": &*self.summary });
+        self.summary_json = serde_json::to_vec(&body).unwrap_or_default().into();
     }
 }
 
 /// One entry of the IMS `ListImagesTags` answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TagSummary {
     /// Tag key.
     pub key: Arc<str>,
@@ -559,6 +563,14 @@ impl Store {
             .unwrap_or_else(|| Arc::from([]))
     }
 
+    /// The `ListImagesTags` body of a project, serialised once per change.
+    pub fn images_tags_json(&self, project_id: &str) -> bytes::Bytes {
+        match self.read().projects.get(project_id) {
+            Some(p) if !p.summary_json.is_empty() => p.summary_json.clone(),
+            _ => bytes::Bytes::from_static(b"{\"tags\":[]}"),
+        }
+    }
+
     /// Images of a project, in fixture order.
     pub fn images(&self, project_id: &str) -> Vec<Image> {
         self.read()
@@ -725,6 +737,7 @@ mod tests {
             deleted: None,
             scanned: false,
             tag_type: 0,
+            json: Default::default(),
         })
     }
 

@@ -7,7 +7,9 @@
 //! `None` when the fixture left them out, and derived while serialising.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use sha2::{Digest as _, Sha256};
 
@@ -83,6 +85,38 @@ pub struct SwrTag {
     pub scanned: bool,
     /// 0 for a manifest, 1 for a manifest list.
     pub tag_type: i64,
+    /// Serialised forms, built on first use (a tag never changes: a write
+    /// makes a new tag). Cloning gives an empty cache, so a modified copy
+    /// never inherits the original's JSON.
+    pub json: JsonCache,
+}
+
+/// The JSON of a tag in each shape the APIs answer, built once per tag.
+#[derive(Debug, Default)]
+pub struct JsonCache(OnceLock<Box<Shapes>>);
+
+/// The cached shapes (allocated on first use: one pointer per tag otherwise).
+#[derive(Debug, Default)]
+pub struct Shapes {
+    /// The v2 list item (`Tag`, full manifest).
+    pub v2: OnceLock<Bytes>,
+    /// The v3 list item with `manifest: ""`.
+    pub v3: OnceLock<Bytes>,
+    /// The v3 item with the manifest (`with_manifest=true`, `ShowRepoTag`).
+    pub v3_manifest: OnceLock<Bytes>,
+}
+
+impl JsonCache {
+    /// The shapes, allocating them on first use.
+    pub fn shapes(&self) -> &Shapes {
+        self.0.get_or_init(Box::default)
+    }
+}
+
+impl Clone for JsonCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl SwrTag {

@@ -1226,6 +1226,7 @@ pub(crate) fn derive_tag(
         deleted: d.deleted.clone().flatten().map(Arc::from),
         scanned: d.scanned.unwrap_or(false),
         tag_type: d.tag_type.unwrap_or(0),
+        json: Default::default(),
     })
 }
 
