@@ -9,6 +9,8 @@
 //! `{offset}-{count in this page}/{total}`.
 
 use axum::Router;
+use std::borrow::Cow;
+
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_RANGE;
@@ -152,11 +154,11 @@ struct V2Tag<'a> {
     #[serde(rename = "Tag")]
     tag: &'a str,
     /// Image id.
-    image_id: &'a str,
+    image_id: Cow<'a, str>,
     /// Manifest as a JSON string.
-    manifest: std::borrow::Cow<'a, str>,
+    manifest: Cow<'a, str>,
     /// Manifest digest.
-    digest: &'a str,
+    digest: Cow<'a, str>,
     /// Docker schema version.
     schema: i64,
     /// External pull path.
@@ -187,17 +189,17 @@ impl<'a> V2Tag<'a> {
             id: t.id,
             repo_id: t.repo_id,
             tag: &t.name,
-            image_id: &t.image_id,
-            manifest: t.manifest(),
-            digest: &t.digest,
+            image_id: ctx.image_id(t),
+            manifest: ctx.manifest(t),
+            digest: ctx.digest(t),
             schema: t.schema,
             path: ctx.path(t),
             internal_path: ctx.internal_path(t),
-            size: t.size,
+            size: ctx.size(t),
             is_trusted: t.is_trusted,
             created: format_time(t.created),
             updated: format_time(t.updated),
-            deleted: t.deleted.as_deref(),
+            deleted: t.explicit().deleted.as_deref(),
             scanned: t.scanned,
             tag_type: t.tag_type,
             domain_id: &ctx.domain_id,

@@ -170,11 +170,11 @@ pub(crate) struct V3Tag<'a> {
     /// Tag name, spelled `tag`.
     tag: &'a str,
     /// Image id.
-    image_id: &'a str,
+    image_id: Cow<'a, str>,
     /// Manifest, or `""` unless `with_manifest=true`.
     manifest: Cow<'a, str>,
     /// Manifest digest.
-    digest: &'a str,
+    digest: Cow<'a, str>,
     /// Docker schema version.
     schema: i64,
     /// External pull path.
@@ -202,17 +202,17 @@ impl<'a> V3Tag<'a> {
             id: t.id,
             repo_id: t.repo_id,
             tag: &t.name,
-            image_id: &t.image_id,
+            image_id: ctx.image_id(t),
             manifest: if with_manifest {
-                t.manifest()
+                ctx.manifest(t)
             } else {
                 Cow::Borrowed("")
             },
-            digest: &t.digest,
+            digest: ctx.digest(t),
             schema: t.schema,
             path: ctx.path(t),
             internal_path: ctx.internal_path(t),
-            size: t.size,
+            size: ctx.size(t),
             is_trusted: t.is_trusted,
             created: format_time(t.created),
             updated: format_time(t.updated),

@@ -22,6 +22,7 @@ pub mod ims;
 pub mod model;
 pub mod seed;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -159,9 +160,49 @@ pub struct RepoContext {
 }
 
 impl RepoContext {
+    /// `{namespace}/{repository}:{tag}`, the seed of derived values.
+    fn reference(&self, tag: &SwrTag) -> String {
+        format!("{}/{}:{}", self.namespace, self.repository, tag.name)
+    }
+
+    /// `image_id`: the explicit one, or the SHA-256 of `image:{reference}`.
+    pub fn image_id<'a>(&self, tag: &'a SwrTag) -> Cow<'a, str> {
+        match &tag.explicit().image_id {
+            Some(id) => Cow::Borrowed(id),
+            None => Cow::Owned(model::hex_sha256(
+                format!("image:{}", self.reference(tag)).as_bytes(),
+            )),
+        }
+    }
+
+    /// `size`: the explicit one, or 1-200 MB from a hash of the reference.
+    pub fn size(&self, tag: &SwrTag) -> i64 {
+        tag.size
+            .unwrap_or_else(|| model::derived_size(&self.reference(tag)))
+    }
+
+    /// `manifest`: the explicit one, or a schema-2 manifest naming `image_id`.
+    pub fn manifest<'a>(&self, tag: &'a SwrTag) -> Cow<'a, str> {
+        match &tag.explicit().manifest {
+            Some(m) => Cow::Borrowed(m),
+            None => Cow::Owned(model::derived_manifest(&self.image_id(tag), self.size(tag))),
+        }
+    }
+
+    /// `digest`: the explicit one, or `sha256:` + the SHA-256 of the manifest.
+    pub fn digest<'a>(&self, tag: &'a SwrTag) -> Cow<'a, str> {
+        match &tag.explicit().digest {
+            Some(d) => Cow::Borrowed(d),
+            None => Cow::Owned(format!(
+                "sha256:{}",
+                model::hex_sha256(self.manifest(tag).as_bytes())
+            )),
+        }
+    }
+
     /// `path` of a tag: the stored one, or `{registry_host}/{namespace}/{repository}:{tag}`.
     pub fn path(&self, tag: &SwrTag) -> String {
-        match &tag.path {
+        match &tag.explicit().path {
             Some(p) => p.to_string(),
             None => format!(
                 "{}/{}/{}:{}",
@@ -172,7 +213,7 @@ impl RepoContext {
 
     /// `internal_path` of a tag: the stored one, or `{internal_host}/{namespace}/{repository}:{tag}`.
     pub fn internal_path(&self, tag: &SwrTag) -> String {
-        match &tag.internal_path {
+        match &tag.explicit().internal_path {
             Some(p) => p.to_string(),
             None => format!(
                 "{}/{}/{}:{}",
@@ -486,14 +527,20 @@ impl Store {
             return Err(TagWriteError::TagExists(destination.to_owned()));
         }
         let at = now();
+        // The source's derived values depend on its name: pin them down.
+        let explicit = model::Explicit {
+            image_id: Some(repo.ctx.image_id(&src).into()),
+            digest: Some(repo.ctx.digest(&src).into()),
+            manifest: src.explicit().manifest.clone(),
+            ..model::Explicit::default()
+        };
         let tag = Arc::new(SwrTag {
             id: existing.as_ref().map_or(next_id, |e| e.id),
             name: destination.into(),
-            path: None,
-            internal_path: None,
+            size: Some(repo.ctx.size(&src)),
+            explicit: explicit.boxed(),
             created: existing.as_ref().map_or(at, |e| e.created),
             updated: at,
-            deleted: None,
             ..(*src).clone()
         });
         repo.insert(tag.clone());
@@ -724,19 +771,14 @@ mod tests {
             id: 1,
             repo_id: 1,
             name: name.into(),
-            image_id: "i".into(),
-            manifest: None,
-            digest: "d".into(),
             schema: 2,
-            path: None,
-            internal_path: None,
-            size: 1,
+            size: Some(1),
             is_trusted: false,
             created: updated,
             updated,
-            deleted: None,
             scanned: false,
             tag_type: 0,
+            explicit: None,
             json: Default::default(),
         })
     }

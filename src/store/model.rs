@@ -51,6 +51,11 @@ pub struct Image {
 }
 
 /// One SWR image tag, as the v2 and v3 list APIs describe it.
+///
+/// Kept small, since a repository may hold a million: fields a fixture rarely
+/// sets sit behind one optional box, and what can be derived (`image_id`,
+/// `digest`, `size`, `manifest`, the pull paths) is derived when the tag is
+/// first serialised (see [`crate::store::RepoContext`]), not at load.
 #[derive(Debug, Clone)]
 pub struct SwrTag {
     /// Tag id (`id`).
@@ -59,36 +64,65 @@ pub struct SwrTag {
     pub repo_id: i64,
     /// Tag name (`Tag` in v2, `tag` in v3).
     pub name: Arc<str>,
-    /// Image id: the config digest without its `sha256:` prefix.
-    pub image_id: Arc<str>,
-    /// The manifest as a JSON string; `None` means "derive it" (see [`SwrTag::manifest`]).
-    pub manifest: Option<Arc<str>>,
-    /// Manifest digest, `sha256:<hex>`.
-    pub digest: Arc<str>,
     /// Docker schema version, 1 or 2.
     pub schema: i64,
-    /// External pull path; `None` means `{registry_host}/{namespace}/{repository}:{tag}`.
-    pub path: Option<Arc<str>>,
-    /// Internal pull path; `None` means `{internal_host}/{namespace}/{repository}:{tag}`.
-    pub internal_path: Option<Arc<str>>,
-    /// Image size in bytes.
-    pub size: i64,
+    /// Image size in bytes; `None` means "derive it".
+    pub size: Option<i64>,
     /// Whether the image is trusted (always `false` in the real service).
     pub is_trusted: bool,
     /// Creation time, seconds since the Unix epoch (UTC).
     pub created: i64,
     /// Last update time, seconds since the Unix epoch (UTC). The `updated_at` sort key.
     pub updated: i64,
-    /// Deletion time as the API writes it, or `None` for `null`.
-    pub deleted: Option<Arc<str>>,
     /// Whether the image was scanned (v2 only).
     pub scanned: bool,
     /// 0 for a manifest, 1 for a manifest list.
     pub tag_type: i64,
+    /// Values given explicitly instead of derived; `None` when all are derived.
+    pub explicit: Option<Box<Explicit>>,
     /// Serialised forms, built on first use (a tag never changes: a write
     /// makes a new tag). Cloning gives an empty cache, so a modified copy
     /// never inherits the original's JSON.
     pub json: JsonCache,
+}
+
+/// Tag values a fixture (or a push) gave explicitly; `None` fields are derived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Explicit {
+    /// Image id: the config digest without its `sha256:` prefix.
+    pub image_id: Option<Arc<str>>,
+    /// Manifest digest, `sha256:<hex>`.
+    pub digest: Option<Arc<str>>,
+    /// The manifest as a JSON string.
+    pub manifest: Option<Arc<str>>,
+    /// External pull path.
+    pub path: Option<Arc<str>>,
+    /// Internal pull path.
+    pub internal_path: Option<Arc<str>>,
+    /// Deletion time as the API writes it (`null` when absent).
+    pub deleted: Option<Arc<str>>,
+}
+
+impl Explicit {
+    /// `None` when nothing is explicit (the common case costs no allocation).
+    pub fn boxed(self) -> Option<Box<Self>> {
+        (self != Self::default()).then(|| Box::new(self))
+    }
+}
+
+impl SwrTag {
+    /// The explicit values, or all-`None`.
+    pub fn explicit(&self) -> &Explicit {
+        static NONE: Explicit = Explicit {
+            image_id: None,
+            digest: None,
+            manifest: None,
+            path: None,
+            internal_path: None,
+            deleted: None,
+        };
+        self.explicit.as_deref().unwrap_or(&NONE)
+    }
 }
 
 /// The JSON of a tag in each shape the APIs answer, built once per tag.
@@ -119,17 +153,6 @@ impl Clone for JsonCache {
     }
 }
 
-impl SwrTag {
-    /// The manifest JSON string: the stored one, or a schema-2 manifest derived
-    /// from `image_id` and `size`.
-    pub fn manifest(&self) -> std::borrow::Cow<'_, str> {
-        match &self.manifest {
-            Some(m) => std::borrow::Cow::Borrowed(m),
-            None => std::borrow::Cow::Owned(derived_manifest(&self.image_id, self.size)),
-        }
-    }
-}
-
 /// A deterministic schema-2 manifest for an image id and size, in the compact
 /// form the registry stores (seed 003 shows this shape).
 pub fn derived_manifest(image_id: &str, size: i64) -> String {
@@ -140,6 +163,13 @@ pub fn derived_manifest(image_id: &str, size: i64) -> String {
         "{{\"schemaVersion\":2,\"mediaType\":\"{MANIFEST_V2}\",\"config\":{{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":1862,\"digest\":\"sha256:{image_id}\"}},\"layers\":[{{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":{size},\"digest\":\"sha256:{layer}\"}}]}}"
     );
     m
+}
+
+/// A plausible image size (1 MB to 200 MB) derived from a tag reference.
+pub fn derived_size(reference: &str) -> i64 {
+    let h = hex_sha256(format!("size:{reference}").as_bytes());
+    let n = i64::from_str_radix(&h[..8], 16).unwrap_or(0);
+    1_000_000 + n % 199_000_000
 }
 
 /// Lowercase hex SHA-256 of `data`.

@@ -21,7 +21,7 @@ use std::sync::{Arc, LazyLock};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::{self, Image, SwrTag, derived_manifest, hex_sha256};
+use super::model::{self, Image, SwrTag, hex_sha256};
 use super::{DEFAULT_DOMAIN_ID, DEFAULT_INTERNAL_HOST, Inner, Namespace, Repo, RepoContext, Store};
 
 /// The JSON Schema every fixture must follow (`fixtures/schema.json`).
@@ -260,7 +260,17 @@ impl Store {
             "repositories": [{"name": repository, "tags": [spec]}],
         }]}});
         let doc = parse("push", wrapped.to_string().as_bytes())?;
-        let tag_doc = &doc.file.swr.namespaces[0].repositories[0].tags[0];
+        let raw = &doc.file.swr.namespaces[0].repositories[0].tags[0];
+        let tag_doc = &parse_tag(raw).map_err(|problems| FixtureError {
+            problems: problems
+                .into_iter()
+                .map(|(below, message)| Problem {
+                    file: "push".into(),
+                    path: format!("${below}"),
+                    message,
+                })
+                .collect(),
+        })?;
         let mut inner = self.write();
         // Tag ids are unique across repositories, as in fixtures: an explicit
         // id may only be the id of the tag this push replaces.
@@ -320,18 +330,24 @@ impl Store {
             .id
             .or(existing.as_ref().map(|e| e.id))
             .unwrap_or(next_tag_id);
-        let tag = derive_tag(tag_doc, &repo.ctx.clone(), repo.id, id, super::now()).map_err(
-            |problems| FixtureError {
-                problems: problems
-                    .into_iter()
-                    .map(|(field, message)| Problem {
-                        file: "push".into(),
-                        path: format!("$.{field}"),
-                        message,
-                    })
-                    .collect(),
-            },
-        )?;
+        let tag = derive_tag(
+            tag_doc,
+            tag_doc.tag.as_str().into(),
+            &repo.ctx.clone(),
+            repo.id,
+            id,
+            super::now(),
+        )
+        .map_err(|problems| FixtureError {
+            problems: problems
+                .into_iter()
+                .map(|(field, message)| Problem {
+                    file: "push".into(),
+                    path: format!("$.{field}"),
+                    message,
+                })
+                .collect(),
+        })?;
         let tag = Arc::new(tag);
         repo.insert(tag.clone());
         if new_repo {
@@ -352,29 +368,33 @@ impl Store {
 
 fn export_repo(name: &str, repo: &Repo) -> RepositoryDoc {
     let default_host = *repo.ctx.internal_host == *DEFAULT_INTERNAL_HOST;
+    let ctx = &repo.ctx;
     let tags = repo
         .by_name
         .iter()
-        .map(|t| TagDoc {
-            tag: t.name.to_string(),
-            id: Some(t.id),
-            image_id: Some(t.image_id.to_string()),
-            manifest: t.manifest.as_deref().map(str::to_owned),
-            digest: Some(t.digest.to_string()),
-            schema: Some(t.schema),
-            path: t.path.as_deref().map(str::to_owned),
-            internal_path: match (&t.internal_path, default_host) {
-                (Some(p), _) => Some(p.to_string()),
-                (None, true) => None,
-                (None, false) => Some(repo.ctx.internal_path(t)),
-            },
-            size: Some(t.size),
-            is_trusted: Some(t.is_trusted),
-            created: Some(model::format_time(t.created)),
-            updated: Some(model::format_time(t.updated)),
-            deleted: t.deleted.as_deref().map(|d| Some(d.to_owned())),
-            scanned: Some(t.scanned),
-            tag_type: Some(t.tag_type),
+        .map(|t| {
+            let e = t.explicit();
+            TagDoc {
+                tag: t.name.to_string(),
+                id: Some(t.id),
+                image_id: Some(ctx.image_id(t).into_owned()),
+                manifest: e.manifest.as_deref().map(str::to_owned),
+                digest: Some(ctx.digest(t).into_owned()),
+                schema: Some(t.schema),
+                path: e.path.as_deref().map(str::to_owned),
+                internal_path: match (&e.internal_path, default_host) {
+                    (Some(p), _) => Some(p.to_string()),
+                    (None, true) => None,
+                    (None, false) => Some(ctx.internal_path(t)),
+                },
+                size: Some(ctx.size(t)),
+                is_trusted: Some(t.is_trusted),
+                created: Some(model::format_time(t.created)),
+                updated: Some(model::format_time(t.updated)),
+                deleted: e.deleted.as_deref().map(|d| Some(d.to_owned())),
+                scanned: Some(t.scanned),
+                tag_type: Some(t.tag_type),
+            }
         })
         .collect();
     RepositoryDoc {
@@ -415,6 +435,34 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, FixtureError> {
 
 /// Steps 1-3: parse, validate against the schema, deserialise.
 fn parse(name: &str, bytes: &[u8]) -> Result<Document, FixtureError> {
+    // Fast path: a typed parse with tags kept raw, then the schema on the
+    // rest of the document (tags are checked one by one as they are built).
+    let fast = serde_json::from_slice::<FixtureFile<RawTag>>(bytes)
+        .ok()
+        .filter(|file| {
+            let rest = serde_json::to_value(file).unwrap_or(Value::Null);
+            VALIDATOR.as_ref().is_ok_and(|v| v.is_valid(&rest))
+        });
+    if let Some(file) = fast {
+        return Ok(Document {
+            name: name.to_owned(),
+            file,
+        });
+    }
+    // Slow path, for invalid documents: the whole tree against the schema,
+    // for its precise messages and paths.
+    let file = parse_whole(name, bytes)?;
+    let raw = serde_json::to_vec(&file).unwrap_or_default();
+    let file = serde_json::from_slice(&raw)
+        .map_err(|e| FixtureError::one(name, "$", format!("cannot re-read the document: {e}")))?;
+    Ok(Document {
+        name: name.to_owned(),
+        file,
+    })
+}
+
+/// Parses and validates a whole document as one JSON tree.
+fn parse_whole(name: &str, bytes: &[u8]) -> Result<FixtureFile, FixtureError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| FixtureError::one(name, "$", format!("not valid JSON: {e}")))?;
     let validator = VALIDATOR
@@ -432,14 +480,51 @@ fn parse(name: &str, bytes: &[u8]) -> Result<Document, FixtureError> {
     if !problems.is_empty() {
         return Err(FixtureError { problems });
     }
-    let file: FixtureFile = serde_path_to_error::deserialize(&value).map_err(|e| {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = format!("$.{}", e.path()).replace(".[", "[");
         FixtureError::one(name, path.trim_end_matches('.'), e.inner().to_string())
-    })?;
-    Ok(Document {
-        name: name.to_owned(),
-        file,
     })
+}
+
+/// The validator of one tag: the schema's own `swrTag` definition.
+static TAG_VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
+    let mut schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
+    let root = schema
+        .as_object_mut()
+        .ok_or("the schema is not an object")?;
+    for keyword in [
+        "properties",
+        "additionalProperties",
+        "required",
+        "type",
+        "title",
+        "description",
+    ] {
+        root.remove(keyword);
+    }
+    root.insert("$ref".into(), Value::String("#/$defs/swrTag".into()));
+    jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+});
+
+/// Validates one raw tag against the schema and reads it. Errors are
+/// `(path below the tag, message)`.
+pub(crate) fn parse_tag(raw: &RawTag) -> Result<TagDoc, Vec<(String, String)>> {
+    let value: Value =
+        serde_json::from_str(raw.get()).map_err(|e| vec![(String::new(), e.to_string())])?;
+    let validator = TAG_VALIDATOR
+        .as_ref()
+        .map_err(|e| vec![(String::new(), e.clone())])?;
+    if !validator.is_valid(&value) {
+        return Err(validator
+            .iter_errors(&value)
+            .take(FixtureError::MAX_PROBLEMS)
+            .map(|e| {
+                let below = json_path(e.instance_path().segments().map(|s| s.to_string()));
+                (below.trim_start_matches('$').to_owned(), e.to_string())
+            })
+            .collect());
+    }
+    serde_json::from_value(value).map_err(|e| vec![(String::new(), e.to_string())])
 }
 
 /// Renders JSON Pointer segments as a JSONPath (`$.a.b[0]`).
@@ -464,14 +549,38 @@ fn json_path(segments: impl Iterator<Item = String>) -> String {
 /// A parsed fixture file and the name it is reported under.
 struct Document {
     name: String,
-    file: FixtureFile,
+    file: FixtureFile<RawTag>,
 }
 
 /// The top level of a fixture file. See `fixtures/schema.json` for the documentation
 /// of every field.
+/// A tag as it sits in a parsed file: its raw JSON (about 40 bytes), turned
+/// into a [`TagDoc`] only when the store is built. A million-tag fixture thus
+/// never holds a million `TagDoc`s or a million-node JSON tree at once.
+pub(crate) type RawTag = Box<serde_json::value::RawValue>;
+
+/// What a repository's `tags` list holds: [`TagDoc`]s (export) or [`RawTag`]s (load).
+pub(crate) trait TagItem {
+    /// Whether to leave the tags out when the rest of the document is
+    /// serialised for schema validation (raw tags are validated one by one).
+    const VALIDATED_APART: bool;
+}
+
+impl TagItem for TagDoc {
+    const VALIDATED_APART: bool = false;
+}
+
+impl TagItem for RawTag {
+    const VALIDATED_APART: bool = true;
+}
+
+fn validated_apart<T: TagItem>(_: &[T]) -> bool {
+    T::VALIDATED_APART
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FixtureFile {
+pub(crate) struct FixtureFile<T: TagItem = TagDoc> {
     #[serde(rename = "$schema")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) _schema: Option<String>,
@@ -482,8 +591,8 @@ pub(crate) struct FixtureFile {
     pub(crate) iam: IamSection,
     #[serde(default)]
     pub(crate) ims: ImsSection,
-    #[serde(default)]
-    pub(crate) swr: SwrSection,
+    #[serde(default = "Default::default")]
+    pub(crate) swr: SwrSection<T>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) faults: Vec<crate::faults::FaultRule>,
 }
@@ -608,33 +717,42 @@ pub(crate) struct ImageTagDoc {
     pub(crate) value: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SwrSection {
+pub(crate) struct SwrSection<T: TagItem = TagDoc> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) internal_registry_host: Option<String>,
-    #[serde(default)]
-    pub(crate) namespaces: Vec<NamespaceDoc>,
+    #[serde(default = "Vec::new")]
+    pub(crate) namespaces: Vec<NamespaceDoc<T>>,
+}
+
+impl<T: TagItem> Default for SwrSection<T> {
+    fn default() -> Self {
+        Self {
+            internal_registry_host: None,
+            namespaces: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NamespaceDoc {
+pub(crate) struct NamespaceDoc<T: TagItem = TagDoc> {
     pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) domain_id: Option<String>,
-    #[serde(default)]
-    pub(crate) repositories: Vec<RepositoryDoc>,
+    #[serde(default = "Vec::new")]
+    pub(crate) repositories: Vec<RepositoryDoc<T>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RepositoryDoc {
+pub(crate) struct RepositoryDoc<T: TagItem = TagDoc> {
     pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<i64>,
-    #[serde(default)]
-    pub(crate) tags: Vec<TagDoc>,
+    #[serde(default = "Vec::new", skip_serializing_if = "validated_apart")]
+    pub(crate) tags: Vec<T>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -795,8 +913,12 @@ impl<'a> Builder<'a> {
                             format!("repository id {id} is already used by {first}"),
                         );
                     }
-                    for (t, tag) in repo.tags.iter().enumerate() {
-                        if let Some(id) = tag.id {
+                    for (t, raw) in repo.tags.iter().enumerate() {
+                        // Most tags carry no id: skip parsing those here.
+                        if !raw.get().contains("\"id\"") {
+                            continue;
+                        }
+                        if let Ok(TagDoc { id: Some(id), .. }) = parse_tag(raw) {
                             let tpath = format!("{path}.tags[{t}]");
                             if let Some(first) =
                                 tag_ids.insert(id, format!("{} at {tpath}", doc.name))
@@ -1128,26 +1250,38 @@ impl<'a> Builder<'a> {
         repo_path: &str,
         ctx: &RepoContext,
         repo_id: i64,
-        docs: &[TagDoc],
+        docs: &[RawTag],
     ) -> Vec<Arc<SwrTag>> {
         let mut names = HashSet::new();
         let mut tags = Vec::with_capacity(docs.len());
-        for (t, d) in docs.iter().enumerate() {
-            let path = format!("{repo_path}.tags[{t}]");
-            if !names.insert(d.tag.as_str()) {
+        for (t, raw) in docs.iter().enumerate() {
+            // Built only when something is wrong: most fixtures have no errors.
+            let path = || format!("{repo_path}.tags[{t}]");
+            let parsed = match parse_tag(raw) {
+                Ok(d) => d,
+                Err(problems) => {
+                    for (below, message) in problems {
+                        self.problem(&doc.name, format!("{}{below}", path()), message);
+                    }
+                    continue;
+                }
+            };
+            let d = &parsed;
+            let name: Arc<str> = d.tag.as_str().into();
+            if !names.insert(name.clone()) {
                 let message = format!("tag {:?} appears twice in this repository", d.tag);
-                self.problem(&doc.name, format!("{path}.tag"), message);
+                self.problem(&doc.name, format!("{}.tag", path()), message);
                 continue;
             }
             let id = match d.id {
                 Some(id) => id,
                 None => self.fresh_tag_id(),
             };
-            match derive_tag(d, ctx, repo_id, id, DERIVED_TIME_BASE + t as i64) {
+            match derive_tag(d, name, ctx, repo_id, id, DERIVED_TIME_BASE + t as i64) {
                 Ok(tag) => tags.push(Arc::new(tag)),
                 Err(problems) => {
                     for (field, message) in problems {
-                        self.problem(&doc.name, format!("{path}.{field}"), message);
+                        self.problem(&doc.name, format!("{}.{field}", path()), message);
                     }
                 }
             }
@@ -1161,6 +1295,7 @@ impl<'a> Builder<'a> {
 /// Errors name the field.
 pub(crate) fn derive_tag(
     d: &TagDoc,
+    name: Arc<str>,
     ctx: &RepoContext,
     repo_id: i64,
     id: i64,
@@ -1195,37 +1330,28 @@ pub(crate) fn derive_tag(
         (None, Some(u)) => (u, u),
         (None, None) => (fallback_time, fallback_time),
     };
-    let reference = format!("{}/{}:{}", ctx.namespace, ctx.repository, d.tag);
-    let image_id = d
-        .image_id
-        .clone()
-        .unwrap_or_else(|| hex_sha256(format!("image:{reference}").as_bytes()));
-    let size = d.size.unwrap_or_else(|| derived_size(&reference));
-    let digest = match (&d.digest, &d.manifest) {
-        (Some(digest), _) => digest.clone(),
-        (None, Some(manifest)) => format!("sha256:{}", hex_sha256(manifest.as_bytes())),
-        (None, None) => format!(
-            "sha256:{}",
-            hex_sha256(derived_manifest(&image_id, size).as_bytes())
-        ),
+    let arc = |v: &Option<String>| v.as_deref().map(Arc::from);
+    let explicit = model::Explicit {
+        image_id: arc(&d.image_id),
+        digest: arc(&d.digest),
+        manifest: arc(&d.manifest),
+        path: arc(&d.path),
+        internal_path: arc(&d.internal_path),
+        deleted: d.deleted.clone().flatten().map(Arc::from),
     };
+    let _ = ctx; // derived values are computed from the context when serialised
     Ok(SwrTag {
         id,
         repo_id,
-        name: d.tag.as_str().into(),
-        image_id: image_id.into(),
-        manifest: d.manifest.as_deref().map(Arc::from),
-        digest: digest.into(),
+        name,
         schema: d.schema.unwrap_or(2),
-        path: d.path.as_deref().map(Arc::from),
-        internal_path: d.internal_path.as_deref().map(Arc::from),
-        size,
+        size: d.size,
         is_trusted: d.is_trusted.unwrap_or(false),
         created,
         updated,
-        deleted: d.deleted.clone().flatten().map(Arc::from),
         scanned: d.scanned.unwrap_or(false),
         tag_type: d.tag_type.unwrap_or(0),
+        explicit: explicit.boxed(),
         json: Default::default(),
     })
 }
@@ -1241,13 +1367,6 @@ fn derived_uuid(seed: &str) -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-/// A plausible image size (1 MB to 200 MB) derived from a tag reference.
-fn derived_size(reference: &str) -> i64 {
-    let h = hex_sha256(format!("size:{reference}").as_bytes());
-    let n = i64::from_str_radix(&h[..8], 16).unwrap_or(0);
-    1_000_000 + n % 199_000_000
 }
 
 #[cfg(test)]
