@@ -120,6 +120,11 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub persist_interval: u64,
+    /// Runtime worker threads; 0 picks one per available core. With one
+    /// core (or 1) everything runs on a single-threaded runtime, which
+    /// avoids cross-thread wake-ups.
+    #[arg(long, env = "IMS_SWR_MOCK_WORKERS", default_value_t = 0)]
+    pub workers: usize,
     /// Seconds a client may take to send a request's headers, then its body.
     #[arg(
         long,

@@ -39,7 +39,7 @@ use crate::faults::{FaultRule, Faults};
 use crate::journal::Journal;
 use crate::persist::Persistence;
 use crate::serve::{Lifecycle, ServeOptions, serve_on};
-use crate::state::{AppState, Control};
+use crate::state::{AppState, Control, Shared};
 use crate::store::seed::{self, FixtureError, FixtureSource, SeedSettings};
 use crate::store::{DEFAULT_REGISTRY_HOST, Store};
 use crate::tls::{TlsListener, TlsSource};
@@ -484,7 +484,7 @@ impl ServerBuilder {
         let address = listener
             .local_addr()
             .map_err(bind_error(self.addr.to_string()))?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             store,
             started: Instant::now(),
             auth: Arc::new(self.auth),
@@ -499,7 +499,7 @@ impl ServerBuilder {
                     .map(|t| Sha256::digest(t.as_bytes()).into()),
             }),
             lifecycle: Lifecycle::default(),
-        };
+        });
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);
         let stop = async {

@@ -11,9 +11,29 @@ use crate::journal::Journal;
 use crate::store::Store;
 use crate::store::seed::{FixtureSource, SeedSettings};
 
-/// What handlers share. Clones are cheap and see the same data.
+/// What handlers share: one `Arc`, so the per-request clones that axum and
+/// every middleware make cost a single atomic increment.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the shared parts.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`]. Each is itself a cheap handle.
+#[derive(Debug)]
+pub struct Shared {
     /// The emulated services' data.
     pub store: Store,
     /// When the server started, for `/_mock/health`'s `uptime_s`.

@@ -99,7 +99,8 @@ fn every_setting_has_an_env_twin() {
             .env("IMS_SWR_MOCK_FIXTURES", &fixture)
             .env("IMS_SWR_MOCK_REGISTRY_HOST", "env.registry")
             .env("IMS_SWR_MOCK_LOG_FORMAT", "json")
-            .env("IMS_SWR_MOCK_LOG_LEVEL", "debug"),
+            .env("IMS_SWR_MOCK_LOG_LEVEL", "debug")
+            .env("IMS_SWR_MOCK_WORKERS", "1"),
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
