@@ -29,7 +29,6 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthMode, AuthSettings};
@@ -79,8 +78,7 @@ pub fn app(state: AppState, options: AppOptions) -> Router {
             state.clone(),
             faults::middleware::inject,
         ))
-        .layer(DefaultBodyLimit::max(auth::MAX_BODY))
-        .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout));
+        .layer(from_fn_with_state(state.clone(), crate::body::buffer));
     if let Some(limit) = options.max_concurrency {
         api = api.layer(
             ServiceBuilder::new()
@@ -499,6 +497,7 @@ impl ServerBuilder {
                     .map(|t| Sha256::digest(t.as_bytes()).into()),
             }),
             lifecycle: Lifecycle::default(),
+            body_read_timeout: self.options.body_read_timeout,
         });
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);

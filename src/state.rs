@@ -48,6 +48,8 @@ pub struct Shared {
     pub control: Arc<Control>,
     /// Draining state and running requests, shared with the accept loop.
     pub lifecycle: crate::serve::Lifecycle,
+    /// Total time a client may take to send a request body.
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// The startup configuration that reset and import rebuild from.

@@ -50,8 +50,8 @@ pub static X_SDK_DATE: HeaderName = HeaderName::from_static("x-sdk-date");
 /// The payload-hash override header.
 pub static X_SDK_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-sdk-content-sha256");
 
-/// Largest request body read for signature checks; larger ones get 413.
-pub const MAX_BODY: usize = 1 << 20;
+/// Largest request body read for signature checks (see [`crate::body`]).
+pub const MAX_BODY: usize = crate::body::MAX_BODY;
 
 /// How strictly requests are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
