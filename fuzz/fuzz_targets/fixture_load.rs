@@ -1,0 +1,9 @@
+//! Fuzz target `fixture_load`: see `harness::fixture_load` (shared with `tests/fuzz_regressions.rs`).
+
+#![no_main]
+
+#[allow(dead_code)]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::fixture_load(data));
