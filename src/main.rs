@@ -7,10 +7,6 @@ use std::time::Duration;
 
 use clap::Parser;
 
-/// mimalloc: allocation-heavy request handling runs measurably faster than on
-/// glibc's allocator (see BENCHMARKS.md), and freed memory is returned sooner.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ims_swr_mock::StartError;
 use ims_swr_mock::config::{Cli, Command, GenerateArgs, ServeArgs};
 use ims_swr_mock::server::shutdown_signal;
