@@ -25,7 +25,7 @@ use crate::auth::Identity;
 use crate::error::ApiResult;
 use crate::extract::ApiPath;
 use crate::state::AppState;
-use crate::store::ims::ImsError;
+use crate::store::ims::{ImsError, remove_key};
 
 /// Glance tag routes.
 pub fn router() -> Router<AppState> {
@@ -79,16 +79,8 @@ async fn glance_delete_tag(
 ) -> ApiResult<StatusCode> {
     let project = visible_image_project(&state, &identity, &path.image_id)?;
     let (image, key) = (path.image_id, path.tag);
-    state.store.edit_image_tags(&project, &image, |tags| {
-        let before = tags.len();
-        tags.retain(|(k, _)| **k != *key);
-        if tags.len() == before {
-            return Err(ImsError::TagNotFound {
-                image: image.clone(),
-                key: key.clone(),
-            });
-        }
-        Ok(())
-    })?;
+    state
+        .store
+        .edit_image_tags(&project, &image, |tags| remove_key(tags, &image, &key))?;
     Ok(StatusCode::NO_CONTENT)
 }

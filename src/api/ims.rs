@@ -31,7 +31,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Store;
-use crate::store::ims::{ImsError, Tags, upsert};
+use crate::store::ims::{ImsError, Tags, remove_key, upsert};
 
 /// IMS routes.
 pub fn router() -> Router<AppState> {
@@ -284,15 +284,7 @@ async fn delete_image_tag(
     check_project_id(&path.project_id)?;
     let (image, key) = (path.image_id, path.key);
     store.edit_image_tags(&path.project_id, &image, |tags| {
-        let before = tags.len();
-        tags.retain(|(k, _)| **k != *key);
-        if tags.len() == before {
-            return Err(ImsError::TagNotFound {
-                image: image.clone(),
-                key: key.clone(),
-            });
-        }
-        Ok(())
+        remove_key(tags, &image, &key)
     })?;
     Ok(StatusCode::NO_CONTENT)
 }

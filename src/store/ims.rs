@@ -52,6 +52,19 @@ pub fn upsert(tags: &mut Tags, key: &str, value: &str) {
     }
 }
 
+/// Removes the tag with `key` whatever its value; `TagNotFound` if there is none.
+pub fn remove_key(tags: &mut Tags, image: &str, key: &str) -> Result<(), ImsError> {
+    let before = tags.len();
+    tags.retain(|(k, _)| **k != *key);
+    if tags.len() == before {
+        return Err(ImsError::TagNotFound {
+            image: image.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// One key condition of `ListImageByTags`: the key, with any of `values`
 /// (any value at all when `values` is empty).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -570,14 +570,7 @@ impl Store {
         repository: &str,
     ) -> Result<Arc<RepoContext>, LookupError> {
         let inner = self.read();
-        let ns = inner
-            .namespaces
-            .get(namespace)
-            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
-        let repo = ns
-            .repos
-            .get(repository)
-            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
+        let repo = lookup(&inner, namespace, repository)?;
         Ok(repo.ctx.clone())
     }
 
@@ -589,14 +582,7 @@ impl Store {
         name: &str,
     ) -> Result<Option<Arc<SwrTag>>, LookupError> {
         let inner = self.read();
-        let ns = inner
-            .namespaces
-            .get(namespace)
-            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
-        let repo = ns
-            .repos
-            .get(repository)
-            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
+        let repo = lookup(&inner, namespace, repository)?;
         Ok(repo.get(name).cloned())
     }
 
@@ -635,14 +621,7 @@ impl Store {
         query: &PageQuery,
     ) -> Result<TagPage, LookupError> {
         let inner = self.read();
-        let ns = inner
-            .namespaces
-            .get(namespace)
-            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
-        let repo = ns
-            .repos
-            .get(repository)
-            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
+        let repo = lookup(&inner, namespace, repository)?;
         Ok(page(repo, query))
     }
 
@@ -689,6 +668,20 @@ impl Store {
                 .len(),
         )
     }
+}
+
+fn lookup<'a>(
+    inner: &'a Inner,
+    namespace: &str,
+    repository: &str,
+) -> Result<&'a Repo, LookupError> {
+    inner
+        .namespaces
+        .get(namespace)
+        .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?
+        .repos
+        .get(repository)
+        .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))
 }
 
 fn lookup_mut<'a>(
