@@ -337,7 +337,6 @@ impl Store {
         let tag = derive_tag(
             tag_doc,
             tag_doc.tag.as_str().into(),
-            &repo.ctx.clone(),
             repo.id,
             id,
             super::now(),
@@ -1249,7 +1248,7 @@ impl<'a> Builder<'a> {
                     Some(id) => id,
                     None => self.fresh_repo_id(),
                 };
-                let tags = self.load_tags(doc, &path, &ctx, repo_id, &repo_doc.tags);
+                let tags = self.load_tags(doc, &path, repo_id, &repo_doc.tags);
                 repos.push((repo_doc.name.as_str().into(), Repo::new(ctx, repo_id, tags)));
             }
             let ns = self
@@ -1268,7 +1267,6 @@ impl<'a> Builder<'a> {
         &mut self,
         doc: &Document,
         repo_path: &str,
-        ctx: &RepoContext,
         repo_id: i64,
         docs: &[RawTag],
     ) -> Vec<Arc<SwrTag>> {
@@ -1303,7 +1301,7 @@ impl<'a> Builder<'a> {
                 Some(id) => id,
                 None => self.fresh_tag_id(),
             };
-            match derive_tag(d, name, ctx, repo_id, id, DERIVED_TIME_BASE + t as i64) {
+            match derive_tag(d, name, repo_id, id, DERIVED_TIME_BASE + t as i64) {
                 Ok(tag) => tags.push(Arc::new(tag)),
                 Err(problems) => {
                     for (field, message) in problems {
@@ -1322,7 +1320,6 @@ impl<'a> Builder<'a> {
 pub(crate) fn derive_tag(
     d: &TagDoc,
     name: Arc<str>,
-    ctx: &RepoContext,
     repo_id: i64,
     id: i64,
     fallback_time: i64,
@@ -1365,7 +1362,6 @@ pub(crate) fn derive_tag(
         internal_path: arc(&d.internal_path),
         deleted: d.deleted.clone().flatten().map(Arc::from),
     };
-    let _ = ctx; // derived values are computed from the context when serialised
     Ok(SwrTag {
         id,
         repo_id,
