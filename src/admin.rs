@@ -37,6 +37,12 @@ use crate::store::seed::{self, FixtureError, FixtureSource};
 /// The reserved prefix of admin routes.
 pub const PREFIX: &str = "/_mock";
 
+/// Whether `path` belongs to the admin API (`/_mock` or below).
+pub fn is_admin_path(path: &str) -> bool {
+    path.strip_prefix(PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Admin routes, to be nested at [`PREFIX`].
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()

@@ -10,10 +10,8 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -28,12 +26,9 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Middleware: buffers the body (see the module docs).
-pub async fn buffer(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> ApiResult<Response> {
+/// Buffers the body (see the module docs) and returns the request with the
+/// whole body in memory.
+pub async fn buffer(state: &AppState, request: Request) -> ApiResult<Request> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -44,7 +39,7 @@ pub async fn buffer(
     }
     let chunked = request.headers().contains_key(header::TRANSFER_ENCODING);
     if declared.unwrap_or(0) == 0 && !chunked {
-        return Ok(next.run(request).await);
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
     let deadline: Duration = state.body_read_timeout;
@@ -70,7 +65,5 @@ pub async fn buffer(
         }
         Ok(Ok(bytes)) => bytes,
     };
-    Ok(next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await)
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }

@@ -148,7 +148,7 @@ pub struct ServeArgs {
     /// Log format on stderr.
     #[arg(long, env = "IMS_SWR_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Log filter, such as `info`, `debug` or `ims_swr_mock=debug,tower_http=debug`.
+    /// Log filter, such as `info`, `debug` or `ims_swr_mock=debug,hyper=debug`.
     #[arg(long, env = "IMS_SWR_MOCK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 }

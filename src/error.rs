@@ -2,9 +2,10 @@
 //!
 //! Handlers, extractor rejections, the 404 fallback and bare error responses
 //! from axum or tower all end up as an [`ApiError`]. [`ApiError::into_response`]
-//! only records the error on the response; the [`render_errors`] middleware,
-//! which sees the request path and the request id, writes the body in the
-//! envelope of the service that owns the path:
+//! only records the error on the response; [`render`], called by the front
+//! of the stack ([`crate::front`]), which knows the request path and the
+//! request id, writes the body in the envelope of the service that owns the
+//! path:
 //!
 //! | service | envelope | source |
 //! |---|---|---|
@@ -20,9 +21,7 @@
 use std::borrow::Cow;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -79,7 +78,7 @@ impl Service {
     }
 }
 
-/// An error answer: status, code and message, rendered by [`render_errors`].
+/// An error answer: status, code and message, rendered by [`render`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {}: {message}", code.as_deref().unwrap_or("-"))]
 pub struct ApiError {
@@ -191,15 +190,16 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Middleware: writes every error response's body in its service's envelope.
+/// Writes an error response's body in the envelope of `service` (the one
+/// that owns the request path); other responses pass through untouched.
 ///
 /// Errors raised as [`ApiError`] carry their own status, code and message.
 /// Bare error responses made elsewhere (axum's 405, tower's timeouts) have no
 /// content type; they get the default code for their status.
-pub async fn render_errors(request: Request, next: Next) -> Response {
-    let service = Service::for_path(request.uri().path());
-    let request_id = request.extensions().get::<RequestId>().cloned();
-    let mut response = next.run(request).await;
+pub async fn render(service: Service, request_id: RequestId, mut response: Response) -> Response {
+    if response.status().is_success() {
+        return response;
+    }
     let error = match response.extensions_mut().remove::<ApiError>() {
         Some(error) => error,
         None if is_bare_error(&response) => {
@@ -226,7 +226,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         }
         None => return response,
     };
-    let body = error.body(service, request_id.as_ref()).to_string();
+    let body = error.body(service, Some(&request_id)).to_string();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

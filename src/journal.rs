@@ -6,20 +6,17 @@
 //! signature part of an `Authorization` header.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use axum::body::HttpBody as _;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::{MatchedPath, Request};
 use serde::Serialize;
 
 use crate::faults::middleware::AppliedFault;
 use crate::request_id::RequestId;
-use crate::state::AppState;
 
 /// Default number of entries kept.
 pub const DEFAULT_SIZE: usize = 1000;
@@ -103,7 +100,132 @@ pub struct Journal {
 struct Inner {
     capacity: usize,
     next_seq: AtomicU64,
-    entries: Mutex<VecDeque<Arc<(i64, Entry)>>>,
+    entries: Mutex<VecDeque<Recording>>,
+}
+
+/// A recorded request in the compact form kept in the ring: the request's
+/// text (method, path, query, kept header values, secrets already redacted)
+/// in one string, and spans into it. [`Entry`] is built from it when the
+/// journal is read, so recording costs two allocations.
+#[derive(Debug)]
+struct Record {
+    seq: u64,
+    at_ms: i64,
+    text: String,
+    method: Range<u32>,
+    path: Range<u32>,
+    query: Option<Range<u32>>,
+    headers: [Option<Range<u32>>; KEPT_HEADERS.len()],
+    body_size: u64,
+    status: Option<u16>,
+    abandoned: bool,
+    latency_ms: f64,
+    route: Option<MatchedPath>,
+    fault: Option<AppliedFault>,
+    request_id: RequestId,
+}
+
+impl Record {
+    fn new(request: &Request, request_id: RequestId, at_ms: i64) -> Self {
+        let mut text = String::with_capacity(256);
+        let mut push = |s: &str| {
+            let start = text.len() as u32;
+            text.push_str(s);
+            start..text.len() as u32
+        };
+        let method = push(request.method().as_str());
+        let path = push(request.uri().path());
+        let query = request.uri().query().map(&mut push);
+        let mut headers: [Option<Range<u32>>; KEPT_HEADERS.len()] = Default::default();
+        for (slot, name) in headers.iter_mut().zip(KEPT_HEADERS) {
+            let Some(value) = request.headers().get(name) else {
+                continue;
+            };
+            let value = value.to_str().unwrap_or("<not UTF-8>");
+            *slot = Some(match name {
+                "x-auth-token" | "x-security-token" => push(REDACTED),
+                "authorization" => push(&redact_authorization(value)),
+                _ => push(value),
+            });
+        }
+        let body_size = request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .or_else(|| request.body().size_hint().exact())
+            .unwrap_or(0);
+        Self {
+            seq: 0,
+            at_ms,
+            text,
+            method,
+            path,
+            query,
+            headers,
+            body_size,
+            status: None,
+            abandoned: false,
+            latency_ms: 0.0,
+            route: None,
+            fault: None,
+            request_id,
+        }
+    }
+
+    fn span(&self, span: &Range<u32>) -> &str {
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    fn entry(&self) -> Entry {
+        Entry {
+            seq: self.seq,
+            time: jiff::Timestamp::from_millisecond(self.at_ms)
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                .unwrap_or_default(),
+            method: self.span(&self.method).to_owned(),
+            path: self.span(&self.path).to_owned(),
+            query: self.query.as_ref().map(|q| self.span(q).to_owned()),
+            headers: KEPT_HEADERS
+                .iter()
+                .zip(&self.headers)
+                .filter_map(|(name, span)| {
+                    Some(((*name).to_owned(), self.span(span.as_ref()?).to_owned()))
+                })
+                .collect(),
+            body_size: self.body_size,
+            status: self.status,
+            abandoned: self.abandoned,
+            latency_ms: self.latency_ms,
+            route: self.route.as_ref().map(|r| r.as_str().to_owned()),
+            fault: self.fault.clone(),
+            request_id: self.request_id.as_str().to_owned(),
+        }
+    }
+}
+
+/// A request being recorded: opened by the front of the stack, which closes
+/// it with the outcome, and noted on by the API routes' gate (the route
+/// template, the fault applied). A request extension.
+#[derive(Debug, Clone)]
+pub struct Recording(Arc<Mutex<Record>>);
+
+impl Recording {
+    fn lock(&self) -> MutexGuard<'_, Record> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Notes the route template that matched.
+    pub fn note_route(&self, route: &MatchedPath) {
+        self.lock().route = Some(route.clone());
+    }
+
+    /// Notes the fault rule applied, as soon as it is decided (so even a
+    /// request abandoned during a delay shows it).
+    pub fn note_fault(&self, fault: AppliedFault) {
+        self.lock().fault = Some(fault);
+    }
 }
 
 impl Journal {
@@ -123,17 +245,24 @@ impl Journal {
         self.inner.capacity > 0
     }
 
-    fn push(&self, at_ms: i64, mut entry: Entry) {
-        entry.seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
-        let mut entries = self
-            .inner
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if entries.len() == self.inner.capacity {
-            entries.pop_front();
-        }
-        entries.push_back(Arc::new((at_ms, entry)));
+    fn push(&self, recording: Recording) {
+        recording.lock().seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
+        let evicted = {
+            let mut entries = self
+                .inner
+                .entries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let evicted = if entries.len() == self.inner.capacity {
+                entries.pop_front()
+            } else {
+                None
+            };
+            entries.push_back(recording);
+            evicted
+        };
+        // Freed outside the lock.
+        drop(evicted);
     }
 
     /// Entries that pass `filter`, oldest first.
@@ -148,23 +277,20 @@ impl Journal {
             .collect();
         entries
             .iter()
-            .filter(|e| {
-                let (at, e) = (&e.0, &e.1);
-                filter
+            .filter_map(|recording| {
+                let e = recording.lock();
+                let keep = filter
                     .method
                     .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
-                    && filter.path.as_ref().is_none_or(|g| g.is_match(&e.path))
+                    .is_none_or(|m| m.eq_ignore_ascii_case(e.span(&e.method)))
+                    && filter
+                        .path
+                        .as_ref()
+                        .is_none_or(|g| g.is_match(e.span(&e.path)))
                     && filter.status.is_none_or(|s| Some(s) == e.status)
                     && filter.since_seq.is_none_or(|s| e.seq > s)
-                    && filter.since_ms.is_none_or(|s| *at >= s)
-            })
-            .map(|e| {
-                let mut entry = e.1.clone();
-                entry.time = jiff::Timestamp::from_millisecond(e.0)
-                    .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-                    .unwrap_or_default();
-                entry
+                    && filter.since_ms.is_none_or(|s| e.at_ms >= s);
+                keep.then(|| e.entry())
             })
             .collect()
     }
@@ -179,27 +305,6 @@ impl Journal {
     }
 }
 
-fn is_admin_path(path: &str) -> bool {
-    path.strip_prefix(crate::admin::PREFIX)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-/// Keeps the listed headers, redacting secrets.
-fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    KEPT_HEADERS
-        .iter()
-        .filter_map(|name| {
-            let value = headers.get(*name)?.to_str().unwrap_or("<not UTF-8>");
-            let value = match *name {
-                "x-auth-token" | "x-security-token" => REDACTED.to_owned(),
-                "authorization" => redact_authorization(value),
-                _ => value.to_owned(),
-            };
-            Some(((*name).to_owned(), value))
-        })
-        .collect()
-}
-
 /// Keeps the algorithm, `Access` and `SignedHeaders`; hides the signature
 /// (and anything that is not an SDK signature, such as a bearer token).
 fn redact_authorization(value: &str) -> String {
@@ -209,136 +314,106 @@ fn redact_authorization(value: &str) -> String {
     }
 }
 
-/// Request extension: where the fault layer notes the rule it applied, as
-/// soon as it decides (so even a request abandoned during a delay shows it).
-#[derive(Debug, Clone, Default)]
-pub struct FaultSlot(Arc<Mutex<Option<AppliedFault>>>);
-
-impl FaultSlot {
-    /// Notes the applied fault.
-    pub fn set(&self, fault: AppliedFault) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(fault);
-    }
-
-    fn take(&self) -> Option<AppliedFault> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-}
-
-/// An entry being filled in. If the request future is dropped first (the
-/// client went away), dropping this records the entry as abandoned.
-struct Pending {
+/// A request being recorded by the front of the stack. If it is dropped
+/// before [`Pending::finish`] (the client went away), the entry is recorded
+/// as abandoned.
+#[derive(Debug)]
+pub struct Pending {
     journal: Journal,
-    at_ms: i64,
     started: Instant,
-    slot: FaultSlot,
-    entry: Option<Entry>,
+    recording: Option<Recording>,
 }
 
 impl Pending {
-    fn finish(mut self, status: Option<u16>) {
-        if let Some(mut entry) = self.entry.take() {
-            entry.fault = self.slot.take();
-            let broken = entry
+    /// Opens an entry for `request` and adds its [`Recording`] to the
+    /// request's extensions; `None` when the journal is off or the request is
+    /// an admin one (`/_mock/…`: the journal shows what the code under test sent).
+    pub fn open(journal: &Journal, request: &mut Request, request_id: RequestId) -> Option<Self> {
+        if !journal.enabled() || crate::admin::is_admin_path(request.uri().path()) {
+            return None;
+        }
+        let started = Instant::now();
+        let at_ms = jiff::Timestamp::now().as_millisecond();
+        let recording = Recording(Arc::new(Mutex::new(Record::new(
+            request, request_id, at_ms,
+        ))));
+        request.extensions_mut().insert(recording.clone());
+        Some(Self {
+            journal: journal.clone(),
+            started,
+            recording: Some(recording),
+        })
+    }
+
+    /// Records the answer's status.
+    pub fn finish(mut self, status: u16) {
+        self.close(Some(status), false);
+    }
+
+    fn close(&mut self, status: Option<u16>, abandoned: bool) {
+        let Some(recording) = self.recording.take() else {
+            return;
+        };
+        {
+            let mut record = recording.lock();
+            let broken = record
                 .fault
                 .as_ref()
                 .is_some_and(|f| matches!(f.action, "reset" | "empty"));
-            entry.status = if broken { None } else { status };
-            entry.latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-            self.journal.push(self.at_ms, entry);
+            record.status = if broken { None } else { status };
+            record.abandoned = abandoned;
+            record.latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         }
+        self.journal.push(recording);
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Some(mut entry) = self.entry.take() {
-            entry.fault = self.slot.take();
-            entry.abandoned = true;
-            entry.latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-            self.journal.push(self.at_ms, entry);
-        }
+        self.close(None, true);
     }
-}
-
-/// Middleware: records each API request and its outcome. Admin requests
-/// (`/_mock/…`) are not recorded: the journal shows what the code under test sent.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let journal = &state.journal;
-    if !journal.enabled() || is_admin_path(request.uri().path()) {
-        return next.run(request).await;
-    }
-    let started = Instant::now();
-    let at = jiff::Timestamp::now();
-    let slot = FaultSlot::default();
-    let entry = Entry {
-        seq: 0,
-        time: String::new(),
-        method: request.method().to_string(),
-        path: request.uri().path().to_owned(),
-        query: request.uri().query().map(str::to_owned),
-        headers: kept_headers(request.headers()),
-        body_size: request
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .or_else(|| request.body().size_hint().exact())
-            .unwrap_or(0),
-        status: None,
-        abandoned: false,
-        latency_ms: 0.0,
-        route: request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_owned()),
-        fault: None,
-        request_id: request
-            .extensions()
-            .get::<RequestId>()
-            .map(|id| id.as_str().to_owned())
-            .unwrap_or_default(),
-    };
-    let pending = Pending {
-        journal: journal.clone(),
-        at_ms: at.as_millisecond(),
-        started,
-        slot: slot.clone(),
-        entry: Some(entry),
-    };
-    let mut request = request;
-    request.extensions_mut().insert(slot);
-    let response = next.run(request).await;
-    pending.finish(Some(response.status().as_u16()));
-    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn entry(path: &str, status: u16) -> Entry {
-        Entry {
-            seq: 0,
-            time: String::new(),
-            method: "GET".into(),
-            path: path.into(),
-            query: None,
-            headers: BTreeMap::new(),
-            body_size: 0,
-            status: Some(status),
-            abandoned: false,
-            latency_ms: 0.0,
-            route: None,
-            fault: None,
-            request_id: String::new(),
+    fn request(path: &str, headers: &[(&str, &str)]) -> Request {
+        let mut request = Request::builder().uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
+        request.body(axum::body::Body::empty()).unwrap()
+    }
+
+    fn record(j: &Journal, path: &str, status: u16) {
+        let mut r = request(path, &[]);
+        Pending::open(j, &mut r, RequestId::generate())
+            .unwrap()
+            .finish(status);
+    }
+
+    #[test]
+    fn admin_requests_and_a_disabled_journal_record_nothing() {
+        let j = Journal::new(10);
+        assert!(
+            Pending::open(
+                &j,
+                &mut request("/_mock/health", &[]),
+                RequestId::generate()
+            )
+            .is_none()
+        );
+        assert!(Pending::open(&j, &mut request("/_mockery", &[]), RequestId::generate()).is_some());
+        let off = Journal::new(0);
+        assert!(Pending::open(&off, &mut request("/x", &[]), RequestId::generate()).is_none());
     }
 
     #[test]
     fn the_journal_is_bounded_and_keeps_the_newest() {
         let j = Journal::new(3);
         for i in 0..5 {
-            j.push(i, entry(&format!("/{i}"), 200));
+            record(&j, &format!("/{i}"), 200);
         }
         let paths: Vec<String> = j
             .requests(&Filter::default())
@@ -359,16 +434,30 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted() {
-        let mut h = HeaderMap::new();
-        h.insert("x-auth-token", "TOKENTEST".parse().unwrap());
-        h.insert(
-            "authorization",
-            "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=abcd"
-                .parse()
-                .unwrap(),
+        let j = Journal::new(10);
+        let mut r = request(
+            "/p?q=1",
+            &[
+                ("x-auth-token", "TOKENTEST"),
+                (
+                    "authorization",
+                    "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=abcd",
+                ),
+                ("cookie", "c"),
+                ("content-type", "application/json"),
+            ],
         );
-        h.insert("cookie", "c".parse().unwrap());
-        let kept = kept_headers(&h);
+        let id = RequestId::generate();
+        let pending = Pending::open(&j, &mut r, id).unwrap();
+        drop(pending);
+        let entry = j.requests(&Filter::default()).remove(0);
+        assert!(entry.abandoned);
+        assert_eq!(entry.status, None);
+        assert_eq!((entry.method.as_str(), entry.path.as_str()), ("GET", "/p"));
+        assert_eq!(entry.query.as_deref(), Some("q=1"));
+        assert_eq!(entry.request_id, id.as_str());
+        let kept = entry.headers;
+        assert_eq!(kept["content-type"], "application/json");
         assert_eq!(kept["x-auth-token"], REDACTED);
         assert_eq!(
             kept["authorization"],

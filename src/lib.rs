@@ -36,6 +36,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod faults;
+pub mod front;
 pub mod healthcheck;
 pub mod journal;
 pub mod persist;

@@ -11,10 +11,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
 
 /// The response header that carries the id.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -28,32 +25,33 @@ static PREFIX: LazyLock<u64> = LazyLock::new(|| {
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
 /// One request's id, also stored in the request's extensions for handlers and
-/// the error renderer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(HeaderValue);
+/// the error renderer. It is plain bytes, so copies cost nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId([u8; 32]);
 
 impl RequestId {
     /// A new id, unique within this process.
     pub fn generate() -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let text = format!("{:016x}{n:016x}", *PREFIX);
-        // 32 hex digits are always a valid header value.
-        Self(HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("0")))
+        let mut text = [0u8; 32];
+        for (i, byte) in text.iter_mut().enumerate() {
+            let word = if i < 16 { *PREFIX } else { n };
+            *byte = HEX[((word >> (4 * (15 - i % 16))) & 0xf) as usize];
+        }
+        Self(text)
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or_default()
+        // Only hex digits are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
-}
 
-/// Middleware: gives the request an id and copies it onto the response.
-pub async fn assign(mut request: Request, next: Next) -> Response {
-    let id = RequestId::generate();
-    request.extensions_mut().insert(id.clone());
-    let mut response = next.run(request).await;
-    response.headers_mut().insert(X_REQUEST_ID.clone(), id.0);
-    response
+    /// The id as a header value.
+    pub fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("0"))
+    }
 }
 
 #[cfg(test)]
@@ -67,5 +65,10 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 32);
         assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(&a.as_str()[..16], &b.as_str()[..16]);
+        let n = u64::from_str_radix(&a.as_str()[16..], 16).unwrap();
+        let m = u64::from_str_radix(&b.as_str()[16..], 16).unwrap();
+        assert!(m > n);
+        assert_eq!(a.header_value(), a.as_str());
     }
 }

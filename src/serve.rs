@@ -20,20 +20,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::extract::Request;
 use axum::serve::Listener;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::task::JoinSet;
-use tower::ServiceExt as _;
 
 use crate::faults::conn::ConnHandle;
+use crate::front::{App, ResponseFuture};
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,11 +115,32 @@ impl FaultIo for tokio_rustls::server::TlsStream<crate::faults::conn::FaultStrea
     }
 }
 
+/// One connection's hyper service: the app, plus the handle that lets fault
+/// rules break this connection (a `ConnectInfo` request extension).
+struct Connection {
+    app: App,
+    handle: ConnHandle,
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for Connection {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: hyper::Request<Incoming>) -> ResponseFuture {
+        let mut request = request.map(Body::new);
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(self.handle.clone()));
+        self.app.handle(request)
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then drains (see
 /// the module docs) and returns.
 pub async fn serve_on<L>(
     mut listener: L,
-    app: Router,
+    app: App,
     lifecycle: Lifecycle,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -144,13 +162,10 @@ where
 
     let accept = |io: L::Io, connections: &mut JoinSet<()>| {
         let handle = io.conn_handle();
-        let app = app.clone();
-        let service =
-            TowerToHyperService::new(tower::service_fn(move |request: Request<Incoming>| {
-                let mut request = request.map(Body::new);
-                request.extensions_mut().insert(ConnectInfo(handle.clone()));
-                app.clone().oneshot(request)
-            }));
+        let service = Connection {
+            app: app.clone(),
+            handle,
+        };
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();

@@ -13,12 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::extract::{MatchedPath, Request};
-use axum::http::{StatusCode, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
-use axum::response::IntoResponse;
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::{BoxError, Router};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -27,14 +24,12 @@ use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthMode, AuthSettings};
 use crate::error::ApiError;
 use crate::faults::conn::FaultListener;
 use crate::faults::{FaultRule, Faults};
+use crate::front::{self, App};
 use crate::journal::Journal;
 use crate::persist::Persistence;
 use crate::serve::{Lifecycle, ServeOptions, serve_on};
@@ -42,7 +37,7 @@ use crate::state::{AppState, Control, Shared};
 use crate::store::seed::{self, FixtureError, FixtureSource, SeedSettings};
 use crate::store::{DEFAULT_REGISTRY_HOST, Store};
 use crate::tls::{TlsListener, TlsSource};
-use crate::{admin, api, auth, error, faults, journal, request_id};
+use crate::{admin, api, journal};
 
 /// Optional parts of the application.
 #[derive(Debug, Clone, Default)]
@@ -59,26 +54,24 @@ pub struct AppOptions {
 
 /// Builds the whole application. From the outside in:
 ///
-/// 1. request id (every response gets `X-Request-Id`);
-/// 2. `Authorization`/`X-Auth-Token` marked sensitive, then tracing;
-/// 3. the error renderer (native envelopes for every error response);
-/// 4. the request journal, then catch-panic (a panic is a 500, not a dropped connection);
-/// 5. routing; then, on API routes only: load shedding (`--max-concurrency`),
-///    fault injection, and authentication (a route layer, so unknown paths stay 404).
+/// 1. the front ([`crate::front`]): request id (every response gets
+///    `X-Request-Id`), `Authorization`/`X-Auth-Token` marked sensitive, the
+///    debug span, the request journal, draining, catch-panic (a panic is a
+///    500, not a dropped connection), and the error renderer (native
+///    envelopes for every error response);
+/// 2. routing; then, on API routes only: load shedding (`--max-concurrency`),
+///    the gate (body buffering and fault injection), and authentication (a
+///    route layer, so unknown paths stay 404).
 ///
-/// The admin routes sit beside the API routes, outside faults and auth.
-pub fn app(state: AppState, options: AppOptions) -> Router {
+/// The admin routes sit beside the API routes, outside the gate.
+pub fn app(state: AppState, options: AppOptions) -> App {
     let mut api = api::router();
     if let Some(extra) = options.extra_routes {
         api = api.merge(extra);
     }
     let mut api = api
-        .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(from_fn_with_state(
-            state.clone(),
-            faults::middleware::inject,
-        ))
-        .layer(from_fn_with_state(state.clone(), crate::body::buffer));
+        .route_layer(from_fn_with_state(state.clone(), front::authenticate))
+        .layer(from_fn_with_state(state.clone(), front::gate));
     if let Some(limit) = options.max_concurrency {
         api = api.layer(
             ServiceBuilder::new()
@@ -98,41 +91,7 @@ pub fn app(state: AppState, options: AppOptions) -> Router {
         let admin = admin::router(state.clone()).layer(DefaultBodyLimit::max(1 << 30));
         router = router.nest(admin::PREFIX, admin);
     }
-    router
-        .with_state(state.clone())
-        // Layers added later run first.
-        .layer(CatchPanicLayer::custom(
-            |_panic: Box<dyn std::any::Any + Send>| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal server error: the handler panicked.",
-                )
-                .into_response()
-            },
-        ))
-        .layer(from_fn_with_state(state.clone(), drain))
-        .layer(from_fn_with_state(state, journal::record))
-        .layer(from_fn(error::render_errors))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(MatchedPath::as_str)
-                    .unwrap_or("<no route>");
-                let id = request
-                    .extensions()
-                    .get::<request_id::RequestId>()
-                    .map(request_id::RequestId::as_str)
-                    .unwrap_or_default();
-                tracing::debug_span!("request", method = %request.method(), route, request_id = id)
-            }),
-        )
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-            auth::X_AUTH_TOKEN.clone(),
-        ]))
-        .layer(from_fn(request_id::assign))
+    App::new(state.clone(), router.with_state(state))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the
@@ -140,7 +99,7 @@ pub fn app(state: AppState, options: AppOptions) -> Router {
 /// fault rules.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let options = ServeOptions::default();
@@ -152,25 +111,6 @@ pub async fn serve(
         shutdown,
     )
     .await
-}
-
-/// Middleware: once shutdown began, new requests get 503 (in their service's
-/// envelope) and `Connection: close`; others count as running until answered.
-async fn drain(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.lifecycle.draining() {
-        let mut response = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service unavailable: the server is shutting down.",
-        )
-        .into_response();
-        response.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
-        return response;
-    }
-    let _running = state.lifecycle.enter();
-    next.run(request).await
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, the signal `docker stop` sends.

@@ -17,7 +17,7 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber. `level` is an `EnvFilter` directive such
-/// as `info` or `ims_swr_mock=debug,tower_http=debug`.
+/// as `info` or `ims_swr_mock=debug,hyper=debug`.
 pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
     let filter =
         EnvFilter::try_new(level).map_err(|e| format!("invalid --log-level {level:?}: {e}"))?;

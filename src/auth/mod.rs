@@ -30,11 +30,9 @@ pub mod signer;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawPathParams, Request, State};
+use axum::extract::{RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use clap::ValueEnum;
 use serde_json::json;
 
@@ -101,25 +99,22 @@ fn unauthorized(detail: impl std::fmt::Display) -> ApiError {
     .in_service(Service::Gateway)
 }
 
-/// Middleware: authenticates, checks tenancy, and records the [`Identity`].
-pub async fn authenticate(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> ApiResult<Response> {
+/// Authenticates, checks tenancy, and records the [`Identity`] (called by the
+/// API routes' gate, [`crate::front::gate`]).
+pub async fn authenticate(state: &AppState, request: Request) -> ApiResult<Request> {
     let (mut parts, body) = request.into_parts();
     let (caller, body) = match state.auth.mode {
         AuthMode::Off => (identify(&state.store, &parts), body),
         AuthMode::Lenient => (lenient(&state.store, &parts)?, body),
         AuthMode::Strict => {
             let bytes = read_body(body).await?;
-            let caller = strict(&state, &parts, &bytes)?;
+            let caller = strict(state, &parts, &bytes)?;
             check_tenancy(&state.store, &caller, &mut parts).await?;
             (Some(caller), Body::from(bytes))
         }
     };
     parts.extensions.insert(Identity(caller));
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    Ok(Request::from_parts(parts, body))
 }
 
 fn header<'a>(parts: &'a Parts, name: &HeaderName) -> Option<&'a str> {

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
@@ -15,7 +14,7 @@ use serde::Serialize;
 use super::conn::ConnHandle;
 use super::{ConnectionFault, Decision, RequestFacts};
 use crate::error::{ApiError, Service};
-use crate::journal::FaultSlot;
+use crate::journal::Recording;
 use crate::state::AppState;
 
 /// What a rule did to a request (a response extension, read by the journal).
@@ -30,10 +29,15 @@ pub struct AppliedFault {
     pub delay_ms: Option<u64>,
 }
 
-/// Middleware: applies the first rule that matches and fires.
-pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Applies the first rule that matches and fires; `next` answers the request
+/// when no rule stops it (called by the API routes' gate, [`crate::front::gate`]).
+pub async fn inject<F, Fut>(state: &AppState, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if state.faults.is_empty() {
-        return next.run(request).await;
+        return next(request).await;
     }
     let decision = {
         let raw = request.uri().path();
@@ -50,7 +54,7 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
         })
     };
     let Some(Decision { rule, delay }) = decision else {
-        return next.run(request).await;
+        return next(request).await;
     };
     let id = rule.id.unwrap_or_default();
     let action = match (rule.status, rule.fault) {
@@ -61,8 +65,8 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
         (None, None) => "delay",
     };
     // Noted before waiting, so a request abandoned during the delay still shows it.
-    if let Some(slot) = request.extensions().get::<FaultSlot>() {
-        slot.set(AppliedFault {
+    if let Some(recording) = request.extensions().get::<Recording>() {
+        recording.note_fault(AppliedFault {
             rule: id,
             action,
             delay_ms: delay.as_ref().map(Duration::as_millis).map(|ms| ms as u64),
@@ -73,7 +77,7 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
     }
     let mut response = match (rule.status, rule.fault) {
         (Some(status), _) => injected_error(&rule, status).into_response(),
-        (None, Some(ConnectionFault::Malformed)) => malformed(next.run(request).await).await,
+        (None, Some(ConnectionFault::Malformed)) => malformed(next(request).await).await,
         (None, Some(fault)) => {
             match request.extensions().get::<ConnectInfo<ConnHandle>>() {
                 Some(ConnectInfo(conn)) => conn.break_with(fault),
@@ -84,7 +88,7 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
             // Never sent: the connection breaks on the first write.
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        (None, None) => next.run(request).await,
+        (None, None) => next(request).await,
     };
     if let Some(seconds) = rule
         .retry_after
