@@ -47,6 +47,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod zerocopy;
 
 pub use error::{ApiError, Service};
 

@@ -438,6 +438,7 @@ impl ServerBuilder {
             }),
             lifecycle: Lifecycle::default(),
             body_read_timeout: self.options.body_read_timeout,
+            pages: Default::default(),
         });
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);

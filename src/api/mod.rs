@@ -4,6 +4,7 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
+pub mod cache;
 pub mod glance;
 pub mod iam;
 pub mod ims;

@@ -11,7 +11,7 @@
 use axum::Router;
 use std::borrow::Cow;
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_RANGE;
 use axum::response::Response;
@@ -29,8 +29,13 @@ use crate::store::{PageQuery, RepoContext, Start, Store, SwrTag};
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(list_repository_tags),
+        get(cached_list_repository_tags),
     )
+}
+
+/// [`list_repository_tags`] through the page cache ([`crate::api::cache`]).
+async fn cached_list_repository_tags(State(state): State<AppState>, request: Request) -> Response {
+    super::cache::serve(state, request, list_repository_tags).await
 }
 
 /// Query of `ListRepositoryTags`. Every value arrives as a string (the SDK

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::get;
 use base64::Engine as _;
@@ -31,8 +31,13 @@ use crate::store::{Order, OrderType, PageQuery, RepoContext, SortKey, Start, Sto
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(list_repository_tag),
+        get(cached_list_repository_tag),
     )
+}
+
+/// [`list_repository_tag`] through the page cache ([`crate::api::cache`]).
+async fn cached_list_repository_tag(State(state): State<AppState>, request: Request) -> Response {
+    super::cache::serve(state, request, list_repository_tag).await
 }
 
 /// Query of `ListRepositoryTag`.

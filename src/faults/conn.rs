@@ -160,6 +160,9 @@ impl AsyncWrite for FaultStream {
         if let Some(e) = this.broken() {
             return Poll::Ready(Err(e));
         }
+        if let Some(sent) = crate::zerocopy::poll_write_vectored(&this.inner, cx, bufs) {
+            return sent;
+        }
         Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 

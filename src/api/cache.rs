@@ -1,0 +1,138 @@
+//! Whole answers of the list routes, kept until the store changes.
+//!
+//! A list answer is a pure function of the store and the request's path and
+//! query (authentication and tenancy are settled before the handler runs), so
+//! a 200 answer is kept under its path and query and served again while the
+//! store's [generation](crate::store::Store::generation) stays the same. Any
+//! write, reset or import moves the generation on, which empties the cache.
+//!
+//! A hit skips extraction, validation, the store and the JSON assembly: the
+//! answer is the same reference-counted bytes again. Pages of a marker walk
+//! are each asked for once, so the cache is small and simply emptied when it
+//! fills up.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// Most answers kept.
+pub const MAX_ENTRIES: usize = 256;
+/// Most body bytes kept.
+pub const MAX_BYTES: usize = 16 << 20;
+/// Largest answer kept.
+pub const MAX_BODY: usize = 2 << 20;
+
+/// Answers `request` from the server's cache, or with `handler` (keeping a 200).
+pub async fn serve<H, T>(state: AppState, request: Request, handler: H) -> Response
+where
+    H: Handler<T, AppState>,
+{
+    let Some(key) = request.uri().path_and_query().map(|pq| pq.as_str()) else {
+        return handler.call(request, state).await;
+    };
+    // Read before the store is: an answer computed after a write is then
+    // kept under the older generation at worst, never served as newer.
+    let generation = state.store.generation();
+    if let Some(page) = state.pages.get(generation, key) {
+        return page.response();
+    }
+    let key: Box<str> = key.into();
+    let pages = state.clone();
+    let response = handler.call(request, state).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        // Too large to keep (or unreadable): nothing to serve either.
+        return Response::from_parts(parts, Body::empty());
+    };
+    // Large pages are sent with sendfile(2) from here on.
+    let body = crate::zerocopy::share(body);
+    let page = Arc::new(Page {
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    });
+    pages.pages.put(generation, key, page);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// The cache (one per server; clones of [`AppState`] share it).
+#[derive(Debug, Default)]
+pub struct PageCache {
+    inner: RwLock<Pages>,
+}
+
+#[derive(Debug, Default)]
+struct Pages {
+    /// The store generation every entry belongs to.
+    generation: u64,
+    entries: HashMap<Box<str>, Arc<Page>>,
+    bytes: usize,
+}
+
+/// One kept answer.
+#[derive(Debug)]
+struct Page {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Page {
+    fn response(&self) -> Response {
+        let mut response = Response::new(Body::from(self.body.clone()));
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+impl PageCache {
+    fn get(&self, generation: u64, key: &str) -> Option<Arc<Page>> {
+        let pages = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        if pages.generation != generation {
+            return None;
+        }
+        pages.entries.get(key).cloned()
+    }
+
+    fn put(&self, generation: u64, key: Box<str>, page: Arc<Page>) {
+        let mut pages = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if generation < pages.generation {
+            return;
+        }
+        let size = page.body.len();
+        if generation > pages.generation
+            || pages.entries.len() >= MAX_ENTRIES
+            || pages.bytes + size > MAX_BYTES
+        {
+            pages.entries.clear();
+            pages.generation = generation;
+            pages.bytes = 0;
+        }
+        pages.bytes += size;
+        if let Some(previous) = pages.entries.insert(key, page) {
+            pages.bytes -= previous.body.len();
+        }
+    }
+
+    /// How many answers are kept (for tests).
+    pub fn len(&self) -> usize {
+        self.inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entries
+            .len()
+    }
+
+    /// Whether no answer is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

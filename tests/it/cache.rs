@@ -1,0 +1,167 @@
+//! The page cache and zero-copy sending: repeated answers are the same bytes
+//! as fresh ones, every kind of write is seen at once, and large answers
+//! arrive whole, also to a slow reader.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::helpers::{TOKEN, generated, spawn_json};
+
+const V3: &str = "/v3/manage/namespaces/ns/repos/app/tags";
+const V2: &str = "/v2/manage/namespaces/ns/repos/app/tags";
+
+async fn raw(
+    server: &ims_swr_mock::Server,
+    path: &str,
+) -> (reqwest::StatusCode, String, bytes::Bytes) {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", server.uri()))
+        .header("x-auth-token", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let range = response
+        .headers()
+        .get("content-range")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (response.status(), range, response.bytes().await.unwrap())
+}
+
+fn tag_names(body: &[u8], v3: bool) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let tags = if v3 { &value["tags"] } else { &value };
+    tags.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t[if v3 { "tag" } else { "Tag" }]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_repeated_page_is_byte_identical_with_its_headers() {
+    let server = spawn_json(&generated("ns", "app", 300)).await;
+    for path in [
+        format!("{V3}?limit=100"),
+        format!("{V3}?limit=100&with_manifest=true"),
+        format!("{V2}?limit=100&offset=100"),
+    ] {
+        let first = raw(&server, &path).await;
+        let second = raw(&server, &path).await;
+        let third = raw(&server, &path).await;
+        assert_eq!(first.0, 200, "{path}");
+        assert!(
+            first.2.len() > ims_swr_mock::zerocopy::MIN_SHARED,
+            "{path}: a large page"
+        );
+        assert_eq!(first, second, "{path}");
+        assert_eq!(second, third, "{path}");
+    }
+    assert!(ims_swr_mock::zerocopy::shared_count() > 0);
+    let v2 = raw(&server, &format!("{V2}?limit=100&offset=100")).await;
+    assert_eq!(v2.1, "100-100/300");
+}
+
+#[tokio::test]
+async fn every_kind_of_write_is_seen_by_the_next_request() {
+    let server = spawn_json(&generated("ns", "app", 5)).await;
+    let page = format!("{V3}?order_column=tag&order_type=asc");
+    let before = tag_names(&raw(&server, &page).await.2, true);
+    assert_eq!(before.len(), 5);
+
+    // The library's push door.
+    server
+        .push_tag("ns", "app", json!({"tag": "aaa-pushed"}))
+        .unwrap();
+    let after = tag_names(&raw(&server, &page).await.2, true);
+    assert_eq!(after.len(), 6);
+    assert_eq!(after[0], "aaa-pushed");
+
+    // The API: delete it again; v2 sees it too.
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/v2/manage/namespaces/ns/repos/app/tags/aaa-pushed",
+            server.uri()
+        ))
+        .header("x-auth-token", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(tag_names(&raw(&server, &page).await.2, true), before);
+    let v2 = raw(&server, &format!("{V2}?order_column=tag&order_type=asc")).await;
+    assert_eq!(tag_names(&v2.2, false), before);
+
+    // Import and reset replace the store.
+    server.import_state(&generated("ns", "app", 2)).unwrap();
+    assert_eq!(tag_names(&raw(&server, &page).await.2, true).len(), 2);
+    server.reset().unwrap();
+    assert_eq!(tag_names(&raw(&server, &page).await.2, true), before);
+}
+
+#[tokio::test]
+async fn errors_are_not_kept() {
+    let server = spawn_json(&generated("ns", "app", 5)).await;
+    let missing = "/v3/manage/namespaces/ns/repos/later/tags";
+    assert_eq!(raw(&server, missing).await.0, 404);
+    server
+        .push_tag("ns", "later", json!({"tag": "v1"}))
+        .unwrap();
+    let found = raw(&server, missing).await;
+    assert_eq!(found.0, 200);
+    assert_eq!(tag_names(&found.2, true), ["v1"]);
+}
+
+/// A slow client with a tiny receive buffer gets a large cached page whole,
+/// twice on one connection. (Partial sendfiles, which a big kernel send
+/// buffer may hide here, are forced in `zerocopy`'s unit tests.)
+#[tokio::test]
+async fn a_slow_reader_gets_a_large_page_whole() {
+    let server = spawn_json(&generated("ns", "app", 1000)).await;
+    let path = format!("{V3}?limit=1000&with_manifest=true");
+    let expected = raw(&server, &path).await.2; // also fills the cache
+    assert!(expected.len() > 500_000, "{}", expected.len());
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server.address()).await.unwrap();
+    for _ in 0..2 {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {TOKEN}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut received = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let body_start = loop {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed early");
+            received.extend_from_slice(&chunk[..n]);
+            if let Some(i) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&received[..body_start]).to_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(
+            head.contains(&format!("content-length: {}", expected.len())),
+            "{head}"
+        );
+        let mut reads = 0;
+        while received.len() - body_start < expected.len() {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed early");
+            received.extend_from_slice(&chunk[..n]);
+            reads += 1;
+            if reads % 16 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        assert_eq!(received.len() - body_start, expected.len());
+        assert!(received[body_start..] == expected[..], "body differs");
+    }
+}
