@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on the admin API (/_mock).
     #[arg(long, env = "IMS_SWR_MOCK_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Do not keep whole answers of the SWR list routes between store
+    /// changes (every request is then computed afresh).
+    #[arg(long, env = "IMS_SWR_MOCK_NO_PAGE_CACHE")]
+    pub no_page_cache: bool,
     /// Turn the admin API off (/_mock answers 404).
     #[arg(long, env = "IMS_SWR_MOCK_NO_ADMIN")]
     pub no_admin: bool,
@@ -165,6 +169,7 @@ impl ServeArgs {
             .journal_size(self.journal_size)
             .read_timeout(Duration::from_secs(self.read_timeout.max(1)))
             .shutdown_timeout(Duration::from_secs(self.shutdown_timeout))
+            .page_cache(!self.no_page_cache)
             .admin(!self.no_admin);
         if let Some(limit) = self.max_concurrency {
             builder = builder.max_concurrency(limit as usize);

@@ -191,6 +191,8 @@ pub struct ServerBuilder {
     faults: Vec<FaultRule>,
     /// Journal capacity.
     journal_size: usize,
+    /// Whether list answers are cached.
+    page_cache: bool,
     /// Bearer token the admin API requires, if any.
     admin_token: Option<String>,
     /// Router options (admin on/off, load shedding, extra routes).
@@ -213,6 +215,7 @@ impl Default for ServerBuilder {
             auth: AuthSettings::default(),
             faults: Vec::new(),
             journal_size: journal::DEFAULT_SIZE,
+            page_cache: true,
             admin_token: None,
             options: AppOptions {
                 admin: true,
@@ -279,6 +282,13 @@ impl ServerBuilder {
     /// Installs a fault rule at start (and again on every reset).
     pub fn fault(mut self, rule: FaultRule) -> Self {
         self.faults.push(rule);
+        self
+    }
+
+    /// Keeps whole answers of the list routes until the store changes
+    /// (default true; see [`crate::api::cache`]).
+    pub fn page_cache(mut self, on: bool) -> Self {
+        self.page_cache = on;
         self
     }
 
@@ -438,7 +448,7 @@ impl ServerBuilder {
             }),
             lifecycle: Lifecycle::default(),
             body_read_timeout: self.options.body_read_timeout,
-            pages: Default::default(),
+            pages: crate::api::cache::PageCache::new(self.page_cache),
         });
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);

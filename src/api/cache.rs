@@ -34,7 +34,8 @@ pub async fn serve<H, T>(state: AppState, request: Request, handler: H) -> Respo
 where
     H: Handler<T, AppState>,
 {
-    let Some(key) = request.uri().path_and_query().map(|pq| pq.as_str()) else {
+    let key = request.uri().path_and_query().map(|pq| pq.as_str());
+    let Some(key) = key.filter(|_| state.pages.enabled) else {
         return handler.call(request, state).await;
     };
     // Read before the store is: an answer computed after a write is then
@@ -65,9 +66,16 @@ where
 }
 
 /// The cache (one per server; clones of [`AppState`] share it).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PageCache {
+    enabled: bool,
     inner: RwLock<Pages>,
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        Self::new(true)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +102,14 @@ impl Page {
 }
 
 impl PageCache {
+    /// A cache; a disabled one keeps nothing (`--no-page-cache`).
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            inner: RwLock::default(),
+        }
+    }
+
     fn get(&self, generation: u64, key: &str) -> Option<Arc<Page>> {
         let pages = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         if pages.generation != generation {

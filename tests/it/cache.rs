@@ -107,6 +107,27 @@ async fn every_kind_of_write_is_seen_by_the_next_request() {
 }
 
 #[tokio::test]
+async fn without_the_cache_the_answers_are_the_same() {
+    let json = generated("ns", "app", 300);
+    let cached = spawn_json(&json).await;
+    let fresh = ims_swr_mock::Server::builder()
+        .fixture_json("test.json", &json)
+        .page_cache(false)
+        .start()
+        .await
+        .unwrap();
+    for path in [format!("{V3}?limit=100"), format!("{V2}?limit=50&offset=7")] {
+        for _ in 0..2 {
+            assert_eq!(
+                raw(&cached, &path).await,
+                raw(&fresh, &path).await,
+                "{path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn errors_are_not_kept() {
     let server = spawn_json(&generated("ns", "app", 5)).await;
     let missing = "/v3/manage/namespaces/ns/repos/later/tags";
