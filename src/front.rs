@@ -98,11 +98,11 @@ async fn front(
     router: Router,
     mut request: Request,
 ) -> Result<Response, Infallible> {
+    let started = Instant::now();
     let id = RequestId::generate();
     let service = Service::for_path(request.uri().path());
     mark_sensitive(&mut request);
-    request.extensions_mut().insert(id);
-    let pending = Pending::open(&state.journal, &mut request, id);
+    let pending = Pending::open(&state.journal, &mut request, id, started);
     let span = if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug_span!(
             "request",
@@ -113,7 +113,6 @@ async fn front(
     } else {
         tracing::Span::none()
     };
-    let started = Instant::now();
     let response = if state.lifecycle.draining() {
         let mut response = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

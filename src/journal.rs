@@ -137,12 +137,18 @@ impl Record {
         let path = push(request.uri().path());
         let query = request.uri().query().map(&mut push);
         let mut headers: [Option<Range<u32>>; KEPT_HEADERS.len()] = Default::default();
-        for (slot, name) in headers.iter_mut().zip(KEPT_HEADERS) {
-            let Some(value) = request.headers().get(name) else {
+        // One pass over the few headers sent, not a lookup per kept name;
+        // the first value of a repeated header is kept, as `get` would.
+        for (name, value) in request.headers() {
+            let Some(index) = KEPT_HEADERS.iter().position(|k| *k == name.as_str()) else {
                 continue;
             };
+            let slot = &mut headers[index];
+            if slot.is_some() {
+                continue;
+            }
             let value = value.to_str().unwrap_or("<not UTF-8>");
-            *slot = Some(match name {
+            *slot = Some(match KEPT_HEADERS[index] {
                 "x-auth-token" | "x-security-token" => push(REDACTED),
                 "authorization" => push(&redact_authorization(value)),
                 _ => push(value),
@@ -328,11 +334,16 @@ impl Pending {
     /// Opens an entry for `request` and adds its [`Recording`] to the
     /// request's extensions; `None` when the journal is off or the request is
     /// an admin one (`/_mock/…`: the journal shows what the code under test sent).
-    pub fn open(journal: &Journal, request: &mut Request, request_id: RequestId) -> Option<Self> {
+    /// `started` is when the request arrived (its latency is measured from then).
+    pub fn open(
+        journal: &Journal,
+        request: &mut Request,
+        request_id: RequestId,
+        started: Instant,
+    ) -> Option<Self> {
         if !journal.enabled() || crate::admin::is_admin_path(request.uri().path()) {
             return None;
         }
-        let started = Instant::now();
         let at_ms = jiff::Timestamp::now().as_millisecond();
         let recording = Recording(Arc::new(Mutex::new(Record::new(
             request, request_id, at_ms,
@@ -388,7 +399,7 @@ mod tests {
 
     fn record(j: &Journal, path: &str, status: u16) {
         let mut r = request(path, &[]);
-        Pending::open(j, &mut r, RequestId::generate())
+        Pending::open(j, &mut r, RequestId::generate(), Instant::now())
             .unwrap()
             .finish(status);
     }
@@ -400,13 +411,30 @@ mod tests {
             Pending::open(
                 &j,
                 &mut request("/_mock/health", &[]),
-                RequestId::generate()
+                RequestId::generate(),
+                Instant::now()
             )
             .is_none()
         );
-        assert!(Pending::open(&j, &mut request("/_mockery", &[]), RequestId::generate()).is_some());
+        assert!(
+            Pending::open(
+                &j,
+                &mut request("/_mockery", &[]),
+                RequestId::generate(),
+                Instant::now()
+            )
+            .is_some()
+        );
         let off = Journal::new(0);
-        assert!(Pending::open(&off, &mut request("/x", &[]), RequestId::generate()).is_none());
+        assert!(
+            Pending::open(
+                &off,
+                &mut request("/x", &[]),
+                RequestId::generate(),
+                Instant::now()
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -448,7 +476,7 @@ mod tests {
             ],
         );
         let id = RequestId::generate();
-        let pending = Pending::open(&j, &mut r, id).unwrap();
+        let pending = Pending::open(&j, &mut r, id, Instant::now()).unwrap();
         drop(pending);
         let entry = j.requests(&Filter::default()).remove(0);
         assert!(entry.abandoned);

@@ -24,8 +24,7 @@ static PREFIX: LazyLock<u64> = LazyLock::new(|| {
 });
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
-/// One request's id, also stored in the request's extensions for handlers and
-/// the error renderer. It is plain bytes, so copies cost nothing.
+/// One request's id. It is plain bytes, so copies cost nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestId([u8; 32]);
 

@@ -69,9 +69,9 @@ impl Lifecycle {
     }
 
     /// Counts a request as running until the guard drops.
-    pub fn enter(&self) -> InFlight {
+    pub fn enter(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight(self.clone())
+        InFlight(self)
     }
 
     async fn quiesce(&self) {
@@ -87,9 +87,9 @@ impl Lifecycle {
 
 /// A running request (see [`Lifecycle::enter`]).
 #[derive(Debug)]
-pub struct InFlight(Lifecycle);
+pub struct InFlight<'a>(&'a Lifecycle);
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.idle.notify_waiters();
