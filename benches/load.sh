@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # HTTP load benchmarks of ims-swr-mock against nginx serving the same bytes.
 #
-#   benches/load.sh                # about 4 minutes on a 2-core machine
-#   DURATION=5 RUNS=10 benches/load.sh   # shorter
+#   benches/load.sh                # about 9 minutes on a 2-core machine
+#   DURATION=5 ROUNDS=1 RUNS=10 benches/load.sh   # shorter
 #   KEEP=1 benches/load.sh         # keep the work directory (bodies, logs, wrk outputs)
 #   BIN=path/to/ims-swr-mock benches/load.sh   # no build: benchmark that binary
 #
@@ -18,7 +18,9 @@
 #     configured here (core 0, 1 worker, access_log off, keep-alive unlimited);
 #  4. drives each URL with wrk (1 thread pinned to core 1, CONNS connections,
 #     DURATION seconds, --latency, X-Auth-Token on every request, ours and nginx
-#     alike), one after the other;
+#     alike); each pair that is compared runs alternately, ROUNDS times (ours,
+#     ref, ours, ref, ...), and the table shows the median of each column, so a
+#     burst of noise on a shared machine does not decide a ratio;
 #  5. measures startup (spawn to first 200, RUNS times, median) of ours on the
 #     default fixture and of nginx on the same static file, our idle RSS on the
 #     default fixture, and the 1M-tag load time and peak RSS (VmHWM);
@@ -33,7 +35,8 @@
 # cost ratio big/small (= small req/s ÷ big req/s; target ≤ 2).
 set -euo pipefail
 
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-8}
+ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-32}
 RUNS=${RUNS:-20}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -328,29 +331,29 @@ EOF
 }
 
 declare -A R
-run() { # key url
+run() { # key url: one more wrk run of key, appended to R[key] (runs separated by ";")
     log "wrk $1 (${DURATION}s)"
-    R[$1]=$(bench "$1" "$2")
+    R[$1]="${R[$1]:+${R[$1]};}$(bench "$1" "$2")"
+}
+pair() { # key1 url1 key2 url2: ROUNDS alternating runs of each
+    local round
+    for round in $(seq 1 "$ROUNDS"); do
+        run "$1" "$2"
+        run "$3" "$4"
+    done
 }
 O=http://127.0.0.1:$SMALL_PORT
 B=http://127.0.0.1:$BIG_PORT
 F=http://127.0.0.1:$FRESH_PORT
 N=http://127.0.0.1:$NGINX_PORT
-run ours_v3 "$O$V3?limit=100"
-run nginx_v3 "$N/v3_100.json"
-run ours_v3m "$O$V3?limit=100&with_manifest=true"
-run nginx_v3m "$N/v3_100_manifest.json"
-run ours_v2 "$O$V2?limit=100&offset=0"
-run nginx_v2 "$N/v2_100.json"
-run ours_seed "$O/v2/$PROJECT/images/tags"
-run nginx_seed "$N/ims_seed.json"
-run ours_ims100 "$O/v2/$GENPROJECT/images/tags"
-run nginx_ims100 "$N/ims_100.json"
-run fresh_v3 "$F$V3?limit=100"
-run fresh_v2 "$F$V2?limit=100&offset=0"
-run big_v3 "$B$V3?limit=100&marker=$MARKER"
-run big_v2 "$B$V2?limit=100&offset=500000"
-run big_ims "http://127.0.0.1:$IMS_PORT/v2/$GENPROJECT/images/tags"
+pair ours_v3 "$O$V3?limit=100" nginx_v3 "$N/v3_100.json"
+pair ours_v3m "$O$V3?limit=100&with_manifest=true" nginx_v3m "$N/v3_100_manifest.json"
+pair ours_v2 "$O$V2?limit=100&offset=0" nginx_v2 "$N/v2_100.json"
+pair ours_seed "$O/v2/$PROJECT/images/tags" nginx_seed "$N/ims_seed.json"
+pair ours_ims100 "$O/v2/$GENPROJECT/images/tags" nginx_ims100 "$N/ims_100.json"
+pair big_v3 "$B$V3?limit=100&marker=$MARKER" fresh_v3 "$F$V3?limit=100"
+pair big_v2 "$B$V2?limit=100&offset=500000" fresh_v2 "$F$V2?limit=100&offset=0"
+pair big_ims "http://127.0.0.1:$IMS_PORT/v2/$GENPROJECT/images/tags" ours_ims100_again "$O/v2/$GENPROJECT/images/tags"
 
 # ---------------------------------------------------------------- startup, RSS
 # Stop the load servers first so startup runs do not share core 0 with them.
@@ -375,13 +378,18 @@ python3 - "$BIG_JSON" "$OURS_START" "$NGINX_START" \
     "${R[ours_v3]}" "${R[nginx_v3]}" "${R[ours_v3m]}" "${R[nginx_v3m]}" \
     "${R[ours_v2]}" "${R[nginx_v2]}" "${R[ours_seed]}" "${R[nginx_seed]}" \
     "${R[ours_ims100]}" "${R[nginx_ims100]}" "${R[big_v3]}" "${R[big_v2]}" "${R[big_ims]}" \
-    "${R[fresh_v3]}" "${R[fresh_v2]}" "$(size v3_100)" "$(size v3_100_manifest)" "$(size v2_100)" "$(size ims_seed)" "$(size ims_100)" <<'EOF'
+    "${R[fresh_v3]}" "${R[fresh_v2]}" "${R[ours_ims100_again]}" "$ROUNDS" "$(size v3_100)" "$(size v3_100_manifest)" "$(size v2_100)" "$(size ims_seed)" "$(size ims_100)" <<'EOF'
 import json, sys
 a = sys.argv[1:]
 big, ours_s, nginx_s = json.loads(a[0]), json.loads(a[1]), json.loads(a[2])
-r = lambda s: tuple(float(x) for x in s.split())
-(ov3, nv3, ov3m, nv3m, ov2, nv2, osd, nsd, oi, ni, bv3, bv2, bi, fv3, fv2) = [r(x) for x in a[3:18]]
-sz = [int(x) for x in a[18:23]]
+import statistics
+def r(s):
+    """Median of each column (req/s, p50, p99) over the runs."""
+    runs = [tuple(float(x) for x in run.split()) for run in s.split(";")]
+    return tuple(statistics.median(col) for col in zip(*runs))
+(ov3, nv3, ov3m, nv3m, ov2, nv2, osd, nsd, oi, ni, bv3, bv2, bi, fv3, fv2, oi2) = [r(x) for x in a[3:19]]
+rounds = int(a[19])
+sz = [int(x) for x in a[20:25]]
 rows = []
 def fmt(t):
     return f"{t[0]:>8.0f} {t[1]:>7.2f} {t[2]:>7.2f}"
@@ -404,7 +412,7 @@ context("  v3 100-tag page, --no-page-cache", fv3, nv3)
 context("  v2 100-tag page, --no-page-cache", fv2, nv2)
 scale("scale: v3 marker @500k of 1M vs 100-tag <=2x", bv3, fv3)
 scale("scale: v2 offset 500000 of 1M vs 100-tag <=2x", bv2, fv2)
-scale("scale: IMS 100k vs 100 images <=2x", bi, oi)
+scale("scale: IMS 100k vs 100 images <=2x", bi, oi2)
 w = max(len(x[0]) for x in rows) + 2
 print()
 print(f"{'target':<{w}} {'ours: req/s   p50ms   p99ms':>26}   {'ref: req/s   p50ms   p99ms':>26}   {'ratio':>7}  result")
@@ -421,6 +429,7 @@ one("1M-tag fixture load (spawn->200) <=3s", f"{big['ms']/1000:.2f} s", "", "", 
 one("1M-tag fixture peak RSS (VmHWM) <=600MB", f"{big['hwm_kb']/1024:.0f} MB",
     f"after load {big['rss_kb']/1024:.0f} MB", "", big["hwm_kb"] <= 600 * 1024)
 print()
+print(f"each row: median of {rounds} alternating runs per side")
 print(f"startup ours: min {ours_s['min_ms']:.1f} / max {ours_s['max_ms']:.1f} ms; "
       f"nginx: min {nginx_s['min_ms']:.1f} / max {nginx_s['max_ms']:.1f} ms")
 EOF

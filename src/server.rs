@@ -60,18 +60,20 @@ pub struct AppOptions {
 ///    500, not a dropped connection), and the error renderer (native
 ///    envelopes for every error response);
 /// 2. routing; then, on API routes only: load shedding (`--max-concurrency`),
-///    the gate (body buffering and fault injection), and authentication (a
-///    route layer, so unknown paths stay 404).
+///    and the gate around each handler (body buffering, fault injection and
+///    authentication, see [`crate::front::gated`]).
 ///
 /// The admin routes sit beside the API routes, outside the gate.
 pub fn app(state: AppState, options: AppOptions) -> App {
     let mut api = api::router();
     if let Some(extra) = options.extra_routes {
-        api = api.merge(extra);
+        // Their handlers are not `gated`: the same gate as layers.
+        api = api.merge(
+            extra
+                .route_layer(from_fn_with_state(state.clone(), front::authenticate))
+                .route_layer(from_fn_with_state(state.clone(), front::gate)),
+        );
     }
-    let mut api = api
-        .route_layer(from_fn_with_state(state.clone(), front::authenticate))
-        .layer(from_fn_with_state(state.clone(), front::gate));
     if let Some(limit) = options.max_concurrency {
         api = api.layer(
             ServiceBuilder::new()

@@ -24,6 +24,7 @@ use super::ims_v1::visible_image_project;
 use crate::auth::Identity;
 use crate::error::ApiResult;
 use crate::extract::ApiPath;
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::ims::{ImsError, remove_key};
 
@@ -31,7 +32,7 @@ use crate::store::ims::{ImsError, remove_key};
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/v2/images/{image_id}/tags/{tag}",
-        put(glance_create_tag).delete(glance_delete_tag),
+        put(gated(glance_create_tag)).delete(gated(glance_delete_tag)),
     )
 }
 

@@ -14,12 +14,13 @@ use serde_json::{Value, json};
 
 use crate::auth::Identity;
 use crate::extract::ApiQuery;
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 
 /// IAM routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v3/projects", get(list_projects))
+    Router::new().route("/v3/projects", get(gated(list_projects)))
 }
 
 /// Query of `KeystoneListProjects`.

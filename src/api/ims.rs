@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ImsError, Tags, remove_key, upsert};
@@ -36,20 +37,20 @@ use crate::store::ims::{ImsError, Tags, remove_key, upsert};
 /// IMS routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v2/{project_id}/images/tags", get(list_images_tags))
+        .route("/v2/{project_id}/images/tags", get(gated(list_images_tags)))
         .route(
             "/v2/{project_id}/images/{image_id}/tags",
-            get(list_image_tags).post(add_image_tag),
+            get(gated(list_image_tags)).post(gated(add_image_tag)),
         )
         // `DELETE …/tags/action` deletes the key "action": the static segment
         // would otherwise shadow it.
         .route(
             "/v2/{project_id}/images/{image_id}/tags/action",
-            post(batch_add_or_delete_tags).delete(delete_action_tag),
+            post(gated(batch_add_or_delete_tags)).delete(gated(delete_action_tag)),
         )
         .route(
             "/v2/{project_id}/images/{image_id}/tags/{key}",
-            delete(delete_image_tag),
+            delete(gated(delete_image_tag)),
         )
 }
 

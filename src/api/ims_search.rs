@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use super::ims::{check_project_id, key_values};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ByTags, TagCondition};
@@ -29,7 +30,7 @@ use crate::store::ims::{ByTags, TagCondition};
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/v2/{project_id}/images/resource_instances/action",
-        post(list_image_by_tags),
+        post(gated(list_image_by_tags)),
     )
 }
 

@@ -31,6 +31,7 @@ use super::ims::{ResourceTag, check_deleted_tag, check_new_tag, check_project_id
 use crate::auth::{AuthMode, Identity};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::ims::{ImageFilter, ImsError, TimeOp, upsert};
 
@@ -39,11 +40,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/{project_id}/cloudimages/{image_id}/tags/delete",
-            delete(batch_delete_tags),
+            delete(gated(batch_delete_tags)),
         )
         .route(
             "/v1/cloudimages/tags",
-            put(create_or_update_tags).get(list_tags),
+            put(gated(create_or_update_tags)).get(gated(list_tags)),
         )
 }
 

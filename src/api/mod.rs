@@ -16,11 +16,15 @@ pub mod swr_v2;
 pub mod swr_v3;
 
 use axum::Router;
+use axum::http::StatusCode;
 
 use crate::error::ApiError;
+use crate::front::faulted;
 use crate::state::AppState;
 
-/// All emulated API routes, with the gateway-style JSON 404 as fallback.
+/// All emulated API routes, each handler behind the gate
+/// ([`crate::front::gated`]), with the gateway-style JSON 404 and a 405 (with
+/// `Allow`) as fallbacks, which fault rules reach too.
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(iam::router())
@@ -31,10 +35,18 @@ pub fn router() -> Router<AppState> {
         .merge(swr_v2::router())
         .merge(swr_tags::router())
         .merge(swr_v3::router())
-        .fallback(not_found)
+        .fallback(faulted(not_found))
+        // After the merges: it applies to the routes present.
+        .method_not_allowed_fallback(faulted(method_not_allowed))
 }
 
 /// Answers paths that no route serves, as the API gateway does.
 async fn not_found() -> ApiError {
     ApiError::route_not_found()
+}
+
+/// Answers a method a path does not serve: a bare 405, which the front
+/// renders in the gateway's envelope; axum adds `Allow`.
+async fn method_not_allowed() -> StatusCode {
+    StatusCode::METHOD_NOT_ALLOWED
 }

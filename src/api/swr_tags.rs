@@ -27,6 +27,7 @@ use super::swr::RepoPath;
 use super::swr_v3::V3Tag;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::{Store, TagWriteError};
 
@@ -41,11 +42,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
-            post(create_repo_tag),
+            post(gated(create_repo_tag)),
         )
         .route(
             "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}",
-            get(show_repo_tag).delete(delete_repo_tag),
+            get(gated(show_repo_tag)).delete(gated(delete_repo_tag)),
         )
 }
 

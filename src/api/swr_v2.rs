@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::swr::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::model::format_time;
 use crate::store::{PageQuery, RepoContext, Start, Store, SwrTag};
@@ -29,7 +30,7 @@ use crate::store::{PageQuery, RepoContext, Start, Store, SwrTag};
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(cached_list_repository_tags),
+        get(gated(cached_list_repository_tags)),
     )
 }
 

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::swr::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, ApiQuery};
+use crate::front::gated;
 use crate::state::AppState;
 use crate::store::model::format_time;
 use crate::store::{Order, OrderType, PageQuery, RepoContext, SortKey, Start, Store, SwrTag};
@@ -31,7 +32,7 @@ use crate::store::{Order, OrderType, PageQuery, RepoContext, SortKey, Start, Sto
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(cached_list_repository_tag),
+        get(gated(cached_list_repository_tag)),
     )
 }
 

@@ -132,6 +132,8 @@ async fn matchers_use_method_template_glob_query_and_headers() {
             .status,
         500
     );
+    // A method the path does not serve (405 without the rule) is reached too.
+    assert_eq!(send(&server, Method::DELETE, IMS).await.status, 500);
 }
 
 #[tokio::test]
