@@ -1,4 +1,5 @@
-//! Whole answers of the list routes, kept until the store changes.
+//! Whole answers of the list routes (the SWR tag lists and IMS
+//! `ListImagesTags`), kept until the store changes.
 //!
 //! A list answer is a pure function of the store and the request's path and
 //! query (authentication and tenancy are settled before the handler runs), so
@@ -96,7 +97,13 @@ struct Page {
 impl Page {
     fn response(&self) -> Response {
         let mut response = Response::new(Body::from(self.body.clone()));
-        *response.headers_mut() = self.headers.clone();
+        // Room for the headers added on the way out (`X-Request-Id`), so
+        // none of them grows the map again.
+        let headers = response.headers_mut();
+        headers.reserve(self.headers.len() + 2);
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
         response
     }
 }

@@ -20,7 +20,7 @@
 //! missing resource), `IMG.0121` "The object cannot be found." for a missing
 //! key (404, as `DeleteImageTag` documents), and `IMG.0001` for a malformed body.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -37,7 +37,10 @@ use crate::store::ims::{ImsError, Tags, remove_key, upsert};
 /// IMS routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v2/{project_id}/images/tags", get(gated(list_images_tags)))
+        .route(
+            "/v2/{project_id}/images/tags",
+            get(gated(cached_list_images_tags)),
+        )
         .route(
             "/v2/{project_id}/images/{image_id}/tags",
             get(gated(list_image_tags)).post(gated(add_image_tag)),
@@ -320,6 +323,11 @@ async fn list_images_tags(
     check_project_id(&project_id)?;
     let body = store.images_tags_json(&project_id);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// [`list_images_tags`] through the page cache ([`crate::api::cache`]).
+async fn cached_list_images_tags(State(state): State<AppState>, request: Request) -> Response {
+    super::cache::serve(state, request, list_images_tags).await
 }
 
 /// Rejects project ids the real service could never have issued.
