@@ -1,5 +1,5 @@
-//! The request path around the routes, written out as two plain functions
-//! instead of a stack of layers.
+//! The request path around the routes, written out as one function before
+//! routing and one handler wrapper after it, instead of a stack of layers.
 //!
 //! axum's `Router::layer` wraps every route in its own boxed service, so each
 //! layer costs a clone of a boxed service, a boxed future and a move of the
@@ -19,7 +19,10 @@
 //!    handlers only, so unknown paths stay 404). Faults run outside
 //!    authentication so they can inject 401s and 403s.
 //!
-//! Admin routes (`/_mock/…`) get the front only.
+//! Admin routes (`/_mock/…`) get the front only. Load shedding
+//! (`--max-concurrency`) stays a layer, there only when asked for; routes
+//! added with `extra_routes` get the gate as [`gate`] and [`authenticate`]
+//! middleware.
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;

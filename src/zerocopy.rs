@@ -28,6 +28,10 @@ use tokio::net::TcpStream;
 /// Bodies at least this large are shared.
 pub const MIN_SHARED: usize = 16 * 1024;
 
+/// Most bodies shared at once: each holds a file descriptor, and the process
+/// may run under a low `ulimit -n`. Beyond it, bodies are written as usual.
+pub const MAX_SHARED: usize = 64;
+
 /// Shares `body` for zero-copy sending (see the module docs), or returns it
 /// as is when it is small or sharing fails.
 pub fn share(body: Bytes) -> Bytes {
@@ -65,7 +69,7 @@ mod imp {
     use tokio::io::Interest;
     use tokio::net::TcpStream;
 
-    use super::MIN_SHARED;
+    use super::{MAX_SHARED, MIN_SHARED};
 
     /// Slices shorter than this are written as usual (the end of a body
     /// after a partial send, say): a syscall of their own would cost more.
@@ -128,9 +132,17 @@ mod imp {
         if body.len() < MIN_SHARED {
             return body;
         }
+        // Take a slot first, so the cap holds under concurrent calls.
+        let slot = COUNT.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n < MAX_SHARED).then_some(n + 1)
+        });
+        if slot.is_err() {
+            return body;
+        }
         let file = match file_of(&body) {
             Ok(file) => Arc::new(file),
             Err(e) => {
+                COUNT.fetch_sub(1, Ordering::Relaxed);
                 tracing::debug!("zero-copy sending unavailable: {e}");
                 return body;
             }
@@ -141,8 +153,9 @@ mod imp {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(start, Region { end, file });
-        if previous.is_none() {
-            COUNT.fetch_add(1, Ordering::Relaxed);
+        if previous.is_some() {
+            // Replaced, not added: one region fewer than the slots taken.
+            COUNT.fetch_sub(1, Ordering::Relaxed);
         }
         // `from_owner` points at the owner's bytes: the same addresses.
         Bytes::from_owner(Shared { bytes: body, start })
@@ -254,6 +267,14 @@ mod tests {
 
     use super::*;
 
+    /// The registry is process-wide and capped: these tests take turns, so
+    /// one filling it cannot starve another.
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    fn turn() -> tokio::sync::MutexGuard<'static, ()> {
+        TURN.blocking_lock()
+    }
+
     fn pattern(len: usize) -> Bytes {
         (0..len)
             .map(|i| (i % 251) as u8)
@@ -263,6 +284,7 @@ mod tests {
 
     #[test]
     fn small_bodies_are_left_alone_and_shared_ones_keep_their_bytes() {
+        let _turn = turn();
         let small = pattern(MIN_SHARED - 1);
         let same = share(small.clone());
         assert_eq!(same.as_ptr(), small.as_ptr());
@@ -277,6 +299,7 @@ mod tests {
     /// finally a short tail written as usual.
     #[tokio::test]
     async fn partial_sends_deliver_every_byte_in_order() {
+        let _turn = TURN.lock().await;
         let head = b"HTTP/1.1 200 OK\r\ncontent-length: 300000\r\n\r\n".to_vec();
         let body = share(pattern(300_000));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -332,7 +355,26 @@ mod tests {
     }
 
     #[test]
+    fn at_most_max_shared_bodies_hold_a_file() {
+        let _turn = turn();
+        let bodies: Vec<Bytes> = (0..MAX_SHARED + 16)
+            .map(|i| {
+                let mut body = pattern(MIN_SHARED).to_vec();
+                body[0] = i as u8;
+                Bytes::from(body)
+            })
+            .collect();
+        let shared: Vec<Bytes> = bodies.iter().cloned().map(share).collect();
+        assert!(shared_count() <= MAX_SHARED, "{}", shared_count());
+        assert_eq!(shared, bodies, "shared or not, the bytes are the same");
+        drop(shared);
+        drop(bodies);
+        assert!(share(pattern(MIN_SHARED)).len() == MIN_SHARED);
+    }
+
+    #[test]
     fn a_dropped_body_is_unregistered() {
+        let _turn = turn();
         let body = share(pattern(MIN_SHARED * 2));
         let start = body.as_ptr() as usize;
         let registered = || imp::is_registered(start);

@@ -8,7 +8,8 @@
 //! write, reset or import moves the generation on, which empties the cache.
 //!
 //! A hit skips extraction, validation, the store and the JSON assembly: the
-//! answer is the same reference-counted bytes again. Pages of a marker walk
+//! answer is the same reference-counted bytes again, and a large one is sent
+//! with `sendfile(2)` ([`crate::zerocopy`]). Pages of a marker walk
 //! are each asked for once, so the cache is small and simply emptied when it
 //! fills up.
 
