@@ -91,7 +91,10 @@ pub struct InFlight<'a>(&'a Lifecycle);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+        // Only shutdown waits for "idle", and it sets `draining` before it
+        // reads the count (both SeqCst): a last request that sees no
+        // draining here left a count of 0 for that read to find.
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 && self.0.draining() {
             self.0.idle.notify_waiters();
         }
     }
