@@ -216,22 +216,12 @@ where
 
     fn call(self, request: Request, state: AppState) -> Self::Future {
         Box::pin(async move {
-            if let (Some(recording), Some(route)) = (
-                request.extensions().get::<Recording>(),
-                request.extensions().get::<MatchedPath>(),
-            ) {
-                recording.note_route(route);
-            }
-            let request = match crate::body::buffer(&state, request).await {
-                Ok(request) => request,
-                Err(error) => return error.into_response(),
-            };
             let Self {
                 handler,
                 authenticate,
             } = self;
             let inner = state.clone();
-            crate::faults::middleware::inject(&state, request, move |request| async move {
+            pass(&state, request, move |request| async move {
                 let request = if authenticate {
                     match auth::authenticate(&inner, request).await {
                         Ok(request) => request,
@@ -250,17 +240,27 @@ where
 /// The gate without authentication, as middleware, for routes added with
 /// [`crate::server::Builder::extra_routes`] (a `route_layer`).
 pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    pass(&state, request, |request| next.run(request)).await
+}
+
+/// The gate before authentication: notes the route template for the journal,
+/// buffers the body, applies fault rules, then calls `next`.
+async fn pass<F, Fut>(state: &AppState, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if let (Some(recording), Some(route)) = (
         request.extensions().get::<Recording>(),
         request.extensions().get::<MatchedPath>(),
     ) {
         recording.note_route(route);
     }
-    let request = match crate::body::buffer(&state, request).await {
+    let request = match crate::body::buffer(state, request).await {
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
-    crate::faults::middleware::inject(&state, request, |request| next.run(request)).await
+    crate::faults::middleware::inject(state, request, next).await
 }
 
 /// Authentication as middleware, for routes added with
