@@ -397,44 +397,25 @@ mod tests {
         request.body(axum::body::Body::empty()).unwrap()
     }
 
+    fn open(j: &Journal, path: &str) -> Option<Pending> {
+        Pending::open(
+            j,
+            &mut request(path, &[]),
+            RequestId::generate(),
+            Instant::now(),
+        )
+    }
+
     fn record(j: &Journal, path: &str, status: u16) {
-        let mut r = request(path, &[]);
-        Pending::open(j, &mut r, RequestId::generate(), Instant::now())
-            .unwrap()
-            .finish(status);
+        open(j, path).unwrap().finish(status);
     }
 
     #[test]
     fn admin_requests_and_a_disabled_journal_record_nothing() {
         let j = Journal::new(10);
-        assert!(
-            Pending::open(
-                &j,
-                &mut request("/_mock/health", &[]),
-                RequestId::generate(),
-                Instant::now()
-            )
-            .is_none()
-        );
-        assert!(
-            Pending::open(
-                &j,
-                &mut request("/_mockery", &[]),
-                RequestId::generate(),
-                Instant::now()
-            )
-            .is_some()
-        );
-        let off = Journal::new(0);
-        assert!(
-            Pending::open(
-                &off,
-                &mut request("/x", &[]),
-                RequestId::generate(),
-                Instant::now()
-            )
-            .is_none()
-        );
+        assert!(open(&j, "/_mock/health").is_none());
+        assert!(open(&j, "/_mockery").is_some());
+        assert!(open(&Journal::new(0), "/x").is_none());
     }
 
     #[test]
