@@ -32,7 +32,7 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::faults::{FaultRule, RuleStatus};
 use crate::journal::{Entry, Filter};
 use crate::state::AppState;
-use crate::store::seed::{self, FixtureError, FixtureSource};
+use crate::store::seed::{self, FixtureError};
 
 /// The reserved prefix of admin routes.
 pub const PREFIX: &str = "/_mock";
@@ -141,12 +141,19 @@ pub fn reset(state: &AppState) -> Result<(), FixtureError> {
 
 /// Replaces the data with a fixture document (as `GET /_mock/state` exports).
 /// It must not carry fault rules. On error nothing changes.
-pub fn import_state(state: &AppState, json: &str) -> Result<(), FixtureError> {
-    let source = FixtureSource::Json {
-        name: "PUT /_mock/state".into(),
-        text: json.into(),
+///
+/// Parsed without a JSON tree of the whole document (see
+/// [`seed`]'s `parse`), and `json` is freed once parsed: the import's peak
+/// memory stays within a few times its size. Access keys given without a
+/// `secret` (as exports give them) keep the secret key the server has for
+/// that AK; an unknown one is refused.
+pub fn import_state(state: &AppState, json: Bytes) -> Result<(), FixtureError> {
+    let secrets = seed::Secrets {
+        known: state.store.secret_keys(),
+        drop_unknown: false,
     };
-    let (inner, faults) = seed::build(&[source], &state.control.settings)?;
+    let (inner, faults) =
+        seed::build_bytes("PUT /_mock/state", json, &state.control.settings, &secrets)?;
     if !faults.is_empty() {
         return Err(FixtureError {
             problems: vec![seed::Problem {
@@ -171,15 +178,24 @@ async fn reset_route(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"status": "reset"})))
 }
 
-async fn get_state(State(state): State<AppState>) -> Json<Value> {
-    Json(state.store.export())
+async fn get_state(State(state): State<AppState>) -> Response {
+    // Serialised from typed records: no JSON tree of the whole state.
+    let doc = state.store.export_doc();
+    match serde_json::to_vec(&doc) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot serialise the state: {e}"),
+        )
+        .into_response(),
+    }
 }
 
 async fn put_state(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::bad_request("The state must be UTF-8 JSON.").with_code("MOCK.0400")
-    })?;
-    import_state(&state, text)?;
+    if std::str::from_utf8(&body).is_err() {
+        return Err(ApiError::bad_request("The state must be UTF-8 JSON.").with_code("MOCK.0400"));
+    }
+    import_state(&state, body)?;
     Ok(Json(json!({"status": "imported"})))
 }
 
@@ -197,6 +213,7 @@ async fn list_faults(State(state): State<AppState>) -> Json<FaultList> {
 }
 
 async fn add_fault(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+    seed::check_duplicate_keys("POST /_mock/faults", &body)?;
     let rule: FaultRule = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("Invalid fault rule: {e}")).with_code("MOCK.0400")
     })?;
@@ -312,6 +329,7 @@ async fn push_tag(
     let mut spec: Value = if body.is_empty() {
         json!({})
     } else {
+        seed::check_duplicate_keys("push", &body)?;
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::bad_request(format!("Invalid tag JSON: {e}")).with_code("MOCK.0400")
         })?

@@ -93,6 +93,11 @@ pub fn app(state: AppState, options: AppOptions) -> App {
         let admin = admin::router(state.clone()).layer(DefaultBodyLimit::max(1 << 30));
         router = router.nest(admin::PREFIX, admin);
     }
+    // With --persist, a write's answer waits until the write is on disk.
+    let router = router.layer(from_fn_with_state(
+        state.clone(),
+        crate::persist::acknowledge,
+    ));
     App::new(state.clone(), router.with_state(state))
 }
 
@@ -163,6 +168,9 @@ pub enum StartError {
     /// A fixture is missing or invalid.
     #[error(transparent)]
     Fixture(#[from] FixtureError),
+    /// The `--persist` path cannot be used.
+    #[error(transparent)]
+    Persist(#[from] crate::persist::PersistError),
     /// The TLS certificate could not be loaded or made.
     #[error("{0}")]
     Tls(String),
@@ -386,23 +394,10 @@ impl ServerBuilder {
         // Loading is synchronous CPU work, done once before serving starts.
         let loaded = seed::load_all(&sources, &settings)?;
         let store = loaded.store;
-        if let Some(p) = &self.persistence
-            && p.path.exists()
-        {
-            let name = p.path.display().to_string();
-            let source = [FixtureSource::Path(p.path.clone())];
-            let (inner, faults) = seed::build(&source, &settings)?;
-            if !faults.is_empty() {
-                return Err(StartError::Fixture(FixtureError {
-                    problems: vec![seed::Problem {
-                        file: name,
-                        path: "$.faults".into(),
-                        message: "a persisted state holds data only".into(),
-                    }],
-                }));
-            }
-            store.replace(inner);
-        }
+        let durable = match &self.persistence {
+            Some(p) => Some(start_persistence(&p.path, &settings, &store).await?),
+            None => None,
+        };
         let tls = match &self.tls {
             Some(source) => Some(crate::tls::config(source).map_err(StartError::Tls)?),
             None => None,
@@ -470,20 +465,10 @@ impl ServerBuilder {
                 tokio::spawn(serve_on(listener, router, lifecycle, serve_options, stop))
             }
         };
-        let saver = self.persistence.map(|settings| {
+        let saver = durable.map(|durable| {
             let (tx, rx) = tokio::sync::watch::channel(false);
-            let generation = state.store.generation();
-            let handle = tokio::spawn(crate::persist::run(
-                state.store.clone(),
-                settings.clone(),
-                generation,
-                rx,
-            ));
-            Saver {
-                settings,
-                stop: tx,
-                handle,
-            }
+            let handle = tokio::spawn(crate::persist::run(durable, state.store.clone(), rx));
+            Saver { stop: tx, handle }
         });
         Ok(Server {
             address,
@@ -524,9 +509,42 @@ pub struct Server {
 /// The running state saver of a persistent server.
 #[derive(Debug)]
 struct Saver {
-    settings: Persistence,
     stop: tokio::sync::watch::Sender<bool>,
-    handle: JoinHandle<u64>,
+    handle: JoinHandle<Result<(), String>>,
+}
+
+/// Opens the state database (see [`crate::persist`]), loads the state it
+/// holds into `store`, and makes `store` save every write into it.
+async fn start_persistence(
+    path: &std::path::Path,
+    settings: &SeedSettings,
+    store: &Store,
+) -> Result<Arc<crate::persist::Durable>, StartError> {
+    let (path, settings, fixtures) = (path.to_owned(), settings.clone(), store.clone());
+    let opened = tokio::task::spawn_blocking(move || {
+        let (durable, loaded) = crate::persist::open(&path, &settings, &fixtures)?;
+        let fresh = loaded.is_none();
+        if let Some(inner) = loaded {
+            fixtures.replace(inner);
+        }
+        // A new database gets the whole state before any write is answered.
+        fixtures.track_changes(fresh);
+        durable
+            .flush_now(&fixtures)
+            .map_err(|(_, reason)| crate::persist::PersistError {
+                path: path.display().to_string(),
+                reason: format!("cannot write it: {reason}"),
+            })?;
+        Ok::<_, crate::persist::OpenError>(durable)
+    })
+    .await
+    .map_err(|e| StartError::Tls(format!("the state loader failed: {e}")))?;
+    let durable = Arc::new(opened.map_err(|e| match e {
+        crate::persist::OpenError::Persist(p) => StartError::Persist(p),
+        crate::persist::OpenError::Fixture(f) => StartError::Fixture(f),
+    })?);
+    store.set_durable(durable.clone());
+    Ok(durable)
 }
 
 impl Server {
@@ -562,7 +580,23 @@ impl Server {
 
     /// Goes back to the startup state, like `POST /_mock/reset`.
     pub fn reset(&self) -> Result<(), FixtureError> {
-        admin::reset(&self.state)
+        admin::reset(&self.state)?;
+        self.sync()
+    }
+
+    /// With persistence, commits what the Rust API just changed (an HTTP
+    /// write's answer waits for this instead).
+    fn sync(&self) -> Result<(), FixtureError> {
+        match self.state.store.durable() {
+            Some(durable) => durable.sync(&self.state.store).map_err(|e| FixtureError {
+                problems: vec![seed::Problem {
+                    file: "--persist".into(),
+                    path: "$".into(),
+                    message: format!("applied, but not saved: {e}"),
+                }],
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The data as fixture JSON, like `GET /_mock/state`.
@@ -579,15 +613,19 @@ impl Server {
         repository: &str,
         spec: serde_json::Value,
     ) -> Result<Arc<crate::store::SwrTag>, FixtureError> {
-        self.state
+        let (tag, _) = self
+            .state
             .store
-            .push_tag(namespace, repository, None, spec)
-            .map(|(tag, _)| tag)
+            .push_tag(namespace, repository, None, spec)?;
+        self.sync()?;
+        Ok(tag)
     }
 
     /// Replaces the data with a fixture document, like `PUT /_mock/state`.
     pub fn import_state(&self, json: &str) -> Result<(), FixtureError> {
-        admin::import_state(&self.state, json)
+        let bytes = bytes::Bytes::copy_from_slice(json.as_bytes());
+        admin::import_state(&self.state, bytes)?;
+        self.sync()
     }
 
     /// Stops accepting connections, waits for requests in flight to finish,
@@ -602,14 +640,11 @@ impl Server {
         };
         if let Some(saver) = self.saver.take() {
             let _ = saver.stop.send(true);
-            let saved = saver.handle.await.unwrap_or(u64::MAX);
-            let store = self.state.store.clone();
-            let path = saver.settings.path.clone();
-            tokio::task::spawn_blocking(move || {
-                crate::persist::save_if_changed(&store, &path, saved)
-            })
-            .await
-            .map_err(io::Error::other)??;
+            saver
+                .handle
+                .await
+                .map_err(io::Error::other)?
+                .map_err(io::Error::other)?;
         }
         served
     }

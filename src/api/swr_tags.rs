@@ -98,6 +98,10 @@ impl From<TagWriteError> for ApiError {
                 format!("The image already exists: tag {tag} exists; send \"override\": true to replace it"),
             )
             .with_code("SVCSTG.SWR.4090006"),
+            TagWriteError::IdsExhausted => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                format!("No tag id is left: ids go up to {}.", crate::store::MAX_ID),
+            ),
         }
     }
 }

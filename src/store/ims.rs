@@ -268,6 +268,7 @@ impl Store {
             project.count(&added, 1);
             project.count(&removed, -1);
             project.refresh_summary();
+            inner.mark_image(project_id, image_id);
         }
         Ok(tags)
     }

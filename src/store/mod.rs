@@ -24,7 +24,7 @@ pub mod seed;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use indexmap::IndexMap;
@@ -45,12 +45,25 @@ pub const DEFAULT_REGISTRY_HOST: &str = "swr.cn-north-1.myhuaweicloud.com";
 /// none (seeds 002-004).
 pub const DEFAULT_INTERNAL_HOST: &str = "10.125.0.198:20202";
 
+/// The largest repository or tag id: 2^53-1, the largest integer every JSON
+/// client (JavaScript's `Number` included) reads exactly. Fixtures, imports
+/// and pushes may not give a larger one, and allocation stops there instead
+/// of wrapping.
+pub const MAX_ID: i64 = 9_007_199_254_740_991;
+
+/// The id `next` if it is still in range (ids never wrap).
+pub(crate) fn allocate_id(next: i64) -> Option<i64> {
+    (1..=MAX_ID).contains(&next).then_some(next)
+}
+
 /// Shared handle to the emulator's state. Clones share the same data.
 #[derive(Clone, Debug, Default)]
 pub struct Store {
     inner: Arc<RwLock<Inner>>,
-    /// Counts write-lock acquisitions: persistence saves only when it moved.
+    /// Counts write-lock acquisitions.
     generation: Arc<std::sync::atomic::AtomicU64>,
+    /// The state database, with `--persist`.
+    durable: Arc<std::sync::OnceLock<Arc<crate::persist::Durable>>>,
 }
 
 /// Everything the store holds.
@@ -70,6 +83,60 @@ pub(crate) struct Inner {
     pub(crate) next_repo_id: i64,
     /// Host of derived `path` values, for repositories created at run time.
     pub(crate) registry_host: Arc<str>,
+    /// Counts recorded changes (see [`Inner::mark_tag`]).
+    pub(crate) change_seq: u64,
+    /// What changed since persistence last saved; `None` when nothing
+    /// persists (then nothing is recorded).
+    pub(crate) changes: Option<Changes>,
+}
+
+/// What changed since the last save, by key (see [`crate::persist`]).
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// Everything (an import or a reset replaced the store).
+    pub(crate) all: bool,
+    /// SWR tags written or removed: (namespace, repository, tag).
+    pub(crate) tags: HashSet<(Arc<str>, Arc<str>, Arc<str>)>,
+    /// IMS images whose tags changed: (project, image id).
+    pub(crate) images: HashSet<(Arc<str>, Arc<str>)>,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.all && self.tags.is_empty() && self.images.is_empty()
+    }
+
+    /// Folds `other` (older changes that failed to save) back in.
+    pub(crate) fn merge(&mut self, other: Changes) {
+        self.all |= other.all;
+        self.tags.extend(other.tags);
+        self.images.extend(other.images);
+    }
+}
+
+impl Inner {
+    /// Records that a tag was written or removed.
+    pub(crate) fn mark_tag(&mut self, namespace: &str, repository: &str, tag: &str) {
+        self.change_seq += 1;
+        if let Some(changes) = &mut self.changes
+            && !changes.all
+        {
+            changes
+                .tags
+                .insert((namespace.into(), repository.into(), tag.into()));
+        }
+    }
+
+    /// Records that an image's tags changed.
+    pub(crate) fn mark_image(&mut self, project: &str, image: &str) {
+        self.change_seq += 1;
+        if let Some(changes) = &mut self.changes
+            && !changes.all
+        {
+            changes.images.insert((project.into(), image.into()));
+        }
+    }
 }
 
 /// One IMS project: its images and the cached tag aggregate.
@@ -425,6 +492,9 @@ pub enum TagWriteError {
     /// The destination tag exists and overriding was not asked for.
     #[error("tag {0} already exists")]
     TagExists(String),
+    /// Every tag id up to [`MAX_ID`] is taken.
+    #[error("no tag id is left below {MAX_ID}")]
+    IdsExhausted,
 }
 
 /// The current time in epoch seconds.
@@ -448,6 +518,7 @@ impl Store {
         Self {
             inner: Arc::new(RwLock::new(inner)),
             generation: Arc::default(),
+            durable: Arc::default(),
         }
     }
 
@@ -466,19 +537,78 @@ impl Store {
         guard
     }
 
+    /// A write guard for bookkeeping that changes no data (the change log):
+    /// the generation, and so the page cache, stays.
+    fn write_quiet(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A number that changes whenever the store may have changed.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    fn with_repo<T>(
-        &self,
-        namespace: &str,
-        repository: &str,
-        f: impl FnOnce(&mut Repo) -> T,
-    ) -> Result<T, LookupError> {
-        let mut inner = self.write();
-        Ok(f(lookup_mut(&mut inner, namespace, repository)?))
+    /// The number of the latest recorded change: a write is saved once the
+    /// persister has saved up to the number read after it.
+    pub fn change_seq(&self) -> u64 {
+        self.read().change_seq
+    }
+
+    /// Starts recording changes for persistence; with `all`, everything
+    /// counts as changed (the database does not hold this state yet).
+    pub(crate) fn track_changes(&self, all: bool) {
+        let mut inner = self.write_quiet();
+        inner.changes = Some(Changes {
+            all,
+            ..Changes::default()
+        });
+    }
+
+    /// Takes what changed so far (`None`: nothing), with the number of the
+    /// latest change.
+    pub(crate) fn take_changes(&self) -> (u64, Option<Changes>) {
+        let mut inner = self.write_quiet();
+        let seq = inner.change_seq;
+        let changes = inner
+            .changes
+            .as_mut()
+            .filter(|c| !c.is_empty())
+            .map(std::mem::take);
+        (seq, changes)
+    }
+
+    /// The state database, when the store persists.
+    pub fn durable(&self) -> Option<&Arc<crate::persist::Durable>> {
+        self.durable.get()
+    }
+
+    /// Makes the store persist into `durable` (once).
+    pub(crate) fn set_durable(&self, durable: Arc<crate::persist::Durable>) {
+        let _ = self.durable.set(durable);
+    }
+
+    /// Moves the contents out, leaving an empty store.
+    pub(crate) fn take_inner(&self) -> Inner {
+        std::mem::take(&mut *self.write())
+    }
+
+    /// Puts back changes that could not be saved.
+    pub(crate) fn restore_changes(&self, failed: Changes) {
+        let mut inner = self.write_quiet();
+        if let Some(changes) = &mut inner.changes {
+            changes.merge(failed);
+        }
+    }
+
+    /// The secret key of every access key, by AK (kept across an import of
+    /// an export, which leaves secret keys out).
+    pub(crate) fn secret_keys(&self) -> HashMap<Arc<str>, Arc<str>> {
+        self.read()
+            .iam
+            .access_keys
+            .iter()
+            .map(|(ak, key)| (ak.clone(), key.secret.clone()))
+            .collect()
     }
 
     /// Adds a tag to a repository, replacing any tag of the same name, and
@@ -490,7 +620,11 @@ impl Store {
         repository: &str,
         tag: SwrTag,
     ) -> Result<Option<Arc<SwrTag>>, LookupError> {
-        self.with_repo(namespace, repository, |repo| repo.insert(Arc::new(tag)))
+        let mut inner = self.write();
+        let name = tag.name.clone();
+        let old = lookup_mut(&mut inner, namespace, repository)?.insert(Arc::new(tag));
+        inner.mark_tag(namespace, repository, &name);
+        Ok(old)
     }
 
     /// Removes a tag from a repository and returns it (`None` if there was none).
@@ -500,7 +634,12 @@ impl Store {
         repository: &str,
         name: &str,
     ) -> Result<Option<Arc<SwrTag>>, LookupError> {
-        self.with_repo(namespace, repository, |repo| repo.remove(name))
+        let mut inner = self.write();
+        let old = lookup_mut(&mut inner, namespace, repository)?.remove(name);
+        if old.is_some() {
+            inner.mark_tag(namespace, repository, name);
+        }
+        Ok(old)
     }
 
     /// `CreateRepoTag`: points `destination` at the image of `source`, as
@@ -526,6 +665,10 @@ impl Store {
         if existing.is_some() && !override_existing {
             return Err(TagWriteError::TagExists(destination.to_owned()));
         }
+        let id = match &existing {
+            Some(e) => e.id,
+            None => allocate_id(next_id).ok_or(TagWriteError::IdsExhausted)?,
+        };
         let at = now();
         // The source's derived values depend on its name: pin them down.
         let explicit = model::Explicit {
@@ -535,7 +678,7 @@ impl Store {
             ..model::Explicit::default()
         };
         let tag = Arc::new(SwrTag {
-            id: existing.as_ref().map_or(next_id, |e| e.id),
+            id,
             name: destination.into(),
             size: Some(repo.ctx.size(&src)),
             explicit: explicit.boxed(),
@@ -545,8 +688,9 @@ impl Store {
         });
         repo.insert(tag.clone());
         if existing.is_none() {
-            inner.next_tag_id += 1;
+            inner.next_tag_id = id + 1;
         }
+        inner.mark_tag(namespace, repository, destination);
         Ok(tag)
     }
 
@@ -559,8 +703,11 @@ impl Store {
     ) -> Result<Arc<SwrTag>, TagWriteError> {
         let mut inner = self.write();
         let repo = lookup_mut(&mut inner, namespace, repository)?;
-        repo.remove(name)
-            .ok_or_else(|| TagWriteError::TagNotFound(name.to_owned()))
+        let old = repo
+            .remove(name)
+            .ok_or_else(|| TagWriteError::TagNotFound(name.to_owned()))?;
+        inner.mark_tag(namespace, repository, name);
+        Ok(old)
     }
 
     /// The naming context of a repository (for serialising its tags).

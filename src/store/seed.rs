@@ -54,6 +54,13 @@ pub enum FixtureSource {
     },
     /// The default fixture compiled into the binary.
     Default,
+    /// JSON bytes with a name to report errors under (not copied).
+    Bytes {
+        /// Name used in error messages.
+        name: String,
+        /// The JSON document.
+        bytes: bytes::Bytes,
+    },
 }
 
 /// Settings that shape derived fields.
@@ -145,6 +152,26 @@ pub(crate) fn build(
     sources: &[FixtureSource],
     settings: &SeedSettings,
 ) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+    build_with(sources, settings, &Secrets::default())
+}
+
+/// Where the secret key of an access key comes from when a document gives
+/// the AK without one (as every export does).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Secrets {
+    /// Secret keys the server already has, by AK.
+    pub(crate) known: HashMap<Arc<str>, Arc<str>>,
+    /// Leave such an AK out with a warning (a persisted state at start)
+    /// instead of refusing the document (an import).
+    pub(crate) drop_unknown: bool,
+}
+
+/// [`build`], with the secret keys an export-shaped document may lean on.
+pub(crate) fn build_with(
+    sources: &[FixtureSource],
+    settings: &SeedSettings,
+    secrets: &Secrets,
+) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
     let mut docs = Vec::new();
     for source in sources {
         match source {
@@ -158,6 +185,7 @@ pub(crate) fn build(
                 }
             }
             FixtureSource::Json { name, text } => docs.push(parse(name, text.as_bytes())?),
+            FixtureSource::Bytes { name, bytes } => docs.push(parse(name, bytes)?),
             // The embedded default is validated by the test suite
             // (`the_default_fixture_loads`, `every_shipped_fixture_is_valid…`);
             // trusting it keeps the schema validators out of a plain start.
@@ -167,7 +195,33 @@ pub(crate) fn build(
             )?),
         }
     }
-    Builder::new(settings).build(&docs)
+    build_docs(docs, settings, secrets)
+}
+
+/// Step 4 over parsed documents.
+fn build_docs(
+    docs: Vec<Document>,
+    settings: &SeedSettings,
+    secrets: &Secrets,
+) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+    let mut builder = Builder::new(settings);
+    builder.known_secrets = secrets.known.clone();
+    builder.drop_unknown_secrets = secrets.drop_unknown;
+    builder.build(docs)
+}
+
+/// Parses one document held in memory and builds a store's contents from
+/// it; `bytes` is dropped as soon as it is parsed, so an import does not
+/// keep its body and its records at once.
+pub(crate) fn build_bytes(
+    name: &str,
+    bytes: bytes::Bytes,
+    settings: &SeedSettings,
+    secrets: &Secrets,
+) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+    let doc = parse(name, &bytes)?;
+    drop(bytes);
+    build_docs(vec![doc], settings, secrets)
 }
 
 impl Store {
@@ -176,39 +230,18 @@ impl Store {
     /// bytes. Derived manifests and paths stay derived. Secrets (SKs, tokens)
     /// are included: this is the state the fixtures described.
     pub fn export(&self) -> Value {
+        serde_json::to_value(self.export_doc()).unwrap_or(Value::Null)
+    }
+
+    /// [`Store::export`] as typed records (serialised without a tree).
+    pub(crate) fn export_doc(&self) -> FixtureFile {
         let inner = self.read();
         let mut projects: Vec<ProjectDoc> = inner
             .projects
             .iter()
             .map(|(id, project)| ProjectDoc {
                 id: id.to_string(),
-                images: project
-                    .images
-                    .iter()
-                    .map(|image| ImageDoc {
-                        imagetype: Some(image.image_type.to_string()),
-                        platform: Some(image.platform.to_string()),
-                        os_type: Some(image.os_type.to_string()),
-                        min_disk: Some(image.min_disk),
-                        member_status: image.member_status.as_deref().map(str::to_owned),
-                        virtual_env_type: Some(image.virtual_env_type.to_string()),
-                        enterprise_project_id: Some(image.enterprise_project_id.to_string()),
-                        architecture: Some(image.architecture.to_string()),
-                        created_at: Some(model::format_time(image.created_at)),
-                        updated_at: Some(model::format_time(image.updated_at)),
-                        id: Some(image.id.to_string()),
-                        name: Some(image.name.to_string()),
-                        status: Some(image.status.to_string()),
-                        tags: image
-                            .tags
-                            .iter()
-                            .map(|(k, v)| ImageTagDoc {
-                                key: k.to_string(),
-                                value: v.to_string(),
-                            })
-                            .collect(),
-                    })
-                    .collect(),
+                images: project.images.iter().map(export_image).collect(),
             })
             .collect();
         projects.sort_by(|a, b| a.id.cmp(&b.id));
@@ -230,7 +263,7 @@ impl Store {
             })
             .collect();
         namespaces.sort_by(|a, b| a.name.cmp(&b.name));
-        let file = FixtureFile {
+        FixtureFile {
             _schema: Some("schema.json".into()),
             _description: Some("State exported by ims-swr-mock (GET /_mock/state).".into()),
             iam: IamSection {
@@ -242,8 +275,73 @@ impl Store {
                 namespaces,
             },
             faults: Vec::new(),
+        }
+    }
+
+    /// The rows that record `changes` (everything when `changes.all`), read
+    /// from the store as it is now: a row written later than the change
+    /// holds a newer value, which is just as right.
+    pub(crate) fn rows(&self, changes: &super::Changes) -> Rows {
+        let mut rows = Rows {
+            clear: changes.all,
+            ..Rows::default()
         };
-        serde_json::to_value(file).unwrap_or(Value::Null)
+        let inner = self.read();
+        let json = |v: &dyn erased::Json| v.to_json();
+        if changes.all {
+            let iam = IamSection {
+                domains: inner.iam.export.clone(),
+            };
+            rows.put(Table::Meta, META_IAM.into(), json(&iam));
+            for (name, ns) in &inner.namespaces {
+                rows.put(Table::Namespaces, name.to_string(), ns_row(ns));
+                for (repo_name, repo) in &ns.repos {
+                    let key = repo_key(name, repo_name);
+                    rows.put(Table::Repos, key.clone(), repo_row(repo));
+                    let default_host = *repo.ctx.internal_host == *DEFAULT_INTERNAL_HOST;
+                    for t in &repo.by_name {
+                        let doc = export_tag(&repo.ctx, default_host, t);
+                        rows.put(Table::Tags, tag_key(&key, &t.name), json(&doc));
+                    }
+                }
+            }
+            for (id, project) in &inner.projects {
+                rows.put(Table::Projects, id.to_string(), String::new());
+                for (at, image) in project.images.iter().enumerate() {
+                    let key = image_key(id, at);
+                    rows.put(Table::Images, key, json(&export_image(image)));
+                }
+            }
+            return rows;
+        }
+        for (ns_name, repo_name, tag) in &changes.tags {
+            let key = repo_key(ns_name, repo_name);
+            let Some(ns) = inner.namespaces.get(ns_name) else {
+                continue;
+            };
+            let Some(repo) = ns.repos.get(repo_name) else {
+                continue;
+            };
+            rows.put(Table::Namespaces, ns_name.to_string(), ns_row(ns));
+            rows.put(Table::Repos, key.clone(), repo_row(repo));
+            match repo.get(tag) {
+                Some(t) => {
+                    let default_host = *repo.ctx.internal_host == *DEFAULT_INTERNAL_HOST;
+                    let doc = export_tag(&repo.ctx, default_host, t);
+                    rows.put(Table::Tags, tag_key(&key, tag), json(&doc));
+                }
+                None => rows.delete.push((Table::Tags, tag_key(&key, tag))),
+            }
+        }
+        for (project_id, image_id) in &changes.images {
+            if let Some(project) = inner.projects.get(project_id)
+                && let Some(&at) = project.index.get(image_id)
+            {
+                let doc = export_image(&project.images[at]);
+                rows.put(Table::Images, image_key(project_id, at), json(&doc));
+            }
+        }
+        rows
     }
 
     /// Adds (or replaces) a tag as `docker push` would, creating the namespace
@@ -297,47 +395,41 @@ impl Store {
                 ));
             }
         }
+        // Every check runs before anything changes: on error nothing does.
         let registry_host = inner.registry_host.clone();
         let next_repo_id = inner.next_repo_id;
         let next_tag_id = inner.next_tag_id;
-        let ns = match inner.namespaces.get(namespace) {
-            Some(ns) if domain_id.is_some_and(|d| *ns.domain_id != *d) => {
-                return Err(FixtureError::one(
-                    "push",
-                    "$.domain_id",
-                    format!("namespace {namespace} belongs to domain {}", ns.domain_id),
-                ));
-            }
-            _ => inner
-                .namespaces
-                .entry(namespace.into())
-                .or_insert_with(|| Namespace {
-                    domain_id: domain_id.unwrap_or(DEFAULT_DOMAIN_ID).into(),
-                    repos: HashMap::new(),
-                }),
+        let current = inner.namespaces.get(namespace);
+        if let Some(ns) = current
+            && domain_id.is_some_and(|d| *ns.domain_id != *d)
+        {
+            return Err(FixtureError::one(
+                "push",
+                "$.domain_id",
+                format!("namespace {namespace} belongs to domain {}", ns.domain_id),
+            ));
+        }
+        let exhausted = |what: &str, path: &str| {
+            FixtureError::one(
+                "push",
+                path,
+                format!("no {what} id is left: ids go up to {}", super::MAX_ID),
+            )
         };
-        let domain = ns.domain_id.clone();
-        let mut new_repo = false;
-        let repo = ns.repos.entry(repository.into()).or_insert_with(|| {
-            new_repo = true;
-            let ctx = Arc::new(RepoContext {
-                namespace: namespace.into(),
-                repository: repository.into(),
-                domain_id: domain,
-                registry_host,
-                internal_host: DEFAULT_INTERNAL_HOST.into(),
-            });
-            Repo::new(ctx, next_repo_id, Vec::new())
-        });
-        let existing = repo.get(&tag_doc.tag).cloned();
-        let id = tag_doc
-            .id
-            .or(existing.as_ref().map(|e| e.id))
-            .unwrap_or(next_tag_id);
+        let held = current.and_then(|ns| ns.repos.get(repository));
+        let repo_id = match held {
+            Some(repo) => repo.id,
+            None => super::allocate_id(next_repo_id).ok_or_else(|| exhausted("repository", "$"))?,
+        };
+        let existing = held.and_then(|repo| repo.get(&tag_doc.tag).cloned());
+        let id = match tag_doc.id.or(existing.as_ref().map(|e| e.id)) {
+            Some(id) => id,
+            None => super::allocate_id(next_tag_id).ok_or_else(|| exhausted("tag", "$.id"))?,
+        };
         let tag = derive_tag(
             tag_doc,
             tag_doc.tag.as_str().into(),
-            repo.id,
+            repo_id,
             id,
             super::now(),
         )
@@ -352,59 +444,316 @@ impl Store {
                 .collect(),
         })?;
         let tag = Arc::new(tag);
+        let ns = inner
+            .namespaces
+            .entry(namespace.into())
+            .or_insert_with(|| Namespace {
+                domain_id: domain_id.unwrap_or(DEFAULT_DOMAIN_ID).into(),
+                repos: HashMap::new(),
+            });
+        let domain = ns.domain_id.clone();
+        let repo = ns.repos.entry(repository.into()).or_insert_with(|| {
+            let ctx = Arc::new(RepoContext {
+                namespace: namespace.into(),
+                repository: repository.into(),
+                domain_id: domain,
+                registry_host,
+                internal_host: DEFAULT_INTERNAL_HOST.into(),
+            });
+            Repo::new(ctx, repo_id, Vec::new())
+        });
         repo.insert(tag.clone());
-        if new_repo {
-            inner.next_repo_id += 1;
-        }
-        if tag_doc.id.is_none() && existing.is_none() {
-            inner.next_tag_id += 1;
-        }
+        inner.mark_tag(namespace, repository, &tag.name);
+        // Ids are at most MAX_ID (the schema bounds explicit ones): no overflow.
+        inner.next_repo_id = inner.next_repo_id.max(repo_id + 1);
         inner.next_tag_id = inner.next_tag_id.max(id + 1);
         Ok((tag, existing.is_none()))
     }
 
     /// Replaces the whole contents of the store (every clone sees the new data).
-    pub(crate) fn replace(&self, inner: Inner) {
-        *self.write() = inner;
+    pub(crate) fn replace(&self, mut inner: Inner) {
+        let mut guard = self.write();
+        inner.change_seq = guard.change_seq + 1;
+        if guard.changes.is_some() {
+            inner.changes = Some(super::Changes {
+                all: true,
+                ..super::Changes::default()
+            });
+        }
+        *guard = inner;
     }
 }
 
 fn export_repo(name: &str, repo: &Repo) -> RepositoryDoc {
     let default_host = *repo.ctx.internal_host == *DEFAULT_INTERNAL_HOST;
-    let ctx = &repo.ctx;
     let tags = repo
         .by_name
         .iter()
-        .map(|t| {
-            let e = t.explicit();
-            TagDoc {
-                tag: t.name.to_string(),
-                id: Some(t.id),
-                image_id: Some(ctx.image_id(t).into_owned()),
-                manifest: e.manifest.as_deref().map(str::to_owned),
-                digest: Some(ctx.digest(t).into_owned()),
-                schema: Some(t.schema),
-                path: e.path.as_deref().map(str::to_owned),
-                internal_path: match (&e.internal_path, default_host) {
-                    (Some(p), _) => Some(p.to_string()),
-                    (None, true) => None,
-                    (None, false) => Some(ctx.internal_path(t)),
-                },
-                size: Some(ctx.size(t)),
-                is_trusted: Some(t.is_trusted),
-                created: Some(model::format_time(t.created)),
-                updated: Some(model::format_time(t.updated)),
-                deleted: e.deleted.as_deref().map(|d| Some(d.to_owned())),
-                scanned: Some(t.scanned),
-                tag_type: Some(t.tag_type),
-            }
-        })
+        .map(|t| export_tag(&repo.ctx, default_host, t))
         .collect();
     RepositoryDoc {
         name: name.to_owned(),
         id: Some(repo.id),
         tags,
     }
+}
+
+/// A tag in fixture form, every derived value explicit except the manifest
+/// and the paths (kept derived unless the fixture gave them).
+fn export_tag(ctx: &RepoContext, default_host: bool, t: &SwrTag) -> TagDoc {
+    let e = t.explicit();
+    TagDoc {
+        tag: t.name.to_string(),
+        id: Some(t.id),
+        image_id: Some(ctx.image_id(t).into_owned()),
+        manifest: e.manifest.as_deref().map(str::to_owned),
+        digest: Some(ctx.digest(t).into_owned()),
+        schema: Some(t.schema),
+        path: e.path.as_deref().map(str::to_owned),
+        internal_path: match (&e.internal_path, default_host) {
+            (Some(p), _) => Some(p.to_string()),
+            (None, true) => None,
+            (None, false) => Some(ctx.internal_path(t)),
+        },
+        size: Some(ctx.size(t)),
+        is_trusted: Some(t.is_trusted),
+        created: Some(model::format_time(t.created)),
+        updated: Some(model::format_time(t.updated)),
+        deleted: e.deleted.as_deref().map(|d| Some(d.to_owned())),
+        scanned: Some(t.scanned),
+        tag_type: Some(t.tag_type),
+    }
+}
+
+/// An image in fixture form, every field explicit.
+fn export_image(image: &Image) -> ImageDoc {
+    ImageDoc {
+        imagetype: Some(image.image_type.to_string()),
+        platform: Some(image.platform.to_string()),
+        os_type: Some(image.os_type.to_string()),
+        min_disk: Some(image.min_disk),
+        member_status: image.member_status.as_deref().map(str::to_owned),
+        virtual_env_type: Some(image.virtual_env_type.to_string()),
+        enterprise_project_id: Some(image.enterprise_project_id.to_string()),
+        architecture: Some(image.architecture.to_string()),
+        created_at: Some(model::format_time(image.created_at)),
+        updated_at: Some(model::format_time(image.updated_at)),
+        id: Some(image.id.to_string()),
+        name: Some(image.name.to_string()),
+        status: Some(image.status.to_string()),
+        tags: image
+            .tags
+            .iter()
+            .map(|(k, v)| ImageTagDoc {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Persisted rows: the state as key/value rows (see `crate::persist`). Values
+// are the export's own JSON records, so a persisted state loads through the
+// same checks as a fixture.
+
+/// The tables of the persisted state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    /// `iam`: the accounts (no secrets); `format`: the layout version.
+    Meta,
+    /// Namespace name → `{"domain_id": …}`.
+    Namespaces,
+    /// `namespace\0repository` → `{"id": …}`.
+    Repos,
+    /// `namespace\0repository\0tag` → the tag in fixture form.
+    Tags,
+    /// Project id → `""`.
+    Projects,
+    /// `project\0position` (zero-padded) → the image in fixture form.
+    Images,
+}
+
+/// Key of the accounts in [`Table::Meta`].
+pub(crate) const META_IAM: &str = "iam";
+
+/// Rows to write: puts and deletes, after clearing every table when `clear`.
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    /// Empty every table first (the whole state follows).
+    pub(crate) clear: bool,
+    /// Rows to insert or replace.
+    pub(crate) put: Vec<(Table, String, String)>,
+    /// Rows to remove.
+    pub(crate) delete: Vec<(Table, String)>,
+}
+
+impl Rows {
+    fn put(&mut self, table: Table, key: String, value: String) {
+        self.put.push((table, key, value));
+    }
+}
+
+/// Serialises the record types of this module (none can fail).
+mod erased {
+    /// A record that serialises to JSON text.
+    pub(super) trait Json {
+        fn to_json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+fn repo_key(namespace: &str, repository: &str) -> String {
+    format!("{namespace}\0{repository}")
+}
+
+fn tag_key(repo_key: &str, tag: &str) -> String {
+    format!("{repo_key}\0{tag}")
+}
+
+fn image_key(project: &str, at: usize) -> String {
+    format!("{project}\0{at:010}")
+}
+
+fn ns_row(ns: &Namespace) -> String {
+    serde_json::json!({ "domain_id": &*ns.domain_id }).to_string()
+}
+
+fn repo_row(repo: &Repo) -> String {
+    serde_json::json!({ "id": repo.id }).to_string()
+}
+
+/// Rows read back from a persisted state, by table, in key order.
+#[derive(Debug, Default)]
+pub(crate) struct StoredRows {
+    /// [`Table::Meta`].
+    pub(crate) meta: Vec<(String, String)>,
+    /// [`Table::Namespaces`].
+    pub(crate) namespaces: Vec<(String, String)>,
+    /// [`Table::Repos`].
+    pub(crate) repos: Vec<(String, String)>,
+    /// [`Table::Tags`].
+    pub(crate) tags: Vec<(String, String)>,
+    /// [`Table::Projects`].
+    pub(crate) projects: Vec<(String, String)>,
+    /// [`Table::Images`].
+    pub(crate) images: Vec<(String, String)>,
+}
+
+/// Builds a store's contents from persisted rows, through the same checks
+/// as any fixture (`name` is what errors are reported under). Access keys
+/// get their secret keys from `secrets` (rows never hold them).
+pub(crate) fn build_rows(
+    name: &str,
+    rows: StoredRows,
+    settings: &SeedSettings,
+    secrets: &Secrets,
+) -> Result<Inner, FixtureError> {
+    let bad = |table: &str, key: &str, e: String| {
+        FixtureError::one(name, &format!("{table}[{key:?}]"), e)
+    };
+    let mut file = FixtureFile::<RawTag> {
+        _schema: None,
+        _description: None,
+        iam: IamSection::default(),
+        ims: ImsSection::default(),
+        swr: SwrSection::default(),
+        faults: Vec::new(),
+    };
+    for (key, value) in &rows.meta {
+        if key == META_IAM {
+            file.iam = serde_json::from_str(value).map_err(|e| bad("meta", key, e.to_string()))?;
+        }
+    }
+    let mut namespaces: indexmap::IndexMap<String, NamespaceDoc<RawTag>> = Default::default();
+    for (key, value) in rows.namespaces {
+        #[derive(Deserialize)]
+        struct NsRow {
+            domain_id: String,
+        }
+        let row: NsRow =
+            serde_json::from_str(&value).map_err(|e| bad("namespaces", &key, e.to_string()))?;
+        namespaces.insert(
+            key.clone(),
+            NamespaceDoc {
+                name: key,
+                domain_id: Some(row.domain_id),
+                repositories: Vec::new(),
+            },
+        );
+    }
+    let mut repos: indexmap::IndexMap<String, (String, RepositoryDoc<RawTag>)> = Default::default();
+    for (key, value) in rows.repos {
+        #[derive(Deserialize)]
+        struct RepoRow {
+            id: i64,
+        }
+        let row: RepoRow =
+            serde_json::from_str(&value).map_err(|e| bad("repos", &key, e.to_string()))?;
+        let (ns, repo) = key
+            .split_once('\0')
+            .ok_or_else(|| bad("repos", &key, "a key without its namespace".into()))?;
+        let doc = RepositoryDoc {
+            name: repo.to_owned(),
+            id: Some(row.id),
+            tags: Vec::new(),
+        };
+        repos.insert(key.clone(), (ns.to_owned(), doc));
+    }
+    for (key, value) in rows.tags {
+        let repo = key
+            .rsplit_once('\0')
+            .and_then(|(repo, _)| repos.get_mut(repo))
+            .ok_or_else(|| bad("tags", &key, "a tag of no known repository".into()))?;
+        let raw = serde_json::value::RawValue::from_string(value)
+            .map_err(|e| bad("tags", &key, e.to_string()))?;
+        repo.1.tags.push(raw);
+    }
+    for (_, (ns, repo)) in repos {
+        namespaces
+            .get_mut(&ns)
+            .ok_or_else(|| {
+                bad(
+                    "repos",
+                    &repo.name,
+                    "a repository of no known namespace".into(),
+                )
+            })?
+            .repositories
+            .push(repo);
+    }
+    file.swr.namespaces = namespaces.into_values().collect();
+    let mut projects: indexmap::IndexMap<String, ProjectDoc> = rows
+        .projects
+        .into_iter()
+        .map(|(id, _)| {
+            let doc = ProjectDoc {
+                id: id.clone(),
+                images: Vec::new(),
+            };
+            (id, doc)
+        })
+        .collect();
+    for (key, value) in rows.images {
+        let project = key
+            .split_once('\0')
+            .and_then(|(p, _)| projects.get_mut(p))
+            .ok_or_else(|| bad("images", &key, "an image of no known project".into()))?;
+        let image: ImageDoc =
+            serde_json::from_str(&value).map_err(|e| bad("images", &key, e.to_string()))?;
+        project.images.push(image);
+    }
+    file.ims.projects = projects.into_values().collect();
+    let doc = Document {
+        name: name.to_owned(),
+        file,
+        trusted: false,
+    };
+    build_docs(vec![doc], settings, secrets).map(|(inner, _)| inner)
 }
 
 /// The files a path stands for: itself, or a directory's `*.json` files.
@@ -436,34 +785,179 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, FixtureError> {
     Ok(files)
 }
 
+/// Documents up to this size that fail the typed parse are parsed again
+/// as one JSON tree, for the schema's precise messages; larger ones get
+/// serde's message and path from a streaming pass (a tree takes tens of
+/// times the document's size).
+const TREE_PARSE_LIMIT: usize = 1 << 20;
+
 /// Steps 1-3: parse, validate against the schema, deserialise.
+///
+/// No JSON tree of the whole document is built unless it is small and
+/// invalid: a streaming pass refuses duplicate keys; a typed parse keeps
+/// tags as raw text (checked one by one when the store is built); the
+/// schema then checks the rest of the document, without its tags.
 fn parse(name: &str, bytes: &[u8]) -> Result<Document, FixtureError> {
-    // Fast path: a typed parse with tags kept raw, then the schema on the
-    // rest of the document (tags are checked one by one as they are built).
-    let fast = serde_json::from_slice::<FixtureFile<RawTag>>(bytes)
-        .ok()
-        .filter(|file| {
-            let rest = serde_json::to_value(file).unwrap_or(Value::Null);
-            VALIDATOR.as_ref().is_ok_and(|v| v.is_valid(&rest))
-        });
-    if let Some(file) = fast {
-        return Ok(Document {
-            name: name.to_owned(),
-            file,
-            trusted: false,
-        });
+    check_duplicate_keys(name, bytes)?;
+    let file = match serde_json::from_slice::<FixtureFile<RawTag>>(bytes) {
+        Ok(file) => file,
+        Err(_) if bytes.len() <= TREE_PARSE_LIMIT => {
+            // The whole tree against the schema, for its precise messages
+            // and paths; then typed again.
+            let file = parse_whole(name, bytes)?;
+            let raw = serde_json::to_vec(&file).unwrap_or_default();
+            serde_json::from_slice(&raw).map_err(|e| {
+                FixtureError::one(name, "$", format!("cannot re-read the document: {e}"))
+            })?
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            return Err(
+                match serde_path_to_error::deserialize::<_, FixtureFile<RawTag>>(&mut de) {
+                    Ok(_) => FixtureError::one(name, "$", "not a valid fixture document"),
+                    Err(e) => {
+                        let path = format!("$.{}", e.path()).replace(".[", "[");
+                        FixtureError::one(name, path.trim_end_matches('.'), e.inner().to_string())
+                    }
+                },
+            );
+        }
+    };
+    // The rest of the document (tags are left out) against the schema.
+    let rest = serde_json::to_value(&file).unwrap_or(Value::Null);
+    let validator = VALIDATOR
+        .as_ref()
+        .map_err(|e| FixtureError::one("fixtures/schema.json", "$", e.clone()))?;
+    if !validator.is_valid(&rest) {
+        let problems = validator
+            .iter_errors(&rest)
+            .take(FixtureError::MAX_PROBLEMS)
+            .map(|e| Problem {
+                file: name.to_owned(),
+                path: json_path(e.instance_path().segments().map(|s| s.to_string())),
+                message: e.to_string(),
+            })
+            .collect();
+        return Err(FixtureError { problems });
     }
-    // Slow path, for invalid documents: the whole tree against the schema,
-    // for its precise messages and paths.
-    let file = parse_whole(name, bytes)?;
-    let raw = serde_json::to_vec(&file).unwrap_or_default();
-    let file = serde_json::from_slice(&raw)
-        .map_err(|e| FixtureError::one(name, "$", format!("cannot re-read the document: {e}")))?;
     Ok(Document {
         name: name.to_owned(),
         file,
         trusted: false,
     })
+}
+
+/// Refuses a document in which an object names a key twice (JSON parsers
+/// would silently keep one of the values), naming the object's JSONPath.
+/// A streaming pass: no tree is built. Syntax errors are reported here too.
+pub(crate) fn check_duplicate_keys(name: &str, bytes: &[u8]) -> Result<(), FixtureError> {
+    let mut path = Vec::new();
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let walk = KeyWalk {
+        path: &mut path,
+        found: &mut found,
+    };
+    let result = serde::de::DeserializeSeed::deserialize(walk, &mut de).and_then(|()| de.end());
+    match (result, found) {
+        (_, Some((at, key))) => Err(FixtureError::one(
+            name,
+            &at,
+            format!("duplicate key {key:?}: a key may appear only once in an object"),
+        )),
+        (Err(e), None) => Err(FixtureError::one(name, "$", format!("not valid JSON: {e}"))),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+/// One step of a JSONPath while [`check_duplicate_keys`] walks a document.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A visitor that walks any JSON value, recording where it is.
+struct KeyWalk<'p> {
+    path: &'p mut Vec<Step>,
+    /// Set to (JSONPath of the object, key) at the first duplicate.
+    found: &'p mut Option<(String, String)>,
+}
+
+impl KeyWalk<'_> {
+    fn json_path(&self) -> String {
+        json_path(self.path.iter().map(|s| match s {
+            Step::Key(k) => k.clone(),
+            Step::Index(i) => i.to_string(),
+        }))
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyWalk<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyWalk<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        loop {
+            self.path.push(Step::Index(i));
+            let more = seq.next_element_seed(KeyWalk {
+                path: &mut *self.path,
+                found: &mut *self.found,
+            })?;
+            self.path.pop();
+            if more.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if keys.contains(&key) {
+                *self.found = Some((self.json_path(), key));
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            self.path.push(Step::Key(key));
+            map.next_value_seed(KeyWalk {
+                path: &mut *self.path,
+                found: &mut *self.found,
+            })?;
+            if let Some(Step::Key(key)) = self.path.pop() {
+                keys.insert(key);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parses a document known to be valid (the embedded default) without
@@ -652,7 +1146,9 @@ pub(crate) struct IamProjectDoc {
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccessKeyDoc {
     pub(crate) access: String,
-    pub(crate) secret: String,
+    /// Never exported: `None` in the export and in the persisted state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) secret: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) projects: Option<Vec<String>>,
 }
@@ -660,7 +1156,12 @@ pub(crate) struct AccessKeyDoc {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TokenDoc {
-    pub(crate) token: String,
+    /// The token itself (fixtures); exports give `token_sha256` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<String>,
+    /// Lowercase hex SHA-256 of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token_sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) projects: Option<Vec<String>>,
 }
@@ -676,8 +1177,13 @@ struct PendingCredential {
 }
 
 enum PendingSecret {
-    AccessKey { access: String, secret: String },
-    Token(String),
+    /// `secret` is `None` when the document left it out (an export).
+    AccessKey {
+        access: String,
+        secret: Option<String>,
+    },
+    /// The token's SHA-256.
+    Token([u8; 32]),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -816,9 +1322,29 @@ fn explicit_null<'de, D: serde::Deserializer<'de>>(
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// The digest of a token entry: the SHA-256 of `token`, or `token_sha256`
+/// (the schema requires exactly one, as 64 lowercase hex digits).
+fn token_doc_digest(doc: &TokenDoc) -> [u8; 32] {
+    match (&doc.token, &doc.token_sha256) {
+        (Some(token), _) => super::iam::Iam::token_digest(token),
+        (None, Some(hex)) => {
+            let mut out = [0; 32];
+            // Checked by the schema's pattern; a bad value gives a digest no token has.
+            let _ = hex::decode_to_slice(hex, &mut out);
+            out
+        }
+        (None, None) => [0; 32],
+    }
+}
+
 /// Step 4: cross-file checks and derivation.
 struct Builder<'a> {
     settings: &'a SeedSettings,
+    /// Secret keys by AK, for access keys a document gives without one.
+    known_secrets: HashMap<Arc<str>, Arc<str>>,
+    /// Leave out (with a warning) an AK whose secret nobody knows, instead
+    /// of refusing the document.
+    drop_unknown_secrets: bool,
     problems: Vec<Problem>,
     inner: Inner,
     /// Where each namespace's domain and each repository were first defined.
@@ -844,6 +1370,8 @@ impl<'a> Builder<'a> {
     fn new(settings: &'a SeedSettings) -> Self {
         Self {
             settings,
+            known_secrets: HashMap::new(),
+            drop_unknown_secrets: false,
             problems: Vec::new(),
             inner: Inner::default(),
             seen_repos: HashMap::new(),
@@ -872,14 +1400,14 @@ impl<'a> Builder<'a> {
 
     fn build(
         mut self,
-        docs: &[Document],
+        docs: Vec<Document>,
     ) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
-        self.reserve_ids(docs);
+        self.reserve_ids(&docs);
         let mut faults = Vec::new();
-        for doc in docs {
-            self.load_iam(doc);
-            self.load_ims(doc);
-            self.load_swr(doc);
+        for mut doc in docs {
+            self.load_iam(&doc);
+            self.load_ims(&doc);
+            self.load_swr(&mut doc);
             for (i, rule) in doc.file.faults.iter().enumerate() {
                 match rule.validate() {
                     Ok(()) => faults.push(crate::faults::FaultRule {
@@ -987,10 +1515,19 @@ impl<'a> Builder<'a> {
                     tokens: Vec::new(),
                 });
             merged.projects.extend(domain.projects.iter().cloned());
+            // Kept for export, without secrets: SKs stay only in the key
+            // table, tokens only as digests.
             merged
                 .access_keys
-                .extend(domain.access_keys.iter().cloned());
-            merged.tokens.extend(domain.tokens.iter().cloned());
+                .extend(domain.access_keys.iter().map(|k| AccessKeyDoc {
+                    secret: None,
+                    ..k.clone()
+                }));
+            merged.tokens.extend(domain.tokens.iter().map(|t| TokenDoc {
+                token: None,
+                token_sha256: Some(hex::encode(token_doc_digest(t))),
+                projects: t.projects.clone(),
+            }));
             for (p, project) in domain.projects.iter().enumerate() {
                 let ppath = format!("{path}.projects[{p}]");
                 if let Some((owner, at)) = self.project_owners.get(&project.id) {
@@ -1041,7 +1578,7 @@ impl<'a> Builder<'a> {
                 .map(|(t, token)| PendingCredential {
                     domain: domain.id.clone(),
                     scope: token.projects.clone(),
-                    secret: PendingSecret::Token(token.token.clone()),
+                    secret: PendingSecret::Token(token_doc_digest(token)),
                     file: doc.name.clone(),
                     path: format!("{path}.tokens[{t}]"),
                 });
@@ -1086,10 +1623,7 @@ impl<'a> Builder<'a> {
                 PendingSecret::AccessKey { access, .. } => {
                     (access.as_bytes().to_vec(), format!("access key {access}"))
                 }
-                PendingSecret::Token(token) => (
-                    super::iam::Iam::token_digest(token).to_vec(),
-                    "this token".to_owned(),
-                ),
+                PendingSecret::Token(digest) => (digest.to_vec(), "this token".to_owned()),
             };
             let here = format!("{} at {}", cred.file, cred.path);
             if let Some(first) = self.seen_credentials.get(&key) {
@@ -1100,14 +1634,31 @@ impl<'a> Builder<'a> {
             self.seen_credentials.insert(key, here);
             match cred.secret {
                 PendingSecret::AccessKey { access, secret } => {
-                    let key = super::AccessKey {
-                        caller,
-                        secret: secret.into(),
+                    let secret: Arc<str> = match secret {
+                        Some(s) => s.into(),
+                        None => match self.known_secrets.get(access.as_str()) {
+                            Some(s) => s.clone(),
+                            None if self.drop_unknown_secrets => {
+                                tracing::warn!(
+                                    ak = %access,
+                                    "access key {access} in {} has no secret key, and no fixture gives one: it is left out (secret keys are never written to exports or the persisted state)",
+                                    cred.file
+                                );
+                                continue;
+                            }
+                            None => {
+                                let message = format!(
+                                    "access key {access} has no `secret`, and the server knows none for it (exports leave secret keys out: give it here or in a fixture)"
+                                );
+                                self.problem(&cred.file, format!("{}.secret", cred.path), message);
+                                continue;
+                            }
+                        },
                     };
+                    let key = super::AccessKey { caller, secret };
                     self.inner.iam.access_keys.insert(access.into(), key);
                 }
-                PendingSecret::Token(token) => {
-                    let digest = super::iam::Iam::token_digest(&token);
+                PendingSecret::Token(digest) => {
                     self.inner.iam.tokens.insert(digest, caller);
                 }
             }
@@ -1194,7 +1745,10 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn load_swr(&mut self, doc: &Document) {
+    /// Loads the namespaces of a document, consuming its raw tags (each is
+    /// freed once its record is built).
+    fn load_swr(&mut self, doc: &mut Document) {
+        let (name, trusted) = (doc.name.clone(), doc.trusted);
         let internal_host: Arc<str> = doc
             .file
             .swr
@@ -1203,7 +1757,7 @@ impl<'a> Builder<'a> {
             .unwrap_or(DEFAULT_INTERNAL_HOST)
             .into();
         let registry_host: Arc<str> = self.settings.registry_host.as_str().into();
-        for (n, ns_doc) in doc.file.swr.namespaces.iter().enumerate() {
+        for (n, ns_doc) in doc.file.swr.namespaces.iter_mut().enumerate() {
             let ns_path = format!("$.swr.namespaces[{n}]");
             let domain_id = ns_doc.domain_id.as_deref().unwrap_or(DEFAULT_DOMAIN_ID);
             match self.ns_domains.get(&ns_doc.name) {
@@ -1212,19 +1766,19 @@ impl<'a> Builder<'a> {
                         "namespace {} belongs to domain {first_domain} ({first_at}), not {domain_id}",
                         ns_doc.name
                     );
-                    self.problem(&doc.name, format!("{ns_path}.domain_id"), message);
+                    self.problem(&name, format!("{ns_path}.domain_id"), message);
                     continue;
                 }
                 Some(_) => {}
                 None => {
-                    let at = format!("{} at {ns_path}", doc.name);
+                    let at = format!("{name} at {ns_path}");
                     self.ns_domains
                         .insert(ns_doc.name.clone(), (domain_id.to_owned(), at));
                 }
             }
             let domain_id: Arc<str> = domain_id.into();
             let mut repos = Vec::new();
-            for (r, repo_doc) in ns_doc.repositories.iter().enumerate() {
+            for (r, repo_doc) in ns_doc.repositories.iter_mut().enumerate() {
                 let path = format!("{ns_path}.repositories[{r}]");
                 let key = (ns_doc.name.clone(), repo_doc.name.clone());
                 if let Some(first) = self.seen_repos.get(&key) {
@@ -1232,11 +1786,10 @@ impl<'a> Builder<'a> {
                         "repository {}/{} is already defined by {first}",
                         ns_doc.name, repo_doc.name
                     );
-                    self.problem(&doc.name, format!("{path}.name"), message);
+                    self.problem(&name, format!("{path}.name"), message);
                     continue;
                 }
-                self.seen_repos
-                    .insert(key, format!("{} at {path}", doc.name));
+                self.seen_repos.insert(key, format!("{name} at {path}"));
                 let ctx = Arc::new(RepoContext {
                     namespace: ns_doc.name.as_str().into(),
                     repository: repo_doc.name.as_str().into(),
@@ -1248,7 +1801,8 @@ impl<'a> Builder<'a> {
                     Some(id) => id,
                     None => self.fresh_repo_id(),
                 };
-                let tags = self.load_tags(doc, &path, repo_id, &repo_doc.tags);
+                let raw = std::mem::take(&mut repo_doc.tags);
+                let tags = self.load_tags(&name, trusted, &path, repo_id, raw);
                 repos.push((repo_doc.name.as_str().into(), Repo::new(ctx, repo_id, tags)));
             }
             let ns = self
@@ -1265,27 +1819,29 @@ impl<'a> Builder<'a> {
 
     fn load_tags(
         &mut self,
-        doc: &Document,
+        file: &str,
+        trusted: bool,
         repo_path: &str,
         repo_id: i64,
-        docs: &[RawTag],
+        docs: Vec<RawTag>,
     ) -> Vec<Arc<SwrTag>> {
         let mut names = HashSet::new();
         let mut tags = Vec::with_capacity(docs.len());
-        for (t, raw) in docs.iter().enumerate() {
+        for (t, raw) in docs.into_iter().enumerate() {
             // Built only when something is wrong: most fixtures have no errors.
             let path = || format!("{repo_path}.tags[{t}]");
-            let parsed = if doc.trusted {
+            let parsed = if trusted {
                 serde_json::from_str::<TagDoc>(raw.get())
                     .map_err(|e| vec![(String::new(), e.to_string())])
             } else {
-                parse_tag(raw)
+                parse_tag(&raw)
             };
+            drop(raw);
             let parsed = match parsed {
                 Ok(d) => d,
                 Err(problems) => {
                     for (below, message) in problems {
-                        self.problem(&doc.name, format!("{}{below}", path()), message);
+                        self.problem(file, format!("{}{below}", path()), message);
                     }
                     continue;
                 }
@@ -1294,7 +1850,7 @@ impl<'a> Builder<'a> {
             let name: Arc<str> = d.tag.as_str().into();
             if !names.insert(name.clone()) {
                 let message = format!("tag {:?} appears twice in this repository", d.tag);
-                self.problem(&doc.name, format!("{}.tag", path()), message);
+                self.problem(file, format!("{}.tag", path()), message);
                 continue;
             }
             let id = match d.id {
@@ -1305,7 +1861,7 @@ impl<'a> Builder<'a> {
                 Ok(tag) => tags.push(Arc::new(tag)),
                 Err(problems) => {
                     for (field, message) in problems {
-                        self.problem(&doc.name, format!("{}.{field}", path()), message);
+                        self.problem(file, format!("{}.{field}", path()), message);
                     }
                 }
             }

@@ -168,32 +168,76 @@ async fn acknowledged_writes_survive_a_graceful_restart() {
 }
 
 #[tokio::test]
-async fn changes_are_saved_on_the_interval_without_a_shutdown() {
+async fn a_write_is_on_disk_before_its_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.json");
+    let state = dir.path().join("state.db");
     let server = Server::builder()
-        .persist(&state, Some(Duration::from_millis(50)))
+        .persist(&state, None)
         .start()
         .await
         .unwrap();
-    server
-        .push_tag("namespace", "busybox", json!({"tag": "interval"}))
+    let pushed = reqwest::Client::new()
+        .put(format!(
+            "{}/_mock/swr/namespaces/namespace/repos/busybox/tags/acked",
+            server.uri()
+        ))
+        .send()
+        .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let saved = std::fs::read_to_string(&state).unwrap_or_default();
-        if saved.contains("\"interval\"") {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "not saved within 5 s");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let parsed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(pushed.status(), 201);
+    // No shutdown, no interval: a copy of the file taken right after the
+    // answer (as a crash would leave it) already holds the write.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&state, &copy).unwrap();
+    let again = Server::builder()
+        .persist(&copy, None)
+        .start()
+        .await
+        .unwrap();
     assert!(
-        parsed["swr"]["namespaces"].is_array(),
-        "a whole, valid fixture"
+        again
+            .store()
+            .tag("namespace", "busybox", "acked")
+            .unwrap()
+            .is_some()
     );
+    drop(server);
+}
+
+#[test]
+fn an_old_json_state_file_is_migrated_to_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server::builder().start().await.unwrap();
+        server
+            .push_tag("old", "repo", json!({"tag": "v1"}))
+            .unwrap();
+        let mut old = server.export_state();
+        // The old format carried the secrets in plain text.
+        old["iam"]["domains"][0]["access_keys"][0]["secret"] = json!("SKTEST");
+        std::fs::write(&state, old.to_string()).unwrap();
+        let before = server.export_state();
+        let migrated = Server::builder()
+            .persist(&state, None)
+            .start()
+            .await
+            .unwrap();
+        assert_eq!(migrated.export_state(), before);
+        migrated.shutdown().await.unwrap();
+        let bytes = std::fs::read(&state).unwrap();
+        assert!(!bytes.starts_with(b"{"), "the JSON file became a database");
+        let again = Server::builder()
+            .persist(&state, None)
+            .start()
+            .await
+            .unwrap();
+        assert_eq!(again.export_state(), before);
+    });
 }
 
 #[test]
@@ -288,4 +332,323 @@ fn the_binary_persists_across_sigterm_and_serves_https_when_asked() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Runs the binary with `args` until it exits (it must refuse to start).
+fn refused(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            let _ = status;
+            return (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started instead of refusing {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_unusable_persist_path_refuses_to_start_naming_the_path_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("state.db");
+    let a_dir = dir.path().to_owned();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let under_a_file = file.join("state.db");
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0xA5u8; 4096]).unwrap();
+    for path in [&missing, &a_dir, &under_a_file, &garbage] {
+        let (code, stderr) = refused(&["--persist".as_ref(), path.as_os_str()]);
+        assert_eq!(code, Some(1), "{}: {stderr}", path.display());
+        assert!(
+            stderr.contains(&path.display().to_string()) && stderr.contains("--persist"),
+            "names the path and the flag: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ids_beyond_the_json_safe_range_are_refused_at_every_door() {
+    let server = Server::builder().start().await.unwrap();
+    let client = reqwest::Client::new();
+    let push = client
+        .put(format!(
+            "{}/_mock/swr/namespaces/team/repos/app/tags/big",
+            server.uri()
+        ))
+        .json(&json!({"id": i64::MAX}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), 400, "{:?}", push.text().await);
+    let fixture = json!({"swr": {"namespaces": [{"name": "ns", "repositories": [
+        {"name": "r", "id": i64::MAX, "tags": [{"tag": "a"}]}]}]}});
+    let import = client
+        .put(format!("{}/_mock/state", server.uri()))
+        .body(fixture.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(import.status(), 400);
+    let text = import.text().await.unwrap();
+    assert!(text.contains("repositories[0].id"), "{text}");
+    // The largest accepted id still leaves the next allocation checked.
+    let top = 9_007_199_254_740_991_i64;
+    let push = client
+        .put(format!(
+            "{}/_mock/swr/namespaces/team/repos/app/tags/top",
+            server.uri()
+        ))
+        .json(&json!({"id": top}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), 201);
+    let next = client
+        .put(format!(
+            "{}/_mock/swr/namespaces/team/repos/app/tags/next",
+            server.uri()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        next.status().is_client_error() || next.status().is_server_error(),
+        "no id past the top is handed out: {}",
+        next.status()
+    );
+    let state = server.export_state().to_string();
+    let again = Server::builder().start().await.unwrap();
+    again.import_state(&state).expect("the export reloads");
+    assert_eq!(again.export_state().to_string(), state);
+}
+
+/// Every token and secret key of the default fixture.
+const SECRETS: [&str; 4] = ["SKTEST", "SKOTHER", "TOKENTEST", "TOKENOTHER"];
+
+#[tokio::test]
+async fn no_export_carries_a_secret_of_the_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let server = Server::builder()
+        .persist(&state, None)
+        .start()
+        .await
+        .unwrap();
+    server
+        .push_tag("fresh", "repo", json!({"tag": "v1"}))
+        .unwrap();
+    let client = reqwest::Client::new();
+    let exported = client
+        .get(format!("{}/_mock/state", server.uri()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The export reloads, keeping the server's secret keys for its AKs.
+    let put = client
+        .put(format!("{}/_mock/state", server.uri()))
+        .body(exported.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{:?}", put.text().await);
+    assert_eq!(server.export_state().to_string(), {
+        let v: serde_json::Value = serde_json::from_str(&exported).unwrap();
+        v.to_string()
+    });
+    assert!(server.store().access_key("AKTEST").is_some());
+    assert!(server.store().token("TOKENTEST").is_some());
+    server.shutdown().await.unwrap();
+    let mut outputs = vec![("GET /_mock/state".to_owned(), exported.into_bytes())];
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is private", path.display());
+        }
+        outputs.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    for (name, bytes) in &outputs {
+        for secret in SECRETS {
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "{name} carries the secret {secret}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn duplicate_json_keys_are_refused_in_fixtures_and_imports() {
+    let doubled = r#"{"swr": {"namespaces": [{"name": "ns", "repositories": [
+        {"name": "r", "tags": [{"tag": "a", "size": 1, "size": 2}]}]}]}}"#;
+    let err = Server::builder()
+        .fixture_json("dup.json", doubled)
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("dup.json") && err.contains("$.swr.namespaces[0].repositories[0].tags[0]"),
+        "{err}"
+    );
+    let server = Server::builder().start().await.unwrap();
+    let r = reqwest::Client::new()
+        .put(format!("{}/_mock/state", server.uri()))
+        .body(r#"{"ims": {"projects": []}, "ims": {"projects": []}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("duplicate"));
+}
+
+/// The server binary under test (`IMS_SWR_MOCK_TEST_BIN` overrides it, to
+/// run these tests against another build).
+fn server_bin() -> std::path::PathBuf {
+    std::env::var_os("IMS_SWR_MOCK_TEST_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_ims-swr-mock").into())
+}
+
+/// A running server binary and its base URL.
+struct Child {
+    child: std::process::Child,
+    uri: String,
+}
+
+impl Child {
+    fn start(args: &[&std::ffi::OsStr]) -> Child {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(server_bin())
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let uri = line
+            .trim()
+            .strip_prefix("Listening at ")
+            .unwrap_or_else(|| panic!("no Listening line: {line:?}"))
+            .to_owned();
+        Child { child, uri }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn no_acknowledged_write_is_lost_to_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let args = ["--persist".as_ref(), state.as_os_str()];
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut acked: Vec<String> = Vec::new();
+    // Three rounds, each killed (SIGKILL) at a different moment while four
+    // clients write; every write answered 2xx must be there after a restart.
+    for round in 0..3u64 {
+        let mut server = Child::start(&args);
+        let uri = server.uri.clone();
+        let jitter = (u64::from(std::process::id()) * 7 + round * 131) % 400;
+        let kill_after = Duration::from_millis(200 + jitter);
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let uri = uri.clone();
+                rt.spawn(async move {
+                    let client = reqwest::Client::new();
+                    let mut acked = Vec::new();
+                    for i in 0..5_000 {
+                        let tag = format!("r{round}-w{w}-{i}");
+                        let sent = client
+                            .put(format!(
+                                "{uri}/_mock/swr/namespaces/kill/repos/app/tags/{tag}"
+                            ))
+                            .timeout(Duration::from_secs(5))
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(r) if r.status().is_success() => acked.push(tag),
+                            _ => break,
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
+        std::thread::sleep(kill_after);
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        for w in writers {
+            acked.extend(rt.block_on(w).unwrap());
+        }
+        // Restart: the state loads, and holds every acknowledged write.
+        let server = Child::start(&args);
+        let exported: serde_json::Value = rt.block_on(async {
+            reqwest::get(format!("{}/_mock/state", server.uri))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        let names: std::collections::HashSet<&str> = exported["swr"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|ns| ns["name"] == "kill")
+            .flat_map(|ns| ns["repositories"][0]["tags"].as_array().unwrap())
+            .filter_map(|t| t["tag"].as_str())
+            .collect();
+        let lost: Vec<&String> = acked
+            .iter()
+            .filter(|t| !names.contains(t.as_str()))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "round {round}: {} of {} acknowledged writes lost, such as {:?}",
+            lost.len(),
+            acked.len(),
+            lost.first()
+        );
+    }
+    assert!(
+        acked.len() > 30,
+        "too few writes to mean anything: {}",
+        acked.len()
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
 }
