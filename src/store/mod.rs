@@ -156,8 +156,17 @@ pub(crate) struct Project {
 
 impl Project {
     /// Adds an image and folds its tags into the aggregate.
-    pub(crate) fn push_image(&mut self, image: Image) {
+    pub(crate) fn push_image(&mut self, mut image: Image) {
         self.count(&image.tags, 1);
+        // Share the aggregate's strings: keys and values repeat across images.
+        for (key, value) in &mut image.tags {
+            if let Some((shared_key, values)) = self.counts.get_key_value(&**key) {
+                if let Some((shared_value, _)) = values.get_key_value(&**value) {
+                    *value = shared_value.clone();
+                }
+                *key = shared_key.clone();
+            }
+        }
         self.index.insert(image.id.clone(), self.images.len());
         self.images.push(image);
     }

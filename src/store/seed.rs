@@ -727,7 +727,7 @@ pub(crate) fn build_rows(
             .push(repo);
     }
     file.swr.namespaces = namespaces.into_values().collect();
-    let mut projects: indexmap::IndexMap<String, ProjectDoc> = rows
+    let mut projects: indexmap::IndexMap<String, ProjectDoc<RawTag>> = rows
         .projects
         .into_iter()
         .map(|(id, _)| {
@@ -743,9 +743,9 @@ pub(crate) fn build_rows(
             .split_once('\0')
             .and_then(|(p, _)| projects.get_mut(p))
             .ok_or_else(|| bad("images", &key, "an image of no known project".into()))?;
-        let image: ImageDoc =
-            serde_json::from_str(&value).map_err(|e| bad("images", &key, e.to_string()))?;
-        project.images.push(image);
+        let raw = serde_json::value::RawValue::from_string(value)
+            .map_err(|e| bad("images", &key, e.to_string()))?;
+        project.images.push(raw);
     }
     file.ims.projects = projects.into_values().collect();
     let doc = Document {
@@ -998,7 +998,15 @@ fn parse_whole(name: &str, bytes: &[u8]) -> Result<FixtureFile, FixtureError> {
 }
 
 /// The validator of one tag: the schema's own `swrTag` definition.
-static TAG_VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
+static TAG_VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> =
+    LazyLock::new(|| def_validator("swrTag"));
+
+/// The validator of one image: the schema's own `image` definition.
+static IMAGE_VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> =
+    LazyLock::new(|| def_validator("image"));
+
+/// A validator of one definition (`$defs/NAME`) of the fixture schema.
+fn def_validator(name: &str) -> Result<jsonschema::Validator, String> {
     let mut schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
     let root = schema
         .as_object_mut()
@@ -1013,16 +1021,24 @@ static TAG_VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock
     ] {
         root.remove(keyword);
     }
-    root.insert("$ref".into(), Value::String("#/$defs/swrTag".into()));
+    root.insert("$ref".into(), Value::String(format!("#/$defs/{name}")));
     jsonschema::validator_for(&schema).map_err(|e| e.to_string())
-});
+}
 
 /// Validates one raw tag against the schema and reads it. Errors are
 /// `(path below the tag, message)`.
 pub(crate) fn parse_tag(raw: &RawTag) -> Result<TagDoc, Vec<(String, String)>> {
+    parse_item(raw, &TAG_VALIDATOR)
+}
+
+/// Validates one raw item against its schema definition and reads it.
+fn parse_item<T: serde::de::DeserializeOwned>(
+    raw: &RawTag,
+    validator: &Result<jsonschema::Validator, String>,
+) -> Result<T, Vec<(String, String)>> {
     let value: Value =
         serde_json::from_str(raw.get()).map_err(|e| vec![(String::new(), e.to_string())])?;
-    let validator = TAG_VALIDATOR
+    let validator = validator
         .as_ref()
         .map_err(|e| vec![(String::new(), e.clone())])?;
     if !validator.is_valid(&value) {
@@ -1072,22 +1088,33 @@ struct Document {
 /// never holds a million `TagDoc`s or a million-node JSON tree at once.
 pub(crate) type RawTag = Box<serde_json::value::RawValue>;
 
-/// What a repository's `tags` list holds: [`TagDoc`]s (export) or [`RawTag`]s (load).
+/// What a repository's `tags` list holds: [`TagDoc`]s (export) or [`RawTag`]s
+/// (load); and what a project's `images` list holds: [`ImageDoc`]s or raw
+/// JSON, the same way.
 pub(crate) trait TagItem {
-    /// Whether to leave the tags out when the rest of the document is
-    /// serialised for schema validation (raw tags are validated one by one).
+    /// Whether to leave the tags and images out when the rest of the
+    /// document is serialised for schema validation (raw ones are validated
+    /// one by one).
     const VALIDATED_APART: bool;
+    /// An image of a project's `images` list.
+    type Image: fmt::Debug + Clone + Serialize + serde::de::DeserializeOwned;
 }
 
 impl TagItem for TagDoc {
     const VALIDATED_APART: bool = false;
+    type Image = ImageDoc;
 }
 
 impl TagItem for RawTag {
     const VALIDATED_APART: bool = true;
+    type Image = RawTag;
 }
 
 fn validated_apart<T: TagItem>(_: &[T]) -> bool {
+    T::VALIDATED_APART
+}
+
+fn images_validated_apart<T: TagItem>(_: &[T::Image]) -> bool {
     T::VALIDATED_APART
 }
 
@@ -1102,8 +1129,8 @@ pub(crate) struct FixtureFile<T: TagItem = TagDoc> {
     pub(crate) _description: Option<String>,
     #[serde(default)]
     pub(crate) iam: IamSection,
-    #[serde(default)]
-    pub(crate) ims: ImsSection,
+    #[serde(default = "Default::default")]
+    pub(crate) ims: ImsSection<T>,
     #[serde(default = "Default::default")]
     pub(crate) swr: SwrSection<T>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1186,19 +1213,30 @@ enum PendingSecret {
     Token([u8; 32]),
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ImsSection {
-    #[serde(default)]
-    pub(crate) projects: Vec<ProjectDoc>,
+pub(crate) struct ImsSection<T: TagItem = TagDoc> {
+    #[serde(default = "Vec::new")]
+    pub(crate) projects: Vec<ProjectDoc<T>>,
+}
+
+impl<T: TagItem> Default for ImsSection<T> {
+    fn default() -> Self {
+        Self {
+            projects: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ProjectDoc {
+pub(crate) struct ProjectDoc<T: TagItem = TagDoc> {
     pub(crate) id: String,
-    #[serde(default)]
-    pub(crate) images: Vec<ImageDoc>,
+    #[serde(
+        default = "Vec::new",
+        skip_serializing_if = "images_validated_apart::<T>"
+    )]
+    pub(crate) images: Vec<T::Image>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -1349,8 +1387,13 @@ struct Builder<'a> {
     inner: Inner,
     /// Where each namespace's domain and each repository were first defined.
     seen_repos: HashMap<(String, String), String>,
-    seen_images: HashMap<String, String>,
+    /// Where each image id was first defined: (document, project, image).
+    seen_images: HashMap<Arc<str>, (usize, usize, usize)>,
+    /// Names of the documents loaded so far, by number.
+    doc_names: Vec<String>,
     ns_domains: HashMap<String, (String, String)>,
+    /// One shared string per distinct value of low-variety image fields.
+    interned: HashSet<Arc<str>>,
     /// Explicit ids, reserved before derived ones are handed out.
     used_repo_ids: HashSet<i64>,
     used_tag_ids: HashSet<i64>,
@@ -1371,11 +1414,13 @@ impl<'a> Builder<'a> {
         Self {
             settings,
             known_secrets: HashMap::new(),
+            interned: HashSet::new(),
             drop_unknown_secrets: false,
             problems: Vec::new(),
             inner: Inner::default(),
             seen_repos: HashMap::new(),
             seen_images: HashMap::new(),
+            doc_names: Vec::new(),
             ns_domains: HashMap::new(),
             used_repo_ids: HashSet::new(),
             used_tag_ids: HashSet::new(),
@@ -1405,8 +1450,9 @@ impl<'a> Builder<'a> {
         self.reserve_ids(&docs);
         let mut faults = Vec::new();
         for mut doc in docs {
+            self.doc_names.push(doc.name.clone());
             self.load_iam(&doc);
-            self.load_ims(&doc);
+            self.load_ims(&mut doc);
             self.load_swr(&mut doc);
             for (i, rule) in doc.file.faults.iter().enumerate() {
                 match rule.validate() {
@@ -1665,27 +1711,53 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn load_ims(&mut self, doc: &Document) {
-        for (p, project_doc) in doc.file.ims.projects.iter().enumerate() {
+    /// Loads the projects of a document, consuming its raw images (each is
+    /// freed once its record is built).
+    fn load_ims(&mut self, doc: &mut Document) {
+        let trusted = doc.trusted;
+        for (p, project_doc) in doc.file.ims.projects.iter_mut().enumerate() {
             let mut project = self
                 .inner
                 .projects
                 .remove(project_doc.id.as_str())
                 .unwrap_or_default();
-            for (i, image_doc) in project_doc.images.iter().enumerate() {
+            let project_id: Arc<str> = project_doc.id.as_str().into();
+            let raws = std::mem::take(&mut project_doc.images);
+            for (i, raw) in raws.into_iter().enumerate() {
                 let path = format!("$.ims.projects[{p}].images[{i}]");
+                let parsed = if trusted {
+                    serde_json::from_str::<ImageDoc>(raw.get())
+                        .map_err(|e| vec![(String::new(), e.to_string())])
+                } else {
+                    parse_item::<ImageDoc>(&raw, &IMAGE_VALIDATOR)
+                };
+                drop(raw);
+                let image_doc = match parsed {
+                    Ok(d) => d,
+                    Err(problems) => {
+                        for (below, message) in problems {
+                            self.problem(&doc.name, format!("{path}{below}"), message);
+                        }
+                        continue;
+                    }
+                };
+                let image_doc = &image_doc;
                 let ordinal = project.images.len() + 1;
-                let id = image_doc.id.clone().unwrap_or_else(|| {
-                    derived_uuid(&format!("image:{}:{ordinal}", project_doc.id))
-                });
-                let key = id.clone();
-                if let Some(first) = self.seen_images.get(&key) {
+                let id: Arc<str> = match &image_doc.id {
+                    Some(id) => id.as_str().into(),
+                    None => derived_uuid(&format!("image:{}:{ordinal}", project_doc.id)).into(),
+                };
+                if let Some(&(d, fp, fi)) = self.seen_images.get(&id) {
+                    let first = format!(
+                        "{} at $.ims.projects[{fp}].images[{fi}]",
+                        self.doc_names.get(d).map_or("?", String::as_str)
+                    );
                     let message = format!("image {id} is already defined by {first}");
                     self.problem(&doc.name, format!("{path}.id"), message);
                     continue;
                 }
-                self.seen_images
-                    .insert(key, format!("{} at {path}", doc.name));
+                let doc_no = self.doc_names.len().saturating_sub(1);
+                self.seen_images.insert(id.clone(), (doc_no, p, i));
                 let mut keys = HashSet::new();
                 for (t, tag) in image_doc.tags.iter().enumerate() {
                     if !keys.insert(tag.key.as_str()) {
@@ -1706,12 +1778,21 @@ impl<'a> Builder<'a> {
                 let fallback = DERIVED_TIME_BASE + 60 * ordinal as i64;
                 let created_at = time(&image_doc.created_at, "created_at").unwrap_or(fallback);
                 let updated_at = time(&image_doc.updated_at, "updated_at").unwrap_or(created_at);
-                let text = |v: &Option<String>, default: &str| -> Arc<str> {
-                    v.as_deref().unwrap_or(default).into()
+                // Low-variety fields share one string per distinct value.
+                let interned = &mut self.interned;
+                let mut text = |v: &Option<String>, default: &str| -> Arc<str> {
+                    let v = v.as_deref().unwrap_or(default);
+                    match interned.get(v) {
+                        Some(shared) => shared.clone(),
+                        None => {
+                            let shared: Arc<str> = v.into();
+                            interned.insert(shared.clone());
+                            shared
+                        }
+                    }
                 };
-                let project_id: Arc<str> = project_doc.id.as_str().into();
                 let image = Image {
-                    id: id.as_str().into(),
+                    id,
                     name: image_doc
                         .name
                         .clone()
@@ -1727,7 +1808,10 @@ impl<'a> Builder<'a> {
                     platform: text(&image_doc.platform, "Ubuntu"),
                     os_type: text(&image_doc.os_type, "Linux"),
                     min_disk: image_doc.min_disk.unwrap_or(40),
-                    member_status: image_doc.member_status.as_deref().map(Arc::from),
+                    member_status: image_doc
+                        .member_status
+                        .as_ref()
+                        .map(|m| text(&Some(m.clone()), "")),
                     virtual_env_type: text(&image_doc.virtual_env_type, "FusionCompute"),
                     enterprise_project_id: text(&image_doc.enterprise_project_id, "0"),
                     architecture: text(&image_doc.architecture, "x86"),
@@ -1736,7 +1820,7 @@ impl<'a> Builder<'a> {
                 };
                 self.inner
                     .image_projects
-                    .insert(image.id.clone(), project_id);
+                    .insert(image.id.clone(), project_id.clone());
                 project.push_image(image);
             }
             self.inner

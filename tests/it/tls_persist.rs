@@ -652,3 +652,97 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
     );
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+/// A state of about `tag_mb` MB of SWR tags and `image_mb` MB of IMS images,
+/// shaped as `GET /_mock/state` exports it.
+fn big_state(tag_mb: usize, image_mb: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out =
+        String::from(r#"{"ims":{"projects":[{"id":"fd73a4a14a4a4dfb9771a8475e5198ea","images":["#);
+    let images_end = image_mb << 20;
+    let mut n = 0;
+    while out.len() < images_end {
+        if n > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            r#"{{"id":"00000000-0000-4000-8000-{n:012}","name":"image-{n}","status":"active","tags":["#
+        );
+        for k in 0..10 {
+            if k > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, r#"{{"key":"key{k}","value":"value{}"}}"#, (n + k) % 7);
+        }
+        out.push_str(r#"],"imagetype":"private","platform":"Ubuntu","os_type":"Linux","min_disk":40,"virtual_env_type":"FusionCompute","enterprise_project_id":"0","architecture":"x86","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}"#);
+        n += 1;
+    }
+    out.push_str(
+        r#"]}]},"swr":{"namespaces":[{"name":"mem","repositories":[{"name":"big","id":1,"tags":["#,
+    );
+    let tags_end = out.len() + (tag_mb << 20);
+    let mut n = 0;
+    while out.len() < tags_end {
+        if n > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            r#"{{"tag":"t{n:07}","id":{},"image_id":"{n:064x}","digest":"sha256:{:064x}","schema":2,"size":{},"is_trusted":false,"created":"2024-01-01T00:00:00Z","updated":"2024-01-01T00:00:00Z","scanned":false,"tag_type":0}}"#,
+            n + 1,
+            n * 7 + 1,
+            1000 + n
+        );
+        n += 1;
+    }
+    out.push_str("]}]}]}}");
+    out
+}
+
+/// Peak resident memory of a process, in bytes (`VmHWM`).
+#[cfg(target_os = "linux")]
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_state_import_peaks_below_four_times_its_size() {
+    let state = big_state(4, 2);
+    let size = state.len() as u64;
+    let server = Child::start(&[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    // Warm up the admin route (and its allocations) before the baseline.
+    rt.block_on(client.get(format!("{}/_mock/state", server.uri)).send())
+        .unwrap();
+    let before = peak_rss(server.child.id());
+    let status = rt
+        .block_on(
+            client
+                .put(format!("{}/_mock/state", server.uri))
+                .body(state)
+                .send(),
+        )
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let delta = peak_rss(server.child.id()).saturating_sub(before);
+    let ratio = delta as f64 / size as f64;
+    eprintln!("import of {size} bytes: peak RSS +{delta} bytes ({ratio:.2}x)");
+    assert!(
+        ratio <= 4.0,
+        "the import of {size} bytes raised the peak RSS by {delta} bytes ({ratio:.2}x its size)"
+    );
+}
