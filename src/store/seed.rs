@@ -135,6 +135,22 @@ pub fn load(sources: &[FixtureSource], settings: &SeedSettings) -> Result<Store,
     load_all(sources, settings).map(|l| l.store)
 }
 
+/// Loads fixtures (such as a state `GET /_mock/state` exported) into a new
+/// store, as `PUT /_mock/state` does: an access key given without its
+/// secret key takes the one `donor` has for that AK (exports leave secret
+/// keys out); one that `donor` does not know is an error.
+pub fn load_with_secrets_of(
+    sources: &[FixtureSource],
+    settings: &SeedSettings,
+    donor: &Store,
+) -> Result<Store, FixtureError> {
+    let secrets = Secrets {
+        known: donor.secret_keys(),
+        drop_unknown: false,
+    };
+    build_with(sources, settings, &secrets).map(|(inner, _)| Store::from_inner(inner))
+}
+
 /// Loads fixtures: data and fault rules.
 pub fn load_all(
     sources: &[FixtureSource],
