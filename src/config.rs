@@ -112,11 +112,14 @@ pub struct ServeArgs {
     /// 127.0.0.1; its PEM is written to this path for clients to trust.
     #[arg(long, env = "IMS_SWR_MOCK_TLS_SELF_SIGNED", value_name = "PEM_OUT")]
     pub tls_self_signed: Option<PathBuf>,
-    /// Keep the state in this file: loaded at start if present, saved
-    /// atomically on graceful shutdown and every --persist-interval seconds.
+    /// Keep the state in this database file (redb, mode 0600): loaded at
+    /// start if present; every write is on disk before it is answered. An
+    /// unusable path stops the start (exit 1); an old JSON state file is
+    /// migrated.
     #[arg(long, env = "IMS_SWR_MOCK_PERSIST", value_name = "PATH")]
     pub persist: Option<PathBuf>,
-    /// Seconds between saves of a changed state (0: only at shutdown).
+    /// Ignored (kept so existing command lines work): with --persist every
+    /// write is saved before its answer.
     #[arg(
         long,
         env = "IMS_SWR_MOCK_PERSIST_INTERVAL",

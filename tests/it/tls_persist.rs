@@ -746,3 +746,49 @@ fn a_state_import_peaks_below_four_times_its_size() {
         "the import of {size} bytes raised the peak RSS by {delta} bytes ({ratio:.2}x its size)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_are_saved_in_the_order_they_were_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let server = Server::builder()
+        .persist(&state, None)
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    // Eight writers replace the same two tags (and add their own) at once.
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (client, uri) = (client.clone(), server.uri());
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    for tag in ["shared", "other", &format!("own-{w}-{i}")] {
+                        let r = client
+                            .put(format!(
+                                "{uri}/_mock/swr/namespaces/order/repos/app/tags/{tag}"
+                            ))
+                            .json(&json!({"size": w * 1000 + i + 1}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert!(r.status().is_success(), "{}", r.status());
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    // Every write was answered: the file (copied as a crash would leave it)
+    // holds exactly the state in memory, last values included.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&state, &copy).unwrap();
+    let reloaded = Server::builder()
+        .persist(&copy, None)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(reloaded.export_state(), server.export_state());
+}
