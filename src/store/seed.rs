@@ -887,35 +887,35 @@ pub(crate) fn check_duplicate_keys(name: &str, bytes: &[u8]) -> Result<(), Fixtu
 }
 
 /// One step of a JSONPath while [`check_duplicate_keys`] walks a document.
-enum Step {
-    Key(String),
+enum Step<'de> {
+    Key(std::borrow::Cow<'de, str>),
     Index(usize),
 }
 
 /// A visitor that walks any JSON value, recording where it is.
-struct KeyWalk<'p> {
-    path: &'p mut Vec<Step>,
+struct KeyWalk<'p, 'de> {
+    path: &'p mut Vec<Step<'de>>,
     /// Set to (JSONPath of the object, key) at the first duplicate.
     found: &'p mut Option<(String, String)>,
 }
 
-impl KeyWalk<'_> {
+impl KeyWalk<'_, '_> {
     fn json_path(&self) -> String {
         json_path(self.path.iter().map(|s| match s {
-            Step::Key(k) => k.clone(),
+            Step::Key(k) => k.to_string(),
             Step::Index(i) => i.to_string(),
         }))
     }
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for KeyWalk<'_> {
+impl<'de> serde::de::DeserializeSeed<'de> for KeyWalk<'_, 'de> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for KeyWalk<'_> {
+impl<'de> serde::de::Visitor<'de> for KeyWalk<'_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -957,22 +957,57 @@ impl<'de> serde::de::Visitor<'de> for KeyWalk<'_> {
         }
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut keys = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if keys.contains(&key) {
-                *self.found = Some((self.json_path(), key));
+        // Borrowed from the input when the key has no escapes; a short
+        // object (the usual case) is searched linearly, without hashing.
+        let mut few: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut many: HashSet<std::borrow::Cow<'de, str>> = HashSet::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let seen = if many.is_empty() {
+                few.contains(&key)
+            } else {
+                many.contains(&key)
+            };
+            if seen {
+                *self.found = Some((self.json_path(), key.into_owned()));
                 return Err(serde::de::Error::custom("duplicate key"));
             }
-            self.path.push(Step::Key(key));
+            self.path.push(Step::Key(key.clone()));
             map.next_value_seed(KeyWalk {
                 path: &mut *self.path,
                 found: &mut *self.found,
             })?;
-            if let Some(Step::Key(key)) = self.path.pop() {
-                keys.insert(key);
+            self.path.pop();
+            if many.is_empty() && few.len() < 16 {
+                few.push(key);
+            } else {
+                many.extend(few.drain(..));
+                many.insert(key);
             }
         }
         Ok(())
+    }
+}
+
+/// Reads an object key, borrowing it from the input when it can.
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_owned()))
     }
 }
 
@@ -2194,6 +2229,22 @@ mod tests {
             !err.to_string().contains("\"T\""),
             "tokens are never echoed: {err}"
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_short_long_and_escaped_objects() {
+        assert!(check_duplicate_keys("t", br#"{"a":[{"b":1},{"b":1}]}"#).is_ok());
+        let err = check_duplicate_keys("t", br#"{"a":[{"b":1},{"b":1,"b":2}]}"#).unwrap_err();
+        assert_eq!(err.problems[0].path, "$.a[1]");
+        let long: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let text = format!("{{\"x\":{{{},\"k33\":0}}}}", long.join(","));
+        let err = check_duplicate_keys("t", text.as_bytes()).unwrap_err();
+        assert_eq!(err.problems[0].path, "$.x");
+        assert!(err.to_string().contains("\"k33\""), "{err}");
+        let err = check_duplicate_keys("t", br#"{"\u0061":1,"a":2}"#).unwrap_err();
+        assert_eq!(err.problems[0].path, "$");
+        let err = check_duplicate_keys("t", b"[[[").unwrap_err();
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
     }
 
     #[test]
