@@ -637,6 +637,11 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
             .iter()
             .filter(|t| !names.contains(t.as_str()))
             .collect();
+        eprintln!(
+            "kill -9 round {round}: killed after {kill_after:?}, {} writes acknowledged so far, {} tags after the restart",
+            acked.len(),
+            names.len()
+        );
         assert!(
             lost.is_empty(),
             "round {round}: {} of {} acknowledged writes lost, such as {:?}",
