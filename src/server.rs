@@ -358,9 +358,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Loads the state from `path` at start if the file exists, and saves it
-    /// there atomically every `interval` (when it changed) and on
-    /// [`Server::shutdown`].
+    /// Keeps the state in the database file `path` (see [`crate::persist`]):
+    /// loaded at start when it holds one; every write is on disk before it is
+    /// answered (writes through the Rust API before the method returns).
+    /// `interval` is ignored (kept for compatibility).
     pub fn persist(mut self, path: impl Into<PathBuf>, interval: Option<Duration>) -> Self {
         self.persistence = Some(Persistence {
             path: path.into(),
