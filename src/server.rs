@@ -521,6 +521,7 @@ async fn start_persistence(
     settings: &SeedSettings,
     store: &Store,
 ) -> Result<Arc<crate::persist::Durable>, StartError> {
+    let shown = path.display().to_string();
     let (path, settings, fixtures) = (path.to_owned(), settings.clone(), store.clone());
     let opened = tokio::task::spawn_blocking(move || {
         let (durable, loaded) = crate::persist::open(&path, &settings, &fixtures)?;
@@ -539,7 +540,21 @@ async fn start_persistence(
         Ok::<_, crate::persist::OpenError>(durable)
     })
     .await
-    .map_err(|e| StartError::Tls(format!("the state loader failed: {e}")))?;
+    .map_err(|e| {
+        // The database library asserts on some damage (a truncated file).
+        let detail = match e.try_into_panic() {
+            Ok(panic) => panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+            Err(e) => e.to_string(),
+        };
+        StartError::Persist(crate::persist::PersistError {
+            path: shown,
+            reason: format!("the state database is damaged (truncated or overwritten?): {detail}"),
+        })
+    })?;
     let durable = Arc::new(opened.map_err(|e| match e {
         crate::persist::OpenError::Persist(p) => StartError::Persist(p),
         crate::persist::OpenError::Fixture(f) => StartError::Fixture(f),

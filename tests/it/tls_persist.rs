@@ -382,6 +382,40 @@ fn an_unusable_persist_path_refuses_to_start_naming_the_path_and_reason() {
     }
 }
 
+#[test]
+fn a_damaged_state_database_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server::builder()
+            .persist(&state, None)
+            .start()
+            .await
+            .unwrap();
+        server
+            .push_tag("team", "app", json!({"tag": "v1"}))
+            .unwrap();
+        server.shutdown().await.unwrap();
+    });
+    let len = std::fs::metadata(&state).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&state)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let (code, stderr) = refused(&["--persist".as_ref(), state.as_os_str()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot use --persist {}", state.display())),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn ids_beyond_the_json_safe_range_are_refused_at_every_door() {
     let server = Server::builder().start().await.unwrap();
