@@ -213,8 +213,11 @@ fn create_private(path: &Path) -> Result<Database, String> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| format!("cannot make it private (mode 0600): {e}"))?;
     }
-    Database::create(path).map_err(|e| {
-        format!("it is not a state database of ims-swr-mock, nor a JSON state file ({e})")
+    Database::create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => {
+            "another server (or process) has it open".to_owned()
+        }
+        e => format!("it is not a state database of ims-swr-mock, nor a JSON state file ({e})"),
     })
 }
 

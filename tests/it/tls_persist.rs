@@ -189,6 +189,12 @@ async fn a_write_is_on_disk_before_its_answer() {
     // answer (as a crash would leave it) already holds the write.
     let copy = dir.path().join("copy.db");
     std::fs::copy(&state, &copy).unwrap();
+    let busy = Server::builder()
+        .persist(&state, None)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(busy.to_string().contains("has it open"), "{busy}");
     let again = Server::builder()
         .persist(&copy, None)
         .start()
