@@ -644,9 +644,14 @@ async fn tls_server(dir: &std::path::Path) -> (Server, std::sync::Arc<rustls::Cl
         .start()
         .await
         .unwrap();
+    (server, client_config(&pem))
+}
+
+/// A TLS client configuration trusting the server certificate in `pem`.
+fn client_config(pem: &std::path::Path) -> std::sync::Arc<rustls::ClientConfig> {
     use rustls_pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_file_iter(&pem).unwrap() {
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(pem).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -655,7 +660,7 @@ async fn tls_server(dir: &std::path::Path) -> (Server, std::sync::Arc<rustls::Cl
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    (server, std::sync::Arc::new(config))
+    std::sync::Arc::new(config)
 }
 
 /// A TLS client that never starts its handshake, and one that goes silent
@@ -692,4 +697,275 @@ async fn silent_tls_connections_are_cut_before_and_after_the_handshake() {
     }
     eprintln!("20 silent TLS connections (read timeout 1 s) closed within {worst:?}");
     assert!(worst < Duration::from_millis(2500), "{worst:?}");
+}
+
+// ---------------------------------------------------------------------------
+// HTTP/2 and HTTP/1.1 framing abuse: bounded, and the server keeps serving
+// ---------------------------------------------------------------------------
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// A raw HTTP/2 frame.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut out = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The preface and an empty SETTINGS frame.
+fn h2_hello() -> Vec<u8> {
+    let mut out = PREFACE.to_vec();
+    out.extend(frame(4, 0, 0, &[]));
+    out
+}
+
+/// A plain GET answered quickly by the server, as a health probe.
+async fn assert_still_serving(server: &Server) {
+    let started = Instant::now();
+    let response = tokio::time::timeout(
+        Duration::from_secs(2),
+        reqwest::Client::new()
+            .get(format!("{}{SWR_V3}", server.uri()))
+            .header("x-auth-token", TOKEN)
+            .send(),
+    )
+    .await
+    .expect("a probe is answered within 2 s")
+    .expect("probe");
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+/// Garbage after (or instead of) the preface, and frames over the size
+/// limit, close the connection quickly; others are served meanwhile.
+#[tokio::test]
+async fn bad_h2_prefaces_and_oversized_frames_close_the_connection() {
+    let server = impatient().await;
+    let mut oversized_data = h2_hello();
+    // A DATA frame header announcing 1 MiB (the limit is 16 KiB), then bytes.
+    oversized_data.extend_from_slice(&frame(0, 0, 1, &[])[..9]);
+    oversized_data[PREFACE.len() + 9..PREFACE.len() + 12].copy_from_slice(&[0x10, 0, 0]);
+    oversized_data.extend(std::iter::repeat_n(b'x', 20_000));
+    let mut huge_headers = h2_hello();
+    // A HEADERS block of 200 KB across CONTINUATION frames (the head cap is 64 KiB).
+    let block = vec![0u8; 16_000];
+    huge_headers.extend(frame(1, 0, 1, &block));
+    for _ in 0..12 {
+        huge_headers.extend(frame(9, 0, 1, &block));
+    }
+    huge_headers.extend(frame(9, 4, 1, &[]));
+    let cases: [(&str, Vec<u8>); 4] = [
+        (
+            "garbled preface",
+            b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\ngarbage".to_vec(),
+        ),
+        (
+            "preface then garbage",
+            [h2_hello(), vec![0xff; 64]].concat(),
+        ),
+        ("oversized frame", oversized_data),
+        ("oversized header block", huge_headers),
+    ];
+    for (name, bytes) in cases {
+        let mut stream = TcpStream::connect(server.address()).await.unwrap();
+        let _ = stream.write_all(&bytes).await;
+        let since = Instant::now();
+        let took = closed_within(&mut stream, since, Duration::from_secs(3))
+            .await
+            .unwrap_or_else(|| panic!("{name}: still open after 3 s"));
+        assert!(
+            took < Duration::from_millis(1500),
+            "{name}: closed after {took:?}"
+        );
+        assert_still_serving(&server).await;
+    }
+}
+
+/// A flood of streams opened and reset at once (the "rapid reset" attack)
+/// is bounded: the server closes the connection (GOAWAY) or absorbs it, and
+/// keeps serving others quickly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h2_rapid_reset_flood_is_bounded() {
+    let server = impatient().await;
+    let mut stream = TcpStream::connect(server.address()).await.unwrap();
+    stream.write_all(&h2_hello()).await.unwrap();
+    // HPACK: :method GET, :scheme http, :path / (static table 2, 6, 4).
+    let block = [0x82, 0x86, 0x84];
+    let started = Instant::now();
+    let mut sent = 0u32;
+    for batch in 0..100u32 {
+        let mut bytes = Vec::new();
+        for i in 0..100u32 {
+            let id = 1 + 2 * (batch * 100 + i);
+            bytes.extend(frame(1, 0x5, id, &block));
+            bytes.extend(frame(3, 0, id, &8u32.to_be_bytes()));
+        }
+        match tokio::time::timeout(Duration::from_secs(2), stream.write_all(&bytes)).await {
+            Ok(Ok(())) => sent += 100,
+            _ => break,
+        }
+    }
+    let closed = closed_within(&mut stream, Instant::now(), Duration::from_secs(3)).await;
+    eprintln!(
+        "rapid reset: {sent} streams opened and reset in {:?}; connection closed: {}",
+        started.elapsed(),
+        closed.is_some()
+    );
+    assert!(closed.is_some(), "the flooding connection stays open");
+    assert_still_serving(&server).await;
+}
+
+/// 1,000 concurrent streams on one connection (more than the 256 the server
+/// allows at once): the client queues, every one is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_h2_streams_on_one_connection_are_all_answered() {
+    let server = impatient().await;
+    // Windows wide enough for every answer at once: with the default 64 KiB
+    // connection window, 1,000 answers arrive as many small DATA frames and
+    // the h2 client itself gives up (ENHANCE_YOUR_CALM, its own guard).
+    let tcp = TcpStream::connect(server.address()).await.unwrap();
+    let (client, connection) = h2::client::Builder::new()
+        .initial_connection_window_size(32 << 20)
+        .initial_window_size(1 << 20)
+        .handshake::<_, Bytes>(tcp)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut answers = Vec::new();
+    for _ in 0..1000 {
+        let mut client = client.clone();
+        answers.push(tokio::spawn(async move {
+            let mut ready = client.ready().await.ok()?;
+            let request = Request::builder()
+                .uri(format!("http://127.0.0.1{SWR_V3}"))
+                .header("x-auth-token", TOKEN)
+                .body(())
+                .unwrap();
+            let (response, _) = ready.send_request(request, true).ok()?;
+            client = ready;
+            drop(client);
+            Some(h2_answer(response).await.status)
+        }));
+    }
+    let started = Instant::now();
+    let mut ok = 0;
+    for answer in answers {
+        let status = tokio::time::timeout(Duration::from_secs(20), answer)
+            .await
+            .expect("answered within 20 s")
+            .unwrap();
+        if status == Some(200) {
+            ok += 1;
+        }
+    }
+    eprintln!(
+        "1000 concurrent h2 streams answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(ok, 1000);
+}
+
+/// 100 HTTP/1.1 requests pipelined in one write get 100 answers, in order.
+#[tokio::test]
+async fn pipelined_http1_requests_are_answered_in_order() {
+    let server = impatient().await;
+    let mut stream = TcpStream::connect(server.address()).await.unwrap();
+    let mut requests = Vec::new();
+    for i in 0..100 {
+        let path = if i % 2 == 0 { SWR_V3 } else { "/nope" };
+        requests.extend_from_slice(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {TOKEN}\r\n\r\n").as_bytes(),
+        );
+    }
+    stream.write_all(&requests).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let count = |got: &[u8]| got.windows(9).filter(|w| w == b"HTTP/1.1 ").count();
+    while count(&got) < 100 || !got.ends_with(b"}") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    let statuses: Vec<&str> = text
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &text[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses.len(), 100);
+    for (i, status) in statuses.iter().enumerate() {
+        assert_eq!(
+            *status,
+            if i % 2 == 0 { "200" } else { "404" },
+            "answer {i}"
+        );
+    }
+}
+
+/// TLS at the cap: a flood of connections that never handshake cannot lock
+/// out a real client, and a TLS client trickling its body gets 408.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_at_the_connection_cap_and_a_trickled_tls_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    let server = Server::builder()
+        .read_timeout(Duration::from_secs(1))
+        .max_connections(16)
+        .tls(ims_swr_mock::tls::TlsSource::SelfSigned(pem.clone()))
+        .start()
+        .await
+        .unwrap();
+    let config = client_config(&pem);
+    let mut flood = Vec::new();
+    for _ in 0..48 {
+        flood.push(TcpStream::connect(server.address()).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let started = Instant::now();
+    let tcp = TcpStream::connect(server.address()).await.unwrap();
+    let mut tls = tokio::time::timeout(Duration::from_secs(2), connector.connect(name, tcp))
+        .await
+        .expect("a handshake at the cap within 2 s")
+        .expect("TLS handshake");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+        ims_tags()
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let since = Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if tls.write_all(b" ").await.is_err() {
+            break;
+        }
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1), tls.read(&mut buf)).await
+        {
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || !answer.is_empty() {
+                break;
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), tls.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        since.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        since.elapsed()
+    );
+    drop(flood);
 }
