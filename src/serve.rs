@@ -428,7 +428,18 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
 /// unsent), that the connection no longer has this answer to send.
 struct TrackedBody {
     inner: Body,
-    activity: Arc<Activity>,
+    responding: Responding,
+}
+
+/// An answer the connection still has to send (from the request's head
+/// until its body is done, or the request is dropped unanswered).
+struct Responding(Arc<Activity>);
+
+impl Drop for Responding {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.responding.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl axum::body::HttpBody for TrackedBody {
@@ -442,7 +453,7 @@ impl axum::body::HttpBody for TrackedBody {
         let this = self.get_mut();
         let frame = Pin::new(&mut this.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(_))) = &frame {
-            this.activity.touch();
+            this.responding.0.touch();
         }
         frame
     }
@@ -453,13 +464,6 @@ impl axum::body::HttpBody for TrackedBody {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.inner.size_hint()
-    }
-}
-
-impl Drop for TrackedBody {
-    fn drop(&mut self) {
-        self.activity.touch();
-        self.activity.responding.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -515,12 +519,14 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Connection {
         activity.responding.fetch_add(1, Ordering::Relaxed);
         activity.touch();
         let handling = Handling(activity.clone());
+        let responding = Responding(activity);
         let answer = self.app.handle(request);
         Box::pin(async move {
             let response = answer.await;
             drop(handling);
-            // `responding` is given back when the body is dropped, sent or not.
-            let body = |inner| Body::new(TrackedBody { inner, activity });
+            // `responding` is given back when the body is done or dropped
+            // (or here, if this future is dropped first).
+            let body = |inner| Body::new(TrackedBody { inner, responding });
             response.map(|r| r.map(body))
         })
     }

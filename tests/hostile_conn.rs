@@ -969,3 +969,82 @@ async fn tls_at_the_connection_cap_and_a_trickled_tls_body() {
     );
     drop(flood);
 }
+
+// ---------------------------------------------------------------------------
+// Settings that cannot work are refused where they enter
+// ---------------------------------------------------------------------------
+
+/// `(exit code, stderr)` of the binary run by bash with `script` (`$0` is the binary).
+fn run_binary(script: &str) -> (Option<i32>, String) {
+    let output = std::process::Command::new("bash")
+        .args(["-c", script])
+        .arg(env!("CARGO_BIN_EXE_ims-swr-mock"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_connection_cap_the_descriptor_limit_cannot_hold_is_refused_at_start() {
+    let (code, stderr) =
+        run_binary("ulimit -n 256 && exec timeout 10 \"$0\" --port 0 --max-connections 1000");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--max-connections 1000"), "{stderr}");
+    assert!(stderr.contains("256"), "{stderr}");
+}
+
+#[test]
+fn zero_connections_and_a_tiny_admin_body_limit_are_refused() {
+    for args in ["--max-connections 0", "--max-admin-body-bytes 100"] {
+        let (code, stderr) = run_binary(&format!("exec timeout 10 \"$0\" --port 0 {args}"));
+        assert_eq!(code, Some(2), "{args}: {stderr}");
+        let flag = args.split(' ').next().unwrap();
+        assert!(stderr.contains(flag), "{args}: {stderr}");
+    }
+}
+
+/// The default admin body limit admits the export of a 100,000-tag store
+/// (the clarifications' bar: 33.7 MB under 64 MiB), which goes back in
+/// through `PUT /_mock/state`. About 15 s in a debug build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_admin_limit_admits_the_export_of_a_100000_tag_store() {
+    let spec = ims_swr_mock::store::generate::GenerateSpec {
+        namespace: "ns".into(),
+        repository: "app".into(),
+        tags: 100_000,
+        project: Some("p1".into()),
+        images: 1000,
+        tags_per_image: 3,
+    };
+    let mut fixture = Vec::new();
+    ims_swr_mock::store::generate::write_fixture(&spec, &mut fixture).unwrap();
+    let server = Server::builder()
+        .fixture_json("big.json", String::from_utf8(fixture).unwrap())
+        .default_fixture()
+        .start()
+        .await
+        .unwrap();
+    let export = reqwest::get(format!("{}/_mock/state", server.uri()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    eprintln!("export of a 100,000-tag store: {} bytes", export.len());
+    assert!(export.len() > 20_000_000, "{}", export.len());
+    assert!(export.len() < ims_swr_mock::body::DEFAULT_MAX_ADMIN_BODY);
+    // Only the reading is this test's business (the import's cost is the
+    // benchmark's): the whole body is read and handed on, not refused.
+    let response = reqwest::Client::new()
+        .put(format!("{}/_mock/state", server.uri()))
+        .header("content-type", "application/json")
+        .body(export)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
