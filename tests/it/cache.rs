@@ -317,6 +317,58 @@ async fn answers_at_every_size_boundary_are_whole_fresh_and_cached() {
     ] {
         sizes.extend([edge - 1, edge, edge + 1]);
     }
+    // A reader with a tiny receive buffer forces partial sends (and partial
+    // `sendfile`s) at the edges where a body starts to be shared, and around
+    // the largest kept answer.
+    for len in [
+        MIN_SHARED - 1,
+        MIN_SHARED,
+        MIN_SHARED + 4097,
+        MAX_BODY - 1,
+        MAX_BODY,
+        MAX_BODY + 1,
+    ] {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(server.address()).await.unwrap();
+        for round in 0..2 {
+            let request =
+                format!("GET /sized/{len} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {TOKEN}\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut received = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let body_start = loop {
+                let n = stream.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "{len}: closed early");
+                received.extend_from_slice(&chunk[..n]);
+                if let Some(i) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&received[..body_start]).to_lowercase();
+            assert!(
+                head.contains(&format!("content-length: {len}\r\n")),
+                "{head}"
+            );
+            while received.len() - body_start < len {
+                let n = stream.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "{len} round {round}: closed early");
+                received.extend_from_slice(&chunk[..n]);
+            }
+            assert_eq!(
+                received.len() - body_start,
+                len,
+                "{len} round {round}: extra bytes"
+            );
+            assert!(
+                received[body_start..]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| *b == b'a' + (i % 26) as u8),
+                "{len} round {round}: the bytes differ"
+            );
+        }
+    }
     let client = reqwest::Client::new();
     for round in 0..2 {
         for &len in &sizes {
