@@ -347,6 +347,12 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// Counts as progress (a finished TLS handshake): the read timeout for
+    /// the first request starts again from here.
+    pub fn touch(&self) {
+        self.activity.touch();
+    }
+
     /// Completes when the connection should be closed: silent for `timeout`
     /// with no request running, or evicted by the cap.
     pub async fn watch(&self, timeout: Duration) {

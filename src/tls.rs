@@ -182,6 +182,7 @@ impl TlsListener {
                     tokio::select! {
                         done = acceptor.accept(stream) => match done {
                             Ok(stream) => {
+                                slot.touch();
                                 let conn = TlsConn { stream, slot: Some(slot) };
                                 let _ = tx.send((conn, addr)).await;
                             }
