@@ -60,7 +60,19 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}",
             axum::routing::put(push_tag),
         )
+        .route_layer(from_fn_with_state(state.clone(), read_body))
         .route_layer(from_fn_with_state(state, require_token))
+}
+
+/// Middleware: reads the body whole, under the admin body limit and the read
+/// deadline, with the API's one body reader ([`crate::body`]).
+async fn read_body(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> ApiResult<Response> {
+    let request = crate::body::read(&state, crate::body::Door::Admin, request).await?;
+    Ok(next.run(request).await)
 }
 
 /// Middleware: the bearer token, when one is configured.

@@ -140,6 +140,21 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub read_timeout: u64,
+    /// Most connections open at once (TLS handshakes included); at the cap
+    /// the longest-idle connection is closed for a new one. Default 1024,
+    /// lowered to fit the descriptor limit (ulimit -n, less 96 kept for files).
+    #[arg(long, env = "IMS_SWR_MOCK_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Largest admin request body (`PUT /_mock/state` and the other /_mock
+    /// routes), in bytes; larger ones get 413. At least 65536.
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_MAX_ADMIN_BODY_BYTES",
+        default_value_t = crate::body::DEFAULT_MAX_ADMIN_BODY as u64,
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(65536..=(usize::MAX as u64))
+    )]
+    pub max_admin_body_bytes: u64,
     /// Seconds a shutdown waits for running requests before cutting them;
     /// requests arriving meanwhile get 503.
     #[arg(
@@ -172,8 +187,12 @@ impl ServeArgs {
             .journal_size(self.journal_size)
             .read_timeout(Duration::from_secs(self.read_timeout.max(1)))
             .shutdown_timeout(Duration::from_secs(self.shutdown_timeout))
+            .max_admin_body_bytes(usize::try_from(self.max_admin_body_bytes).unwrap_or(usize::MAX))
             .page_cache(!self.no_page_cache)
             .admin(!self.no_admin);
+        if let Some(max) = self.max_connections {
+            builder = builder.max_connections(max as usize);
+        }
         if let Some(limit) = self.max_concurrency {
             builder = builder.max_concurrency(limit as usize);
         }

@@ -55,7 +55,8 @@ pub struct Entry {
     pub query: Option<String>,
     /// Selected request headers, secrets redacted.
     pub headers: BTreeMap<String, String>,
-    /// Request body size in bytes (from `Content-Length` or the body's exact size).
+    /// Request body size in bytes: the bytes read when the body was read
+    /// (every API route reads it), else the declared `Content-Length`.
     pub body_size: u64,
     /// Response status; `null` when no answer was sent (a connection fault,
     /// or the client gave up first).
@@ -225,6 +226,12 @@ impl Recording {
     /// Notes the route template that matched.
     pub fn note_route(&self, route: &MatchedPath) {
         self.lock().route = Some(route.clone());
+    }
+
+    /// Notes the size of the body as read (see [`crate::body`]): what a
+    /// chunked or HTTP/2 body really held, whatever its headers declared.
+    pub fn note_body_size(&self, size: u64) {
+        self.lock().body_size = size;
     }
 
     /// Notes the fault rule applied, as soon as it is decided (so even a

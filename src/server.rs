@@ -50,6 +50,8 @@ pub struct AppOptions {
     pub extra_routes: Option<Router<AppState>>,
     /// How long a client may take to send a request body.
     pub body_read_timeout: Duration,
+    /// Largest admin request body, in bytes.
+    pub max_admin_body: usize,
 }
 
 /// Builds the whole application. From the outside in:
@@ -89,8 +91,9 @@ pub fn app(state: AppState, options: AppOptions) -> App {
     }
     let mut router = Router::new().merge(api);
     if options.admin {
-        // Imported states can be large: the admin API takes up to 1 GiB.
-        let admin = admin::router(state.clone()).layer(DefaultBodyLimit::max(1 << 30));
+        // The admin router reads its bodies itself, under its own limit
+        // (`crate::body`); axum's extractor limit would only be a second one.
+        let admin = admin::router(state.clone()).layer(DefaultBodyLimit::disable());
         router = router.nest(admin::PREFIX, admin);
     }
     // With --persist, a write's answer waits until the write is on disk.
@@ -174,6 +177,9 @@ pub enum StartError {
     /// The TLS certificate could not be loaded or made.
     #[error("{0}")]
     Tls(String),
+    /// A setting cannot work on this host (it names the flag).
+    #[error("{0}")]
+    Setting(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -211,6 +217,9 @@ pub struct ServerBuilder {
     tls: Option<TlsSource>,
     /// Timeouts and limits of the accept loop.
     serve_options: ServeOptions,
+    /// Whether the connection cap was set (else the default is fitted to
+    /// the descriptor limit).
+    max_connections_set: bool,
     /// Keep the state in a file across restarts.
     persistence: Option<Persistence>,
 }
@@ -232,8 +241,10 @@ impl Default for ServerBuilder {
                 max_concurrency: None,
                 extra_routes: None,
                 body_read_timeout: ServeOptions::default().header_read_timeout,
+                max_admin_body: crate::body::DEFAULT_MAX_ADMIN_BODY,
             },
             serve_options: ServeOptions::default(),
+            max_connections_set: false,
             tls: None,
             persistence: None,
         }
@@ -345,6 +356,23 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps at most `max` connections open (TLS handshakes included;
+    /// default [`crate::serve::DEFAULT_MAX_CONNECTIONS`], lowered to fit the
+    /// descriptor limit). At the cap, the longest-idle connection makes room
+    /// for a new one. `start` refuses a cap the descriptor limit cannot hold.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.serve_options.max_connections = max;
+        self.max_connections_set = true;
+        self
+    }
+
+    /// Largest admin request body, in bytes (default
+    /// [`crate::body::DEFAULT_MAX_ADMIN_BODY`], 64 MiB); larger ones get 413.
+    pub fn max_admin_body_bytes(mut self, limit: usize) -> Self {
+        self.options.max_admin_body = limit;
+        self
+    }
+
     /// How long a shutdown waits for running requests before cutting them
     /// (default 10 s). Requests arriving meanwhile get 503.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
@@ -399,6 +427,33 @@ impl ServerBuilder {
             Some(p) => Some(start_persistence(&p.path, &settings, &store).await?),
             None => None,
         };
+        let fd_limit = crate::serve::descriptor_limit();
+        let mut serve_options = self.serve_options;
+        match crate::serve::fit_connection_cap(serve_options.max_connections, fd_limit) {
+            Ok(_) if serve_options.max_connections == 0 => {
+                return Err(StartError::Setting(
+                    "--max-connections must be at least 1".into(),
+                ));
+            }
+            Ok(_) => {}
+            Err(room) if self.max_connections_set => {
+                return Err(StartError::Setting(format!(
+                    "--max-connections {} cannot work: the descriptor limit (ulimit -n) is {}, \
+                     which holds at most {room} connections ({} descriptors are kept for files); \
+                     lower --max-connections or raise the limit",
+                    serve_options.max_connections,
+                    fd_limit.unwrap_or_default(),
+                    crate::serve::RESERVED_FDS
+                )));
+            }
+            Err(room) => {
+                tracing::info!(
+                    "connection cap lowered to {room} to fit the descriptor limit (ulimit -n {})",
+                    fd_limit.unwrap_or_default()
+                );
+                serve_options.max_connections = room;
+            }
+        }
         let tls = match &self.tls {
             Some(source) => Some(crate::tls::config(source).map_err(StartError::Tls)?),
             None => None,
@@ -446,6 +501,7 @@ impl ServerBuilder {
             }),
             lifecycle: Lifecycle::default(),
             body_read_timeout: self.options.body_read_timeout,
+            max_admin_body: self.options.max_admin_body,
             pages: crate::api::cache::PageCache::new(self.page_cache),
         });
         let (trigger, stopped) = oneshot::channel::<()>();
@@ -454,11 +510,19 @@ impl ServerBuilder {
             let _ = stopped.await;
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let (lifecycle, serve_options) = (state.lifecycle.clone(), self.serve_options);
+        let lifecycle = state.lifecycle.clone();
+        lifecycle
+            .connections()
+            .set_max(serve_options.max_connections);
         let task = match tls {
             Some(config) => {
-                let listener = TlsListener::new(FaultListener::new(listener), config)
-                    .map_err(bind_error(address.to_string()))?;
+                let listener = TlsListener::new(
+                    FaultListener::new(listener),
+                    config,
+                    lifecycle.connections(),
+                    serve_options.header_read_timeout,
+                )
+                .map_err(bind_error(address.to_string()))?;
                 tokio::spawn(serve_on(listener, router, lifecycle, serve_options, stop))
             }
             None => {

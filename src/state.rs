@@ -50,6 +50,8 @@ pub struct Shared {
     pub lifecycle: crate::serve::Lifecycle,
     /// Total time a client may take to send a request body.
     pub body_read_timeout: std::time::Duration,
+    /// Largest admin request body, in bytes (`--max-admin-body-bytes`).
+    pub max_admin_body: usize,
     /// Whole answers of the list routes, for the store's current generation.
     pub pages: crate::api::cache::PageCache,
 }

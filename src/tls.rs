@@ -4,8 +4,10 @@
 //! Python SDK).
 //!
 //! TLS sits above the fault listener, so connection faults work over HTTPS
-//! too. Handshakes run in their own tasks (with a timeout), so a slow or
-//! silent client cannot hold up the accept loop.
+//! too. Handshakes run in their own tasks, so a slow or silent client cannot
+//! hold up the accept loop; each must finish within the read timeout, and
+//! takes its place under the connection cap before it starts (a flood of
+//! handshakes cannot exhaust descriptors either).
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,14 +19,16 @@ use axum::serve::Listener;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::faults::conn::{FaultListener, FaultStream};
-
-/// How long a client may take to finish the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::faults::conn::{ConnHandle, FaultListener, FaultStream};
+use crate::serve::{Connections, FaultIo, Slot};
 
 /// Where the certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,16 +91,80 @@ fn self_signed(
     Ok((vec![certified.cert.der().clone()], key))
 }
 
+/// A TLS connection, with its place under the connection cap.
+#[derive(Debug)]
+pub struct TlsConn {
+    stream: TlsStream<FaultStream>,
+    slot: Option<Slot>,
+}
+
+impl FaultIo for TlsConn {
+    fn conn_handle(&self) -> ConnHandle {
+        self.stream.get_ref().0.handle()
+    }
+
+    fn take_slot(&mut self) -> Option<Slot> {
+        self.slot.take()
+    }
+}
+
+impl AsyncRead for TlsConn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
 /// A listener that yields TLS connections, handshaken in the background.
 #[derive(Debug)]
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<FaultStream>, SocketAddr)>,
+    ready: mpsc::Receiver<(TlsConn, SocketAddr)>,
     local: SocketAddr,
 }
 
 impl TlsListener {
-    /// Starts accepting on `inner` with `config`.
-    pub fn new(mut inner: FaultListener, config: Arc<ServerConfig>) -> io::Result<Self> {
+    /// Starts accepting on `inner` with `config`. Each connection takes a
+    /// place in `connections` before its handshake, which must finish
+    /// within `handshake_timeout`.
+    pub fn new(
+        mut inner: FaultListener,
+        config: Arc<ServerConfig>,
+        connections: Arc<Connections>,
+        handshake_timeout: Duration,
+    ) -> io::Result<Self> {
         let local = inner.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
@@ -106,14 +174,23 @@ impl TlsListener {
                 if tx.is_closed() {
                     break;
                 }
+                let Some(slot) = connections.admit() else {
+                    continue; // at the cap, every connection busy: closed at once
+                };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, addr)).await;
+                    tokio::select! {
+                        done = acceptor.accept(stream) => match done {
+                            Ok(stream) => {
+                                slot.touch();
+                                let conn = TlsConn { stream, slot: Some(slot) };
+                                let _ = tx.send((conn, addr)).await;
+                            }
+                            Err(e) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
+                        },
+                        () = slot.watch(handshake_timeout) => {
+                            tracing::debug!(%addr, "TLS handshake timed out");
                         }
-                        Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
                     }
                 });
             }
@@ -123,7 +200,7 @@ impl TlsListener {
 }
 
 impl Listener for TlsListener {
-    type Io = TlsStream<FaultStream>;
+    type Io = TlsConn;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

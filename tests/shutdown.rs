@@ -290,3 +290,100 @@ async fn the_shutdown_deadline_cuts_slow_requests_cleanly_and_loses_nothing_ackn
         "a cut write was applied: {kept:?}"
     );
 }
+
+/// Issue 14: the shutdown deadline holds with stalled HTTP/2 clients. One
+/// stream asks for a 4 MB answer and never reads it (its flow-control window
+/// stays shut), another never finishes its request body, a third connection
+/// sits idle after the preface: the process still exits 0 about
+/// `--shutdown-timeout` after SIGTERM.
+#[tokio::test]
+async fn the_shutdown_deadline_holds_with_stalled_http2_clients() {
+    stalled_http2(true).await;
+}
+
+/// The same without a request in flight: shutdown then waits for the
+/// connections to close gracefully, and the unread answer never lets one.
+#[tokio::test]
+async fn the_shutdown_deadline_holds_with_an_unread_http2_answer_alone() {
+    stalled_http2(false).await;
+}
+
+async fn stalled_http2(open_body: bool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = dir.path().join("big.json");
+    let generated = Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+        .args([
+            "generate-fixture",
+            "--namespace",
+            "ns",
+            "--repository",
+            "app",
+        ])
+        .args(["--tags", "3000"])
+        .output()
+        .expect("generate-fixture runs");
+    std::fs::write(&fixture, &generated.stdout).expect("write the fixture");
+    let mut server = Process::start(&[
+        "--fixtures",
+        fixture.to_str().expect("utf-8 path"),
+        "--shutdown-timeout",
+        "1",
+        "--read-timeout",
+        "30",
+    ]);
+    let addr = server
+        .uri
+        .trim_start_matches("http://")
+        .parse::<std::net::SocketAddr>()
+        .expect("address");
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (client, connection) = h2::client::handshake(tcp).await.expect("h2");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        clients.push(client);
+    }
+    let request = |method: &str, path: &str| {
+        axum::http::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"))
+            .header("x-auth-token", common::TOKEN)
+            .body(())
+            .unwrap()
+    };
+    // Never read: the answer's window is never released.
+    let big = "/v3/manage/namespaces/ns/repos/app/tags?limit=1000&with_manifest=true";
+    let mut stalled = clients[0].clone().ready().await.expect("ready");
+    let (unread, _) = stalled
+        .send_request(request("GET", big), true)
+        .expect("send");
+    let unread = unread.await.expect("the answer's head arrives");
+    assert_eq!(unread.status(), 200);
+    // Never finish the body.
+    let mut open = clients[1].clone().ready().await.expect("ready");
+    let (_pending, mut body) = open
+        .send_request(request("POST", LIST), !open_body)
+        .expect("send");
+    if open_body {
+        body.send_data(bytes::Bytes::from_static(b"{"), false)
+            .expect("data");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let signalled = Instant::now();
+    server.sigterm();
+    let code = server.wait(Duration::from_secs(1 + 5)).await;
+    let took = signalled.elapsed();
+    eprintln!(
+        "stalled HTTP/2 clients: exit {code:?} {:.2} s after SIGTERM",
+        took.as_secs_f64()
+    );
+    assert_eq!(code, Some(0), "exit status");
+    assert!(
+        took < Duration::from_millis(2500),
+        "exit {took:?} after SIGTERM"
+    );
+    drop((unread, body, clients));
+}

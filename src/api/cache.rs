@@ -16,19 +16,21 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use axum::body::HttpBody as _;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Most answers kept.
 pub const MAX_ENTRIES: usize = 256;
 /// Most body bytes kept.
 pub const MAX_BYTES: usize = 16 << 20;
-/// Largest answer kept.
+/// Largest answer kept. Larger answers are sent whole, and not kept.
 pub const MAX_BODY: usize = 2 << 20;
 
 /// Answers `request` from the server's cache, or with `handler` (keeping a 200).
@@ -52,11 +54,26 @@ where
     if response.status() != StatusCode::OK {
         return response;
     }
+    // An answer too large to keep is sent as it is, untouched.
+    if response.body().size_hint().lower() > MAX_BODY as u64 {
+        return response;
+    }
     let (parts, body) = response.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        // Too large to keep (or unreadable): nothing to serve either.
-        return Response::from_parts(parts, Body::empty());
+    // No limit here: the handler's answer is already in memory, and cutting
+    // it would send a truncated (or, as once, an empty) 200.
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Internal server error: the answer could not be assembled: {e}"),
+            )
+            .into_response();
+        }
     };
+    if body.len() > MAX_BODY {
+        return Response::from_parts(parts, Body::from(body));
+    }
     // Large pages are sent with sendfile(2) from here on.
     let body = crate::zerocopy::share(body);
     let page = Arc::new(Page {
