@@ -201,6 +201,30 @@ fn verify_signature(
             auth.access
         ))
     })?;
+    let content_sha256 = header(parts, &X_SDK_CONTENT_SHA256);
+    if let Err(actual) = signer::check_content_sha256(body, content_sha256) {
+        let error = unauthorized(
+            "verify aksk signature fail: X-Sdk-Content-Sha256 is not the SHA-256 of the body \
+             (send the body's hash, or UNSIGNED-PAYLOAD)",
+        );
+        if !state.auth.diagnostics {
+            return Err(error);
+        }
+        tracing::debug!(
+            access_key = auth.access,
+            x_sdk_content_sha256 = content_sha256.unwrap_or_default(),
+            body_sha256 = %actual,
+            "AK/SK payload hash mismatch"
+        );
+        return Err(error.with_extra(
+            "diagnostics",
+            json!({
+                "x_sdk_content_sha256": content_sha256,
+                "body_sha256": actual,
+                "hint": "X-Sdk-Content-Sha256 must be the hex SHA-256 of the body as sent, or UNSIGNED-PAYLOAD.",
+            }),
+        ));
+    }
     let headers: Vec<(&str, &str)> = auth
         .header_names()
         .map(|name| {
@@ -213,7 +237,7 @@ fn verify_signature(
         })
         .collect();
     let query = signer::canonical_query(parts.uri.query().unwrap_or(""));
-    let payload = signer::payload_hash(body, header(parts, &X_SDK_CONTENT_SHA256));
+    let payload = signer::payload_hash(body, content_sha256);
     let path = parts.uri.path();
     let canonical = |form| {
         signer::canonical_request(

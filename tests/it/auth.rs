@@ -79,7 +79,13 @@ impl Signed {
             &signer::canonical_uri(&self.path, self.form),
             &signer::canonical_query(&self.query),
             &headers,
-            &signer::payload_hash(&self.body, None),
+            &signer::payload_hash(
+                &self.body,
+                self.headers
+                    .iter()
+                    .find(|(n, _)| n == "x-sdk-content-sha256")
+                    .map(|(_, v)| v.as_str()),
+            ),
         );
         let sts = signer::string_to_sign(self.header("x-sdk-date"), &creq);
         let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
@@ -420,6 +426,84 @@ async fn iam_discovery_answers_the_callers_project_for_a_region() {
     )
     .await;
     assert_eq!(stranger.body["projects"], serde_json::json!([]));
+}
+
+/// Finding 9 of issue 14: a concrete `X-Sdk-Content-Sha256` must be the
+/// body's SHA-256, or a captured signature could be replayed with any body.
+#[tokio::test]
+async fn a_concrete_payload_hash_must_match_the_body_or_the_signature_is_refused() {
+    use sha2::Digest as _;
+    let server = Server::builder()
+        .auth(AuthMode::Strict)
+        .auth_diagnostics(true)
+        .start()
+        .await
+        .unwrap();
+    let create = |destination: &str| {
+        serde_json::json!({"source_tag": "latest", "destination_tag": destination, "override": false})
+            .to_string()
+            .into_bytes()
+    };
+    let mut signed = Signed::get(&server, SWR_LIST);
+    signed.method = Method::POST;
+    signed.body = create("captured");
+    let hash = hex::encode(sha2::Sha256::digest(&signed.body));
+    signed
+        .headers
+        .push(("x-sdk-content-sha256".into(), hash.clone()));
+    let ok = signed.send_as(&server, &signed).await;
+    assert_eq!(ok.status, 201, "the genuine request passes: {}", ok.body);
+
+    // The same head and signature with another body: a replay.
+    let mut replay = signed.clone();
+    replay.body = create("replayed");
+    let a = signed.send_as(&server, &replay).await;
+    assert_unauthorized(&a, "verify aksk signature fail");
+    assert!(
+        a.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("X-Sdk-Content-Sha256"),
+        "{}",
+        a.body
+    );
+    let d = &a.body["diagnostics"];
+    assert_eq!(d["x_sdk_content_sha256"], hash, "{}", a.body);
+    assert_eq!(
+        d["body_sha256"],
+        hex::encode(sha2::Sha256::digest(&replay.body)),
+        "{}",
+        a.body
+    );
+    let shown = get(&server, &format!("{SWR_LIST}/replayed")).await;
+    assert_eq!(shown.status, 404, "the replayed write was not applied");
+
+    // A concrete hash with an empty body is refused the same way.
+    let mut empty = signed.clone();
+    empty.method = Method::GET;
+    empty.body = Vec::new();
+    assert_unauthorized(
+        &empty.send_as(&server, &empty).await,
+        "X-Sdk-Content-Sha256",
+    );
+    // Upper-case hex of the right hash is the same hash.
+    let mut upper = signed.clone();
+    upper.body = create("upper");
+    let upper_hash = hex::encode_upper(sha2::Sha256::digest(&upper.body));
+    upper.headers.last_mut().unwrap().1 = upper_hash;
+    assert_eq!(upper.send_as(&server, &upper).await.status, 201);
+
+    // UNSIGNED-PAYLOAD keeps working, with a body and without one.
+    let mut unsigned = signed.clone();
+    unsigned.body = create("unsigned");
+    unsigned.headers.last_mut().unwrap().1 = "UNSIGNED-PAYLOAD".into();
+    let a = unsigned.send_as(&server, &unsigned).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let mut unsigned_get = unsigned.clone();
+    unsigned_get.method = Method::GET;
+    unsigned_get.body = Vec::new();
+    let a = unsigned_get.send_as(&server, &unsigned_get).await;
+    assert_eq!(a.status, 200, "{}", a.body);
 }
 
 #[tokio::test]
