@@ -89,7 +89,7 @@ pub struct ServeArgs {
     #[arg(long, env = "IMS_SWR_MOCK_JOURNAL_SIZE", default_value_t = crate::journal::DEFAULT_SIZE, value_parser = parse_journal_size)]
     pub journal_size: usize,
     /// Require `Authorization: Bearer TOKEN` on the admin API (/_mock).
-    #[arg(long, env = "IMS_SWR_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "IMS_SWR_MOCK_ADMIN_TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
     pub admin_token: Option<String>,
     /// Do not keep whole answers of the SWR list routes between store
     /// changes (every request is then computed afresh).
@@ -230,6 +230,22 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
             "{text:?} is not a boolean: use true/false, 1/0, yes/no or on/off"
         )),
     }
+}
+
+/// `--admin-token`: not empty, and sendable in an `Authorization` header
+/// (visible ASCII). The message never repeats the token.
+fn parse_admin_token(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("the admin token is empty (leave the setting out for no token)".into());
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "the admin token holds a space, a control or a non-ASCII character, which no \
+             Authorization header can carry (the value is not shown)"
+                .into(),
+        );
+    }
+    Ok(text.to_owned())
 }
 
 /// `--workers`: 0 (one per core) to [`MAX_WORKERS`].

@@ -74,7 +74,8 @@ fn parse_cli() -> Result<Cli, ExitCode> {
 }
 
 /// Clap's message for a bad value, rewritten to name the environment
-/// variable, when the value came from one (the flag was not given).
+/// variable when the value came from one (the flag was not given), and to
+/// hide the value of a secret setting (such as `--admin-token`).
 fn from_environment(command: &clap::Command, error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if !matches!(
@@ -90,20 +91,33 @@ fn from_environment(command: &clap::Command, error: &clap::Error) -> Option<Stri
     let arg = command
         .get_arguments()
         .find(|a| a.get_long() == Some(long))?;
-    let env = arg.get_env()?.to_str()?;
-    std::env::var_os(env)?;
-    let on_command_line = std::env::args()
-        .skip(1)
-        .any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
-    if on_command_line {
-        return None;
+    let mut text = error.render().to_string();
+    let mut changed = false;
+    if arg.is_hide_env_values_set()
+        && let Some(ContextValue::String(value)) = error.get(ContextKind::InvalidValue)
+        && !value.is_empty()
+    {
+        text = text.replace(value.as_str(), "<hidden>");
+        changed = true;
     }
-    let text = error.render().to_string();
-    Some(text.replacen(
-        &format!("'{shown}'"),
-        &format!("environment variable {env} (the twin of '--{long}')"),
-        1,
-    ))
+    let from_env = arg
+        .get_env()
+        .and_then(|env| env.to_str())
+        .filter(|env| std::env::var_os(env).is_some())
+        .filter(|_| {
+            !std::env::args()
+                .skip(1)
+                .any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")))
+        });
+    if let Some(env) = from_env {
+        text = text.replacen(
+            &format!("'{shown}'"),
+            &format!("environment variable {env} (the twin of '--{long}')"),
+            1,
+        );
+        changed = true;
+    }
+    changed.then_some(text)
 }
 
 /// The runtime: multi-threaded with `workers` threads (0: one per available

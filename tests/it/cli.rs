@@ -516,6 +516,30 @@ fn settings_that_cannot_work_are_refused_naming_the_flag_or_the_variable() {
         let out = exits_within_10_s(cmd.env(name, value));
         assert_refused(&out, &format!("{name}={value}"), &[name]);
     }
+    // A secret setting is refused without repeating it.
+    for (args, env) in [
+        (&["--admin-token", "my s3cret"][..], None),
+        (&[][..], Some("my s3cret")),
+        (&[][..], Some("")),
+    ] {
+        let mut cmd = bin();
+        cmd.args(["--port", "0"]).args(args);
+        if let Some(value) = env {
+            cmd.env("IMS_SWR_MOCK_ADMIN_TOKEN", value);
+        }
+        let out = exits_within_10_s(&mut cmd);
+        let what = format!("admin token {args:?} {env:?}");
+        let name = if env.is_some() {
+            "IMS_SWR_MOCK_ADMIN_TOKEN"
+        } else {
+            "--admin-token"
+        };
+        assert_refused(&out, &what, &[name]);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("s3cret"),
+            "{what}: the token is echoed"
+        );
+    }
     // A flag wins over a bad environment value (it is never read).
     let p = start(
         bin()
