@@ -221,7 +221,7 @@ fn encode_marker(
     let mut payload = Vec::with_capacity(64);
     payload.push(MARKER_VERSION);
     payload.extend(order_bytes(position.after.column(), direction));
-    payload.extend(position.instance.to_be_bytes());
+    payload.extend(position.epoch.to_be_bytes());
     payload.extend(position.since.to_be_bytes());
     match &position.after {
         SortKey::Updated { updated, name } => {
@@ -256,7 +256,7 @@ fn decode_marker(
     if version != MARKER_VERSION || head != order_bytes(order.column, order.direction) {
         return None;
     }
-    let (instance, rest) = rest.split_first_chunk::<8>()?;
+    let (epoch, rest) = rest.split_first_chunk::<8>()?;
     let (since, rest) = rest.split_first_chunk::<8>()?;
     let after = match order.column {
         OrderColumn::UpdatedAt => {
@@ -269,7 +269,7 @@ fn decode_marker(
         OrderColumn::Tag => SortKey::Name(std::str::from_utf8(rest).ok()?.into()),
     };
     Some(WalkPosition {
-        instance: u64::from_be_bytes(*instance),
+        epoch: u64::from_be_bytes(*epoch),
         since: u64::from_be_bytes(*since),
         after,
     })
@@ -350,7 +350,7 @@ mod tests {
             direction: OrderType::Desc,
         };
         let position = WalkPosition {
-            instance: 7,
+            epoch: 7,
             since: 42,
             after: SortKey::Updated {
                 updated: 1_530_857_935,

@@ -51,6 +51,10 @@ pub struct Store {
     inner: Arc<RwLock<Inner>>,
     /// Counts write-lock acquisitions: persistence saves only when it moved.
     generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Counts wholesale replacements of the contents (reset, import): a v3
+    /// marker from an earlier epoch is refused. Deterministic, so two
+    /// servers given the same requests issue the same markers.
+    epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Everything the store holds.
@@ -242,9 +246,6 @@ pub(crate) struct Repo {
     /// Sequence number of the newest change dropped from `changes` (walks
     /// that began before it can no longer be served exactly).
     dropped: u64,
-    /// A random id of this build of the repository: markers issued before a
-    /// reset or an import carry another one and are refused.
-    instance: u64,
 }
 
 /// One change to a repository's `updated_at` order.
@@ -293,7 +294,6 @@ impl Repo {
             changes: std::collections::VecDeque::new(),
             seq: 0,
             dropped: 0,
-            instance: random_u64(),
         }
     }
 
@@ -488,9 +488,9 @@ pub struct TagPage {
 /// Where a v3 marker walk stands: what its marker carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalkPosition {
-    /// The build of the repository the walk began on (a reset or an import
-    /// rebuilds it).
-    pub instance: u64,
+    /// The store's epoch when the walk began (a reset or an import starts
+    /// a new one).
+    pub epoch: u64,
     /// The repository's change sequence number when the walk began: pages
     /// follow the order the repository had then.
     pub since: u64,
@@ -575,6 +575,7 @@ impl Store {
         Self {
             inner: Arc::new(RwLock::new(inner)),
             generation: Arc::default(),
+            epoch: Arc::default(),
         }
     }
 
@@ -765,8 +766,16 @@ impl Store {
         query: &WalkQuery,
     ) -> Result<WalkPage, WalkError> {
         let inner = self.read();
+        // Read under the lock: `replace` moves the epoch under the write lock.
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
         let repo = lookup(&inner, namespace, repository)?;
-        walk_page(repo, query)
+        walk_page(repo, query, epoch)
+    }
+
+    /// Starts a new epoch (called with the contents replaced wholesale,
+    /// under the write lock; see [`Store::walk_tags`]).
+    pub(crate) fn next_epoch(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The access key `ak`, if a fixture defines it.
@@ -896,12 +905,12 @@ fn page(repo: &Repo, query: &PageQuery) -> TagPage {
 ///
 /// Costs `O(log n + page)`, plus `O(c log c)` for the `c` changes since the
 /// walk began (at most [`WALK_CHANGE_WINDOW`]) in the `updated_at` order.
-fn walk_page(repo: &Repo, query: &WalkQuery) -> Result<WalkPage, WalkError> {
+fn walk_page(repo: &Repo, query: &WalkQuery, epoch: u64) -> Result<WalkPage, WalkError> {
     let column = query.order.column;
     let desc = query.order.direction == OrderType::Desc;
     let (since, after) = match &query.after {
         None => (repo.seq, None),
-        Some(p) if p.instance != repo.instance => return Err(WalkError::Stale),
+        Some(p) if p.epoch != epoch => return Err(WalkError::Stale),
         Some(p) if p.since > repo.seq || p.after.column() != column => {
             return Err(WalkError::NotIssued);
         }
@@ -995,7 +1004,7 @@ fn walk_page(repo: &Repo, query: &WalkQuery) -> Result<WalkPage, WalkError> {
     let next = if page.len() > query.limit {
         page.truncate(query.limit);
         page.last().map(|(key, _)| WalkPosition {
-            instance: repo.instance,
+            epoch,
             since,
             after: key.clone(),
         })
@@ -1179,6 +1188,7 @@ mod tests {
                     after,
                     limit,
                 },
+                0,
             )?;
             seen.extend(page.tags.iter().map(|t| t.name.to_string()));
             match page.next {

@@ -365,7 +365,9 @@ impl Store {
 
     /// Replaces the whole contents of the store (every clone sees the new data).
     pub(crate) fn replace(&self, inner: Inner) {
-        *self.write() = inner;
+        let mut guard = self.write();
+        *guard = inner;
+        self.next_epoch(); // under the lock: v3 markers of the old contents are refused
     }
 }
 
