@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// mimalloc, without transparent huge pages: glibc's allocator slows every
 /// request 2.6x in a process that has loaded a big store (a fragmented heap),
@@ -19,7 +19,10 @@ use ims_swr_mock::server::shutdown_signal;
 use ims_swr_mock::store::generate::{GenerateSpec, write_fixture};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli.command {
         None => run(cli.serve),
         Some(Command::GenerateFixture(args)) => generate(args),
@@ -48,6 +51,73 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Parses the command line and the environment. A bad value is refused
+/// with exit 2, naming where it came from: the flag, or the environment
+/// variable when the value was read from there (clap's own message names
+/// the flag even then).
+fn parse_cli() -> Result<Cli, ExitCode> {
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os());
+    let error = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if let Some(message) = from_environment(&command, &error) {
+        eprint!("{message}");
+        return Err(ExitCode::from(2));
+    }
+    let code = if error.use_stderr() { 2 } else { 0 };
+    let _ = error.print();
+    Err(ExitCode::from(code))
+}
+
+/// Clap's message for a bad value, rewritten to name the environment
+/// variable when the value came from one (the flag was not given), and to
+/// hide the value of a secret setting (such as `--admin-token`).
+fn from_environment(command: &clap::Command, error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = shown.strip_prefix("--")?.split([' ', '=']).next()?;
+    let arg = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?;
+    let mut text = error.render().to_string();
+    let mut changed = false;
+    if arg.is_hide_env_values_set()
+        && let Some(ContextValue::String(value)) = error.get(ContextKind::InvalidValue)
+        && !value.is_empty()
+    {
+        text = text.replace(value.as_str(), "<hidden>");
+        changed = true;
+    }
+    let from_env = arg
+        .get_env()
+        .and_then(|env| env.to_str())
+        .filter(|env| std::env::var_os(env).is_some())
+        .filter(|_| {
+            !std::env::args()
+                .skip(1)
+                .any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")))
+        });
+    if let Some(env) = from_env {
+        text = text.replacen(
+            &format!("'{shown}'"),
+            &format!("environment variable {env} (the twin of '--{long}')"),
+            1,
+        );
+        changed = true;
+    }
+    changed.then_some(text)
 }
 
 /// The runtime: multi-threaded with `workers` threads (0: one per available
@@ -128,6 +198,12 @@ fn generate(args: GenerateArgs) -> ExitCode {
         project: args.project,
         tags_per_image: usize::from(args.tags_per_image),
     };
+    if let Err(problems) = ims_swr_mock::store::generate::check(&spec) {
+        for problem in problems {
+            eprintln!("error: {problem}");
+        }
+        return ExitCode::from(2);
+    }
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     match write_fixture(&spec, &mut out) {

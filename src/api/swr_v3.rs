@@ -4,10 +4,19 @@
 //!   <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0125.html>
 //!   (seed 004). SDK: `huaweicloudsdkswr.v2.SwrClient.list_repository_tag`.
 //!
-//! Paging is by marker. A marker is the sort key of the last tag of the
-//! previous page (not an offset), so a walk returns every tag exactly once
-//! even while other tags are added or removed between pages. It is opaque to
-//! clients: URL-safe base64 of `{column}{direction}:{key}`.
+//! Paging is by marker. A marker carries the walk's position: the sort key
+//! of the last tag of the previous page (not an offset) and the repository's
+//! change number when the walk began. Pages follow the order the repository
+//! had at the start of the walk, so a walk returns every tag that exists
+//! for its whole length exactly once, even while other clients add, remove
+//! or re-tag (`override`) tags between pages ([`Store::walk_tags`]).
+//!
+//! Markers are opaque to clients and signed: URL-safe base64 of a
+//! truncated HMAC-SHA256 (a key drawn at process start, over the namespace,
+//! the repository and the payload) followed by the payload. A marker this
+//! process did not issue for this repository and order (forged, tampered
+//! with, from another repository, order or process, or from before a reset)
+//! gets 400 `SVCSTG.SWR.4000014`, never a silent position.
 
 use std::borrow::Cow;
 
@@ -18,15 +27,21 @@ use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
+use hmac::{Hmac, Mac as _};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use super::swr::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::front::gated;
 use crate::state::AppState;
 use crate::store::model::format_time;
-use crate::store::{Order, OrderType, PageQuery, RepoContext, SortKey, Start, Store, SwrTag};
+use crate::store::{
+    Order, OrderColumn, OrderType, RepoContext, SortKey, Store, SwrTag, WalkError, WalkPosition,
+    WalkQuery,
+};
 
 /// SWR v3 tag routes.
 pub fn router() -> Router<AppState> {
@@ -82,30 +97,32 @@ async fn list_repository_tag(
         Some("true") => true,
         Some(other) => return Err(invalid_parameter("with_manifest", other, "true or false")),
     };
-    let start = match query.marker.as_deref() {
-        None | Some("") => Start::Offset(0),
-        Some(marker) => Start::After(decode_marker(marker, order).ok_or_else(|| {
-            invalid_parameter(
-                "marker",
-                marker,
-                "the nextMarker of a previous page listed in the same order",
-            )
-        })?),
+    let after = match query.marker.as_deref() {
+        None | Some("") => None,
+        Some(marker) => Some(
+            decode_marker(marker, &namespace, &repository, order)
+                .ok_or_else(|| marker_error(marker, None))?,
+        ),
     };
-    let page = store.list_tags(
-        &namespace,
-        &repository,
-        &PageQuery {
-            order,
-            filter: query.tag,
-            start,
-            limit: parse_limit(query.limit.as_deref())?,
-        },
-    )?;
+    let page = store
+        .walk_tags(
+            &namespace,
+            &repository,
+            &WalkQuery {
+                order,
+                filter: query.tag,
+                after,
+                limit: parse_limit(query.limit.as_deref())?,
+            },
+        )
+        .map_err(|e| match e {
+            WalkError::Lookup(e) => e.into(),
+            other => marker_error(query.marker.as_deref().unwrap_or_default(), Some(other)),
+        })?;
     let next_marker = page
         .next
         .as_ref()
-        .map(|key| encode_marker(key, order.direction));
+        .map(|p| encode_marker(p, &namespace, &repository, order.direction));
     // Each tag's JSON is built once and reused: a page is a concatenation.
     let items: Vec<Bytes> = page
         .tags
@@ -128,41 +145,134 @@ async fn list_repository_tag(
     Ok(json_list(b"{\"tags\":[", &items, tail.as_bytes()))
 }
 
-/// Encodes a sort key as an opaque marker.
-fn encode_marker(key: &SortKey, direction: OrderType) -> String {
-    let d = match direction {
-        OrderType::Asc => 'a',
-        OrderType::Desc => 'd',
+/// 400 `SVCSTG.SWR.4000014` for a marker that cannot be used, saying why.
+fn marker_error(marker: &str, why: Option<WalkError>) -> ApiError {
+    let expected = match why {
+        Some(WalkError::Stale) => {
+            "a marker of the current walk: the walk began before the repository was reset or \
+             reloaded; start the walk again without a marker"
+                .to_owned()
+        }
+        Some(WalkError::Expired) => format!(
+            "a marker of a more recent walk: more than {} tags of the repository changed since \
+             this walk began; start the walk again without a marker",
+            crate::store::WALK_CHANGE_WINDOW
+        ),
+        _ => "the nextMarker of a previous page of this repository, listed in the same order \
+              (this server did not issue this marker)"
+            .to_owned(),
     };
-    let text = match key {
-        SortKey::Updated { updated, name } => format!("u{d}:{updated}:{name}"),
-        SortKey::Name(name) => format!("t{d}:{name}"),
-    };
-    URL_SAFE_NO_PAD.encode(text)
+    invalid_parameter("marker", marker, &expected)
 }
 
-/// Decodes a marker made by [`encode_marker`] for the same order; `None` for
-/// anything else.
-fn decode_marker(marker: &str, order: Order) -> Option<SortKey> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(marker).ok()?).ok()?;
-    let (head, rest) = text.split_once(':')?;
-    let direction = match head.get(1..)? {
-        "a" => OrderType::Asc,
-        "d" => OrderType::Desc,
-        _ => return None,
+/// Bytes of the HMAC-SHA256 kept in a marker.
+const MAC_LEN: usize = 16;
+
+/// Marker format version.
+const MARKER_VERSION: u8 = 1;
+
+/// The process's marker key, drawn at first use.
+fn marker_key() -> &'static [u8; 32] {
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut key = [0; 32];
+        for chunk in key.chunks_mut(8) {
+            chunk.copy_from_slice(&crate::store::random_u64().to_le_bytes());
+        }
+        key
+    })
+}
+
+/// The MAC of a marker payload for one repository.
+fn marker_mac(namespace: &str, repository: &str, payload: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(marker_key()).expect("any key length");
+    for part in [
+        namespace.as_bytes(),
+        b"\0",
+        repository.as_bytes(),
+        b"\0",
+        payload,
+    ] {
+        mac.update(part);
+    }
+    mac
+}
+
+/// The column and direction byte pair of a marker.
+fn order_bytes(column: OrderColumn, direction: OrderType) -> [u8; 2] {
+    let c = match column {
+        OrderColumn::UpdatedAt => b'u',
+        OrderColumn::Tag => b't',
     };
-    let key = match head.get(..1)? {
-        "u" => {
-            let (updated, name) = rest.split_once(':')?;
+    let d = match direction {
+        OrderType::Asc => b'a',
+        OrderType::Desc => b'd',
+    };
+    [c, d]
+}
+
+/// Encodes a walk position as an opaque, signed marker.
+fn encode_marker(
+    position: &WalkPosition,
+    namespace: &str,
+    repository: &str,
+    direction: OrderType,
+) -> String {
+    let mut payload = Vec::with_capacity(64);
+    payload.push(MARKER_VERSION);
+    payload.extend(order_bytes(position.after.column(), direction));
+    payload.extend(position.epoch.to_be_bytes());
+    payload.extend(position.since.to_be_bytes());
+    match &position.after {
+        SortKey::Updated { updated, name } => {
+            payload.extend(updated.to_be_bytes());
+            payload.extend(name.as_bytes());
+        }
+        SortKey::Name(name) => payload.extend(name.as_bytes()),
+    }
+    let mac = marker_mac(namespace, repository, &payload)
+        .finalize()
+        .into_bytes();
+    let mut bytes = mac[..MAC_LEN].to_vec();
+    bytes.extend(payload);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes a marker made by [`encode_marker`] for the same repository and
+/// order; `None` for anything else (the MAC is checked in constant time).
+fn decode_marker(
+    marker: &str,
+    namespace: &str,
+    repository: &str,
+    order: Order,
+) -> Option<WalkPosition> {
+    let bytes = URL_SAFE_NO_PAD.decode(marker).ok()?;
+    let (mac, payload) = bytes.split_at_checked(MAC_LEN)?;
+    marker_mac(namespace, repository, payload)
+        .verify_truncated_left(mac)
+        .ok()?;
+    let (&version, rest) = payload.split_first()?;
+    let (head, rest) = rest.split_at_checked(2)?;
+    if version != MARKER_VERSION || head != order_bytes(order.column, order.direction) {
+        return None;
+    }
+    let (epoch, rest) = rest.split_first_chunk::<8>()?;
+    let (since, rest) = rest.split_first_chunk::<8>()?;
+    let after = match order.column {
+        OrderColumn::UpdatedAt => {
+            let (updated, name) = rest.split_first_chunk::<8>()?;
             SortKey::Updated {
-                updated: updated.parse().ok()?,
-                name: name.into(),
+                updated: i64::from_be_bytes(*updated),
+                name: std::str::from_utf8(name).ok()?.into(),
             }
         }
-        "t" => SortKey::Name(rest.into()),
-        _ => return None,
+        OrderColumn::Tag => SortKey::Name(std::str::from_utf8(rest).ok()?.into()),
     };
-    (direction == order.direction && key.column() == order.column).then_some(key)
+    Some(WalkPosition {
+        epoch: u64::from_be_bytes(*epoch),
+        since: u64::from_be_bytes(*since),
+        after,
+    })
 }
 
 /// One item of the v3 list (`ShowReposTagRespV3`), fields in the order of
@@ -234,29 +344,54 @@ mod tests {
     use crate::store::OrderColumn;
 
     #[test]
-    fn markers_round_trip_only_in_their_own_order() {
+    fn markers_round_trip_only_in_their_own_order_and_repository() {
         let order = Order {
             column: OrderColumn::UpdatedAt,
             direction: OrderType::Desc,
         };
-        let key = SortKey::Updated {
-            updated: 1_530_857_935,
-            name: "v1:rc/x".into(),
+        let position = WalkPosition {
+            epoch: 7,
+            since: 42,
+            after: SortKey::Updated {
+                updated: 1_530_857_935,
+                name: "v1:rc/x".into(),
+            },
         };
-        let marker = encode_marker(&key, order.direction);
+        let marker = encode_marker(&position, "ns", "group/app", order.direction);
         assert!(
             marker
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
-        assert_eq!(decode_marker(&marker, order), Some(key));
+        assert_eq!(
+            decode_marker(&marker, "ns", "group/app", order),
+            Some(position.clone())
+        );
         let asc = Order {
             direction: OrderType::Asc,
             ..order
         };
-        assert_eq!(decode_marker(&marker, asc), None);
+        assert_eq!(decode_marker(&marker, "ns", "group/app", asc), None);
+        assert_eq!(decode_marker(&marker, "ns", "group/app2", order), None);
+        assert_eq!(decode_marker(&marker, "ns2", "group/app", order), None);
+        // Any single bit flipped anywhere is refused.
+        let bytes = URL_SAFE_NO_PAD.decode(&marker).unwrap();
+        for i in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x10;
+            let flipped = URL_SAFE_NO_PAD.encode(flipped);
+            assert_eq!(
+                decode_marker(&flipped, "ns", "group/app", order),
+                None,
+                "{i}"
+            );
+        }
         for garbage in ["9a909b", "!!!", "", "dTp4", "dWQ6eDp5"] {
-            assert_eq!(decode_marker(garbage, order), None, "{garbage}");
+            assert_eq!(
+                decode_marker(garbage, "ns", "group/app", order),
+                None,
+                "{garbage}"
+            );
         }
     }
 }

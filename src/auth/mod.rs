@@ -201,6 +201,30 @@ fn verify_signature(
             auth.access
         ))
     })?;
+    let content_sha256 = header(parts, &X_SDK_CONTENT_SHA256);
+    if let Err(actual) = signer::check_content_sha256(body, content_sha256) {
+        let error = unauthorized(
+            "verify aksk signature fail: X-Sdk-Content-Sha256 is not the SHA-256 of the body \
+             (send the body's hash, or UNSIGNED-PAYLOAD)",
+        );
+        if !state.auth.diagnostics {
+            return Err(error);
+        }
+        tracing::debug!(
+            access_key = auth.access,
+            x_sdk_content_sha256 = content_sha256.unwrap_or_default(),
+            body_sha256 = %actual,
+            "AK/SK payload hash mismatch"
+        );
+        return Err(error.with_extra(
+            "diagnostics",
+            json!({
+                "x_sdk_content_sha256": content_sha256,
+                "body_sha256": actual,
+                "hint": "X-Sdk-Content-Sha256 must be the hex SHA-256 of the body as sent, or UNSIGNED-PAYLOAD.",
+            }),
+        ));
+    }
     let headers: Vec<(&str, &str)> = auth
         .header_names()
         .map(|name| {
@@ -213,7 +237,7 @@ fn verify_signature(
         })
         .collect();
     let query = signer::canonical_query(parts.uri.query().unwrap_or(""));
-    let payload = signer::payload_hash(body, header(parts, &X_SDK_CONTENT_SHA256));
+    let payload = signer::payload_hash(body, content_sha256);
     let path = parts.uri.path();
     let canonical = |form| {
         signer::canonical_request(
@@ -241,22 +265,61 @@ fn verify_signature(
     if !state.auth.diagnostics {
         return Err(error);
     }
+    // What is shown (in the 401 and the log line) hides credential headers'
+    // values: a signed `X-Auth-Token` is a secret like the SK. The string to
+    // sign is the real one (a hash reveals nothing).
+    let shown_headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|&(name, value)| {
+            if is_secret_header(name) {
+                (name, crate::journal::REDACTED)
+            } else {
+                (name, value)
+            }
+        })
+        .collect();
+    let shown = |form| {
+        signer::canonical_request(
+            parts.method.as_str(),
+            &signer::canonical_uri(path, form),
+            &query,
+            &shown_headers,
+            &payload,
+        )
+    };
+    let (python_shown, node_shown) = (shown(UriForm::Python), shown(UriForm::Node));
     tracing::debug!(
         access_key = auth.access,
-        canonical_request = %python,
+        canonical_request = %python_shown,
         string_to_sign = %python_sts,
         "AK/SK signature mismatch"
     );
     let mut diagnostics = json!({
-        "canonical_request": python,
+        "canonical_request": python_shown,
         "string_to_sign": python_sts,
         "signed_headers": auth.signed_headers,
         "hint": "Diff these against your signer's canonical request and string to sign; the first line that differs is the bug.",
     });
     if node != python {
-        diagnostics["canonical_request_node_form"] = json!(node);
+        diagnostics["canonical_request_node_form"] = json!(node_shown);
     }
     Err(error.with_extra("diagnostics", diagnostics))
+}
+
+/// Headers whose values are credentials. When signed, their values are shown
+/// as `<redacted>` in diagnostics, never as sent.
+const SECRET_HEADERS: [&str; 6] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-auth-token",
+    "x-security-token",
+    "x-subject-token",
+];
+
+/// Whether a header's value is a credential (see [`SECRET_HEADERS`]).
+fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
 /// Strict mode: a credential may use only its own projects (IMS

@@ -161,6 +161,30 @@ pub fn payload_hash(body: &[u8], content_sha256: Option<&str>) -> String {
     }
 }
 
+/// The `X-Sdk-Content-Sha256` value that means "the body is not signed".
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// Checks a payload-hash header against the body it came with.
+///
+/// `UNSIGNED-PAYLOAD` (or no header) claims nothing and always passes. Any
+/// other value claims to be the body's SHA-256 and must be exactly that (hex,
+/// either case), also for an empty body: otherwise a captured signature could
+/// be replayed with any other body. On a mismatch, returns the body's real
+/// hash (lower-case hex), for diagnostics.
+pub fn check_content_sha256(body: &[u8], content_sha256: Option<&str>) -> Result<(), String> {
+    match content_sha256 {
+        None | Some(UNSIGNED_PAYLOAD) => Ok(()),
+        Some(given) => {
+            let actual = hex::encode(Sha256::digest(body));
+            if given.eq_ignore_ascii_case(&actual) {
+                Ok(())
+            } else {
+                Err(actual)
+            }
+        }
+    }
+}
+
 /// The canonical request. `headers` are the signed headers' `(name, value)`
 /// pairs in `SignedHeaders` order.
 pub fn canonical_request(
@@ -401,6 +425,29 @@ mod tests {
             payload_hash(b"{}", None),
             "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
         );
+    }
+
+    #[test]
+    fn a_concrete_payload_hash_must_be_the_bodys() {
+        let hash = hex::encode(Sha256::digest(b"{}"));
+        assert_eq!(check_content_sha256(b"{}", Some(&hash)), Ok(()));
+        assert_eq!(
+            check_content_sha256(b"{}", Some(&hash.to_ascii_uppercase())),
+            Ok(())
+        );
+        assert_eq!(check_content_sha256(b"{}", None), Ok(()));
+        assert_eq!(check_content_sha256(b"{}", Some(UNSIGNED_PAYLOAD)), Ok(()));
+        assert_eq!(check_content_sha256(b"", Some(UNSIGNED_PAYLOAD)), Ok(()));
+        assert_eq!(check_content_sha256(b"", Some(EMPTY_PAYLOAD_HASH)), Ok(()));
+        assert_eq!(
+            check_content_sha256(b"[]", Some(&hash)),
+            Err(hex::encode(Sha256::digest(b"[]")))
+        );
+        assert_eq!(
+            check_content_sha256(b"", Some(&hash)),
+            Err(EMPTY_PAYLOAD_HASH.to_owned())
+        );
+        assert!(check_content_sha256(b"{}", Some("unsigned-payload")).is_err());
     }
 
     #[test]

@@ -245,21 +245,75 @@ impl FaultRule {
         if self.times == Some(0) {
             return Err("times must be at least 1".into());
         }
-        if self.method != "*" && axum::http::Method::from_bytes(self.method.as_bytes()).is_err() {
+        if self.method != "*"
+            && !KNOWN_METHODS
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(&self.method))
+        {
             return Err(format!(
-                "method {:?} is not an HTTP method or *",
-                self.method
+                "method {:?} is not one of {} or *: the rule would never fire",
+                self.method,
+                KNOWN_METHODS.join(", ")
             ));
         }
         if !self.path.starts_with('/') {
             return Err(format!("path {:?} must start with /", self.path));
         }
+        check_template(&self.path)?;
         glob(&self.path).map(drop)
+    }
+}
+
+/// The methods a rule may name (any case), besides `*`: a request with
+/// another method never reaches a route, so a rule naming one (such as a
+/// misspelt `GTE`) could never fire.
+pub const KNOWN_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// Checks the `{name}` captures of a path template: each `{` is closed, not
+/// nested, and names something. (An unclosed `{` used to swallow the rest of
+/// the path, making a rule that never fires.)
+fn check_template(path: &str) -> Result<(), String> {
+    let mut open: Option<usize> = None;
+    for (at, c) in path.char_indices() {
+        match (c, open) {
+            ('{', None) => open = Some(at),
+            ('{', Some(first)) => {
+                return Err(format!(
+                    "path {path:?}: the {{ at byte {at} is inside another capture (opened at byte {first})"
+                ));
+            }
+            ('}', None) => {
+                return Err(format!(
+                    "path {path:?}: the }} at byte {at} was never opened"
+                ));
+            }
+            ('}', Some(first)) if at == first + 1 => {
+                return Err(format!(
+                    "path {path:?}: the capture at byte {first} is empty; name it, as in {{id}}"
+                ));
+            }
+            ('}', Some(_)) => open = None,
+            ('/', Some(first)) => {
+                return Err(format!(
+                    "path {path:?}: the {{ at byte {first} is never closed in its segment"
+                ));
+            }
+            _ => {}
+        }
+    }
+    match open {
+        Some(first) => Err(format!(
+            "path {path:?}: the {{ at byte {first} is never closed"
+        )),
+        None => Ok(()),
     }
 }
 
 /// Compiles a path pattern (as rules and journal filters use them).
 pub fn path_matcher(pattern: &str) -> Result<GlobMatcher, String> {
+    check_template(pattern)?;
     glob(pattern)
 }
 

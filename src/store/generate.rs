@@ -29,6 +29,54 @@ pub struct GenerateSpec {
 /// number of images, so that aggregates stay the same size as images grow.
 pub const VALUES_PER_KEY: usize = 10;
 
+/// Checks a spec with the fixture loader's own rules, before anything is
+/// written: a small fixture of the same shape (at most 2 tags and 2 images)
+/// is generated and loaded. Returns one line per problem, naming the
+/// `generate-fixture` option it comes from.
+pub fn check(spec: &GenerateSpec) -> Result<(), Vec<String>> {
+    let sample = GenerateSpec {
+        tags: spec.tags.min(2),
+        images: spec.images.min(2),
+        ..spec.clone()
+    };
+    let mut text = Vec::new();
+    if let Err(e) = write_fixture(&sample, &mut text) {
+        return Err(vec![e.to_string()]);
+    }
+    let source = super::seed::FixtureSource::Json {
+        name: "generate-fixture".into(),
+        text: String::from_utf8_lossy(&text).into_owned(),
+    };
+    let settings = super::seed::SeedSettings {
+        registry_host: super::DEFAULT_REGISTRY_HOST.into(),
+    };
+    let Err(error) = super::seed::load(&[source], &settings) else {
+        return Ok(());
+    };
+    Err(error
+        .problems
+        .iter()
+        .map(|p| {
+            let option = if p
+                .path
+                .starts_with("$.swr.namespaces[0].repositories[0].name")
+            {
+                format!("--repository {:?}", spec.repository)
+            } else if p.path.starts_with("$.swr.namespaces[0].name") {
+                format!("--namespace {:?}", spec.namespace)
+            } else if p.path.starts_with("$.ims.projects[0].id") {
+                format!(
+                    "--project {:?}",
+                    spec.project.as_deref().unwrap_or_default()
+                )
+            } else {
+                format!("the fixture at {}", p.path)
+            };
+            format!("invalid {option}: {}", p.message)
+        })
+        .collect())
+}
+
 /// Writes the fixture as JSON to `out`.
 pub fn write_fixture(spec: &GenerateSpec, out: &mut impl Write) -> io::Result<()> {
     let description = format!(
@@ -116,5 +164,30 @@ mod tests {
         let summary = store.images_tags("p1");
         assert_eq!(summary.len(), 4);
         assert!(summary.iter().all(|s| s.values.len() == VALUES_PER_KEY));
+    }
+
+    #[test]
+    fn arguments_the_loader_would_refuse_are_refused_before_writing() {
+        let spec = |namespace: &str, repository: &str, project: Option<&str>| GenerateSpec {
+            namespace: namespace.into(),
+            repository: repository.into(),
+            tags: 1_000_000,
+            project: project.map(Into::into),
+            images: 1_000_000,
+            tags_per_image: 3,
+        };
+        assert_eq!(check(&spec("bench", "group/app", Some("p1"))), Ok(()));
+        let bad = check(&spec("Bad", "app", None)).unwrap_err();
+        assert!(
+            bad[0].starts_with("invalid --namespace \"Bad\": "),
+            "{bad:?}"
+        );
+        let bad = check(&spec("bench", "App/", None)).unwrap_err();
+        assert!(
+            bad[0].starts_with("invalid --repository \"App/\": "),
+            "{bad:?}"
+        );
+        let bad = check(&spec("bench", "app", Some(""))).unwrap_err();
+        assert!(bad[0].starts_with("invalid --project \"\": "), "{bad:?}");
     }
 }

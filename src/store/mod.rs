@@ -64,6 +64,10 @@ pub struct Store {
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// The state database, with `--persist`.
     durable: Arc<std::sync::OnceLock<Arc<crate::persist::Durable>>>,
+    /// Counts wholesale replacements of the contents (reset, import): a v3
+    /// marker from an earlier epoch is refused. Deterministic, so two
+    /// servers given the same requests issue the same markers.
+    epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Everything the store holds.
@@ -310,6 +314,45 @@ pub(crate) struct Repo {
     by_name: Vec<Arc<SwrTag>>,
     /// Tags sorted by `(updated, name)` (the `updated_at` order).
     by_updated: Vec<Arc<SwrTag>>,
+    /// Recent changes to the `updated_at` order, oldest first, so that a
+    /// marker walk sees the order of its start (see [`Store::walk_tags`]).
+    changes: std::collections::VecDeque<Change>,
+    /// Sequence number of the last change (0: none since the repository was built).
+    seq: u64,
+    /// Sequence number of the newest change dropped from `changes` (walks
+    /// that began before it can no longer be served exactly).
+    dropped: u64,
+}
+
+/// One change to a repository's `updated_at` order.
+#[derive(Debug)]
+struct Change {
+    /// Its sequence number ([`Repo::seq`] after it).
+    seq: u64,
+    /// The tag's name.
+    name: Arc<str>,
+    /// The tag's `updated` before the change; `None` when it did not exist.
+    before: Option<i64>,
+}
+
+/// Changes kept per repository for marker walks: a walk during which more
+/// changes than this happened to its repository gets a 400 asking to start
+/// again, rather than a page that might repeat or skip a tag.
+pub const WALK_CHANGE_WINDOW: usize = 10_000;
+
+/// A random `u64` (a per-process keyed `SipHash` of a counter and the clock).
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, AtomicOrdering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 impl Repo {
@@ -324,6 +367,24 @@ impl Repo {
             id,
             by_name,
             by_updated,
+            changes: std::collections::VecDeque::new(),
+            seq: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Records that `name` moved in the `updated_at` order (from `before`).
+    fn record(&mut self, name: &Arc<str>, before: Option<i64>) {
+        self.seq += 1;
+        self.changes.push_back(Change {
+            seq: self.seq,
+            name: name.clone(),
+            before,
+        });
+        if self.changes.len() > WALK_CHANGE_WINDOW
+            && let Some(old) = self.changes.pop_front()
+        {
+            self.dropped = old.seq;
         }
     }
 
@@ -344,7 +405,11 @@ impl Repo {
     /// price of `O(1)` offsets on reads, which are far more frequent.
     /// Returns the replaced tag.
     fn insert(&mut self, tag: Arc<SwrTag>) -> Option<Arc<SwrTag>> {
-        let old = self.remove(&tag.name);
+        let old = self.unlink(&tag.name);
+        let before = old.as_ref().map(|o| o.updated);
+        if before != Some(tag.updated) {
+            self.record(&tag.name, before);
+        }
         let at = self.by_name.partition_point(|t| t.name < tag.name);
         self.by_name.insert(at, tag.clone());
         let at = self
@@ -356,6 +421,13 @@ impl Repo {
 
     /// Removes the tag called `name`, if any.
     fn remove(&mut self, name: &str) -> Option<Arc<SwrTag>> {
+        let old = self.unlink(name)?;
+        self.record(&old.name, Some(old.updated));
+        Some(old)
+    }
+
+    /// Takes the tag called `name` out of both indexes, without recording it.
+    fn unlink(&mut self, name: &str) -> Option<Arc<SwrTag>> {
         let at = self
             .by_name
             .binary_search_by(|t| (*t.name).cmp(name))
@@ -489,6 +561,61 @@ pub struct TagPage {
     pub next: Option<SortKey>,
 }
 
+/// Where a v3 marker walk stands: what its marker carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkPosition {
+    /// The store's epoch when the walk began (a reset or an import starts
+    /// a new one).
+    pub epoch: u64,
+    /// The repository's change sequence number when the walk began: pages
+    /// follow the order the repository had then.
+    pub since: u64,
+    /// The position of the last tag returned, in that order.
+    pub after: SortKey,
+}
+
+/// A request for one page of a v3 marker walk.
+#[derive(Debug, Clone)]
+pub struct WalkQuery {
+    /// Sort order.
+    pub order: Order,
+    /// Case-insensitive substring that tag names must contain.
+    pub filter: Option<String>,
+    /// Where the previous page ended; `None` starts a walk.
+    pub after: Option<WalkPosition>,
+    /// Most tags to return.
+    pub limit: usize,
+}
+
+/// One page of a v3 marker walk.
+#[derive(Debug)]
+pub struct WalkPage {
+    /// The repository the tags belong to.
+    pub ctx: Arc<RepoContext>,
+    /// The tags of this page, in order.
+    pub tags: Vec<Arc<SwrTag>>,
+    /// Where the next page starts, when more tags follow.
+    pub next: Option<WalkPosition>,
+}
+
+/// Why a page of a marker walk cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    /// The namespace or repository does not exist.
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    /// The walk began on an earlier build of the repository (before a reset or an import).
+    #[error("the walk began before the repository was reset or reloaded")]
+    Stale,
+    /// More than [`WALK_CHANGE_WINDOW`] changes happened to the repository
+    /// since the walk began.
+    #[error("more than {WALK_CHANGE_WINDOW} tags of the repository changed since the walk began")]
+    Expired,
+    /// The position is not one this repository could have issued.
+    #[error("the position was not issued for this repository and order")]
+    NotIssued,
+}
+
 /// Why an SWR tag write failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagWriteError {
@@ -528,6 +655,7 @@ impl Store {
             inner: Arc::new(RwLock::new(inner)),
             generation: Arc::default(),
             durable: Arc::default(),
+            epoch: Arc::default(),
         }
     }
 
@@ -781,6 +909,31 @@ impl Store {
         Ok(page(repo, query))
     }
 
+    /// One page of a v3 marker walk. Pages follow the order the repository
+    /// had when the walk began: a tag whose `updated` changes during the walk
+    /// (a re-tag with `override`) keeps its place as of the start, so every
+    /// tag that exists for the whole walk is returned exactly once. A tag
+    /// added during the walk is returned (once) when it lands ahead of the
+    /// walk; a tag deleted before the walk reaches it is not returned.
+    pub fn walk_tags(
+        &self,
+        namespace: &str,
+        repository: &str,
+        query: &WalkQuery,
+    ) -> Result<WalkPage, WalkError> {
+        let inner = self.read();
+        // Read under the lock: `replace` moves the epoch under the write lock.
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let repo = lookup(&inner, namespace, repository)?;
+        walk_page(repo, query, epoch)
+    }
+
+    /// Starts a new epoch (called with the contents replaced wholesale,
+    /// under the write lock; see [`Store::walk_tags`]).
+    pub(crate) fn next_epoch(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// The access key `ak`, if a fixture defines it.
     pub fn access_key(&self, ak: &str) -> Option<AccessKey> {
         self.read().iam.access_keys.get(ak).cloned()
@@ -901,6 +1054,139 @@ fn page(repo: &Repo, query: &PageQuery) -> TagPage {
         tags,
         total,
         next,
+    }
+}
+
+/// Cuts one page of a marker walk out of a repository (see [`Store::walk_tags`]).
+///
+/// Costs `O(log n + page)`, plus `O(c log c)` for the `c` changes since the
+/// walk began (at most [`WALK_CHANGE_WINDOW`]) in the `updated_at` order.
+fn walk_page(repo: &Repo, query: &WalkQuery, epoch: u64) -> Result<WalkPage, WalkError> {
+    let column = query.order.column;
+    let desc = query.order.direction == OrderType::Desc;
+    let (since, after) = match &query.after {
+        None => (repo.seq, None),
+        Some(p) if p.epoch != epoch => return Err(WalkError::Stale),
+        Some(p) if p.since > repo.seq || p.after.column() != column => {
+            return Err(WalkError::NotIssued);
+        }
+        Some(p) => (p.since, Some(&p.after)),
+    };
+    let needle = query
+        .filter
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .map(str::to_ascii_lowercase);
+    let matches = |t: &SwrTag| {
+        needle
+            .as_deref()
+            .is_none_or(|n| contains_ignore_ascii_case(&t.name, n))
+    };
+    // Tags whose `updated` changed since the walk began are listed where
+    // they stood then (if they exist now). A tag created since keeps the
+    // place it was created at.
+    let mut moved: HashMap<&str, i64> = HashMap::new();
+    if column == OrderColumn::UpdatedAt && since < repo.seq {
+        if since < repo.dropped {
+            return Err(WalkError::Expired);
+        }
+        let from = repo.changes.partition_point(|c| c.seq <= since);
+        // The first `before` of each name after the walk began is where it
+        // stood then or, for a tag created since, where it was created (a
+        // creation records `None`, and the next change of the tag records
+        // the place it moves from).
+        for change in repo.changes.range(from..) {
+            if let Some(updated) = change.before {
+                moved.entry(&*change.name).or_insert(updated);
+            }
+        }
+    }
+    let key_after = |key: &SortKey| match after {
+        None => true,
+        Some(a) => {
+            let ord = cmp_keys(key, a);
+            if desc { ord.is_lt() } else { ord.is_gt() }
+        }
+    };
+    // The moved tags, at their old places, in the walk's order.
+    let mut extra: Vec<(SortKey, Arc<SwrTag>)> = moved
+        .iter()
+        .filter_map(|(name, updated)| {
+            let tag = repo.get(name)?;
+            let key = SortKey::Updated {
+                updated: *updated,
+                name: tag.name.clone(),
+            };
+            (matches(tag) && key_after(&key)).then(|| (key, tag.clone()))
+        })
+        .collect();
+    extra.sort_by(|a, b| {
+        let ord = cmp_keys(&a.0, &b.0);
+        if desc { ord.reverse() } else { ord }
+    });
+    // The others, from the index.
+    let sorted = repo.ordered(column);
+    let n = sorted.len();
+    let from = match after {
+        None => 0,
+        Some(key) if desc => n - sorted.partition_point(|t| key.cmp_tag(t).is_lt()),
+        Some(key) => sorted.partition_point(|t| key.cmp_tag(t).is_le()),
+    };
+    let mut rest = (from..n)
+        .map(|i| if desc { &sorted[n - 1 - i] } else { &sorted[i] })
+        .filter(|t| matches(t) && !moved.contains_key(&*t.name))
+        .map(|t| (SortKey::of(t, column), t.clone()))
+        .peekable();
+    let mut extra = extra.into_iter().peekable();
+    let want = query.limit.saturating_add(1);
+    let mut page: Vec<(SortKey, Arc<SwrTag>)> = Vec::with_capacity(want.min(1024));
+    while page.len() < want {
+        let take_extra = match (extra.peek(), rest.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(a), Some(b)) => {
+                let ord = cmp_keys(&a.0, &b.0);
+                if desc { ord.is_gt() } else { ord.is_lt() }
+            }
+        };
+        let item = if take_extra {
+            extra.next()
+        } else {
+            rest.next()
+        };
+        page.extend(item);
+    }
+    let next = if page.len() > query.limit {
+        page.truncate(query.limit);
+        page.last().map(|(key, _)| WalkPosition {
+            epoch,
+            since,
+            after: key.clone(),
+        })
+    } else {
+        None
+    };
+    Ok(WalkPage {
+        ctx: repo.ctx.clone(),
+        tags: page.into_iter().map(|(_, t)| t).collect(),
+        next,
+    })
+}
+
+/// Compares two keys of the same column in ascending order.
+fn cmp_keys(a: &SortKey, b: &SortKey) -> Ordering {
+    match (a, b) {
+        (
+            SortKey::Updated { updated, name },
+            SortKey::Updated {
+                updated: u2,
+                name: n2,
+            },
+        ) => updated.cmp(u2).then_with(|| name.cmp(n2)),
+        (SortKey::Name(a), SortKey::Name(b)) => a.cmp(b),
+        (SortKey::Updated { .. }, SortKey::Name(_)) => Ordering::Less,
+        (SortKey::Name(_), SortKey::Updated { .. }) => Ordering::Greater,
     }
 }
 
@@ -1037,6 +1323,129 @@ mod tests {
         );
         assert_eq!(names(&by_time), ["c", "b"]);
         assert_eq!(r.get("c").unwrap().updated, 1);
+    }
+
+    /// Walks `repo` in `order` by [`walk_page`], calling `between` after
+    /// each page; returns the names in the order returned.
+    fn walk_with(
+        repo: &mut Repo,
+        order: Order,
+        limit: usize,
+        mut between: impl FnMut(&mut Repo),
+    ) -> Result<Vec<String>, WalkError> {
+        let mut seen = Vec::new();
+        let mut after = None;
+        for _ in 0..10_000 {
+            let page = walk_page(
+                repo,
+                &WalkQuery {
+                    order,
+                    filter: None,
+                    after,
+                    limit,
+                },
+                0,
+            )?;
+            seen.extend(page.tags.iter().map(|t| t.name.to_string()));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(seen),
+            }
+            between(repo);
+        }
+        panic!("the walk does not end");
+    }
+
+    #[test]
+    fn a_retagged_tag_keeps_its_place_as_of_the_walks_start() {
+        for direction in [OrderType::Asc, OrderType::Desc] {
+            let mut r = repo(&[("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]);
+            let order = Order {
+                column: OrderColumn::UpdatedAt,
+                direction,
+            };
+            let mut round = 0;
+            let seen = walk_with(&mut r, order, 1, |r| {
+                // Move every tag to the newest and then to the oldest place.
+                round += 1;
+                for name in ["a", "b", "c", "d", "e"] {
+                    r.insert(tag(name, if round % 2 == 0 { 100 + round } else { -round }));
+                }
+            })
+            .unwrap();
+            let mut want = ["a", "b", "c", "d", "e"];
+            if direction == OrderType::Desc {
+                want.reverse();
+            }
+            assert_eq!(seen, want, "{direction:?}");
+        }
+    }
+
+    #[test]
+    fn a_walk_older_than_the_change_window_is_refused_not_guessed() {
+        let mut r = repo(&[("a", 1), ("b", 2), ("c", 3)]);
+        let order = Order::default();
+        let result = walk_with(&mut r, order, 1, |r| {
+            for i in 0..=WALK_CHANGE_WINDOW as i64 {
+                r.insert(tag("b", 10 + i));
+            }
+        });
+        assert_eq!(result, Err(WalkError::Expired));
+        let fresh = walk_with(&mut r, order, 1, |_| {}).unwrap();
+        assert_eq!(fresh, ["b", "c", "a"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        /// Whatever is written between pages, a walk returns no tag twice,
+        /// every tag that exists for the whole walk once, and the tags that
+        /// existed at its start in the order they had then.
+        #[test]
+        fn walks_return_each_lasting_tag_exactly_once_in_the_starting_order(
+            initial in proptest::collection::vec((0u8..30, 0i64..6), 0..40),
+            desc: bool,
+            by_name: bool,
+            limit in 1usize..6,
+            ops in proptest::collection::vec((0u8..3, 0u8..40, 0i64..10), 0..150),
+        ) {
+            let name = |i: u8| format!("t{i:02}");
+            let mut r = repo(&[]);
+            for (i, updated) in &initial {
+                r.insert(tag(&name(*i), *updated));
+            }
+            let order = Order {
+                column: if by_name { OrderColumn::Tag } else { OrderColumn::UpdatedAt },
+                direction: if desc { OrderType::Desc } else { OrderType::Asc },
+            };
+            let start: Vec<String> = r
+                .ordered(order.column)
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            let mut start = start;
+            if desc {
+                start.reverse();
+            }
+            let mut removed = std::collections::HashSet::new();
+            let mut ops = ops.into_iter();
+            let seen = walk_with(&mut r, order, limit, |r| {
+                for (op, i, updated) in ops.by_ref().take(3) {
+                    match op {
+                        0 => { r.insert(tag(&name(i), updated)); }
+                        1 => { if r.remove(&name(i)).is_some() { removed.insert(name(i)); } }
+                        _ => { if r.get(&name(i)).is_some() { r.insert(tag(&name(i), 100 + updated)); } }
+                    }
+                }
+            }).unwrap();
+            let unique: std::collections::HashSet<&String> = seen.iter().collect();
+            proptest::prop_assert_eq!(unique.len(), seen.len(), "a tag came twice: {:?}", seen);
+            for n in &start {
+                proptest::prop_assert!(unique.contains(n) || removed.contains(n), "{} was skipped: {:?}", n, seen);
+            }
+            let old: Vec<&String> = seen.iter().filter(|n| start.contains(n)).collect();
+            let want: Vec<&String> = start.iter().filter(|n| unique.contains(n)).collect();
+            proptest::prop_assert_eq!(old, want, "the starting order");
+        }
     }
 
     #[test]

@@ -40,6 +40,11 @@ struct Signed {
 
 impl Signed {
     fn get(server: &Server, path_and_query: &str) -> Self {
+        Self::get_at(&server.address().to_string(), path_and_query)
+    }
+
+    /// A GET of `path_and_query` for the server at `host` (`ip:port`).
+    fn get_at(host: &str, path_and_query: &str) -> Self {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -49,7 +54,7 @@ impl Signed {
             query: query.into(),
             headers: vec![
                 ("content-type".into(), "application/json".into()),
-                ("host".into(), server.address().to_string()),
+                ("host".into(), host.to_owned()),
                 (
                     "user-agent".into(),
                     "huaweicloud-usdk-python/3.0; it".into(),
@@ -79,7 +84,13 @@ impl Signed {
             &signer::canonical_uri(&self.path, self.form),
             &signer::canonical_query(&self.query),
             &headers,
-            &signer::payload_hash(&self.body, None),
+            &signer::payload_hash(
+                &self.body,
+                self.headers
+                    .iter()
+                    .find(|(n, _)| n == "x-sdk-content-sha256")
+                    .map(|(_, v)| v.as_str()),
+            ),
         );
         let sts = signer::string_to_sign(self.header("x-sdk-date"), &creq);
         let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
@@ -97,12 +108,17 @@ impl Signed {
     }
 
     async fn send_with(&self, server: &Server, wire: &Signed, authorization: String) -> Answer {
+        self.send_to(&server.uri(), wire, authorization).await
+    }
+
+    /// Sends `wire` to the server at `uri` with this `Authorization`.
+    async fn send_to(&self, uri: &str, wire: &Signed, authorization: String) -> Answer {
         let query = if wire.query.is_empty() {
             String::new()
         } else {
             format!("?{}", wire.query)
         };
-        let url = format!("{}{}{query}", server.uri(), wire.path);
+        let url = format!("{uri}{}{query}", wire.path);
         let mut request = reqwest::Client::new()
             .request(wire.method.clone(), url)
             .header("authorization", authorization)
@@ -422,6 +438,84 @@ async fn iam_discovery_answers_the_callers_project_for_a_region() {
     assert_eq!(stranger.body["projects"], serde_json::json!([]));
 }
 
+/// Finding 9 of issue 14: a concrete `X-Sdk-Content-Sha256` must be the
+/// body's SHA-256, or a captured signature could be replayed with any body.
+#[tokio::test]
+async fn a_concrete_payload_hash_must_match_the_body_or_the_signature_is_refused() {
+    use sha2::Digest as _;
+    let server = Server::builder()
+        .auth(AuthMode::Strict)
+        .auth_diagnostics(true)
+        .start()
+        .await
+        .unwrap();
+    let create = |destination: &str| {
+        serde_json::json!({"source_tag": "latest", "destination_tag": destination, "override": false})
+            .to_string()
+            .into_bytes()
+    };
+    let mut signed = Signed::get(&server, SWR_LIST);
+    signed.method = Method::POST;
+    signed.body = create("captured");
+    let hash = hex::encode(sha2::Sha256::digest(&signed.body));
+    signed
+        .headers
+        .push(("x-sdk-content-sha256".into(), hash.clone()));
+    let ok = signed.send_as(&server, &signed).await;
+    assert_eq!(ok.status, 201, "the genuine request passes: {}", ok.body);
+
+    // The same head and signature with another body: a replay.
+    let mut replay = signed.clone();
+    replay.body = create("replayed");
+    let a = signed.send_as(&server, &replay).await;
+    assert_unauthorized(&a, "verify aksk signature fail");
+    assert!(
+        a.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("X-Sdk-Content-Sha256"),
+        "{}",
+        a.body
+    );
+    let d = &a.body["diagnostics"];
+    assert_eq!(d["x_sdk_content_sha256"], hash, "{}", a.body);
+    assert_eq!(
+        d["body_sha256"],
+        hex::encode(sha2::Sha256::digest(&replay.body)),
+        "{}",
+        a.body
+    );
+    let shown = get(&server, &format!("{SWR_LIST}/replayed")).await;
+    assert_eq!(shown.status, 404, "the replayed write was not applied");
+
+    // A concrete hash with an empty body is refused the same way.
+    let mut empty = signed.clone();
+    empty.method = Method::GET;
+    empty.body = Vec::new();
+    assert_unauthorized(
+        &empty.send_as(&server, &empty).await,
+        "X-Sdk-Content-Sha256",
+    );
+    // Upper-case hex of the right hash is the same hash.
+    let mut upper = signed.clone();
+    upper.body = create("upper");
+    let upper_hash = hex::encode_upper(sha2::Sha256::digest(&upper.body));
+    upper.headers.last_mut().unwrap().1 = upper_hash;
+    assert_eq!(upper.send_as(&server, &upper).await.status, 201);
+
+    // UNSIGNED-PAYLOAD keeps working, with a body and without one.
+    let mut unsigned = signed.clone();
+    unsigned.body = create("unsigned");
+    unsigned.headers.last_mut().unwrap().1 = "UNSIGNED-PAYLOAD".into();
+    let a = unsigned.send_as(&server, &unsigned).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let mut unsigned_get = unsigned.clone();
+    unsigned_get.method = Method::GET;
+    unsigned_get.body = Vec::new();
+    let a = unsigned_get.send_as(&server, &unsigned_get).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
+
 #[tokio::test]
 async fn bodies_over_1_mib_get_413_in_strict_mode() {
     let server = spawn_mode(AuthMode::Strict).await;
@@ -516,6 +610,161 @@ async fn tokens_secrets_and_signatures_never_reach_the_logs() {
             !logs.contains(signature),
             "a signature leaked into the logs"
         );
+    }
+}
+
+/// Every secret of the default fixture (each token and each SK).
+fn default_fixture_secrets() -> Vec<String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/default.json")).unwrap();
+    let mut secrets = Vec::new();
+    for domain in doc["iam"]["domains"].as_array().unwrap() {
+        for key in domain["access_keys"].as_array().into_iter().flatten() {
+            secrets.push(key["secret"].as_str().unwrap().to_owned());
+        }
+        for token in domain["tokens"].as_array().into_iter().flatten() {
+            secrets.push(token["token"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(secrets.len() >= 4, "{secrets:?}");
+    secrets
+}
+
+/// Finding 10 of issue 14: at every log level and in both formats, with
+/// diagnostics on, no token, SK, admin token or signature reaches the logs,
+/// also when tokens are signed headers; and a 401's diagnostics do not echo
+/// a token either.
+#[tokio::test]
+async fn no_secret_reaches_the_logs_at_any_level_in_either_format() {
+    use sha2::Digest as _;
+    const ADMIN: &str = "ADMINTOKEN-s3cr3t-0001";
+    const SECURITY: &str = "SECURITYTOKEN-s3cr3t-0002";
+    const WRONG_TOKEN: &str = "TOKENWRONG-s3cr3t-0003";
+    let mut secrets = default_fixture_secrets();
+    secrets.extend([ADMIN, SECURITY, WRONG_TOKEN, "SKWRONG"].map(String::from));
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["text", "json"] {
+        for level in ["error", "warn", "info", "debug", "trace"] {
+            let log_path = dir.path().join(format!("{format}-{level}.log"));
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+                .args(["--port", "0", "--auth", "strict", "--auth-diagnostics"])
+                .args([
+                    "--admin-token",
+                    ADMIN,
+                    "--log-format",
+                    format,
+                    "--log-level",
+                    level,
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::fs::File::create(&log_path).unwrap())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+                &mut line,
+            )
+            .unwrap();
+            let uri = line
+                .trim()
+                .strip_prefix("Listening at ")
+                .unwrap()
+                .to_owned();
+            let host = uri.trim_start_matches("http://").to_owned();
+            let client = reqwest::Client::new();
+            let mut sent_signatures = Vec::new();
+            // Tokens, known and unknown.
+            for token in ["TOKENTEST", "TOKENOTHER", WRONG_TOKEN] {
+                client
+                    .get(format!("{uri}{SWR_LIST}"))
+                    .header("x-auth-token", token)
+                    .header("x-security-token", SECURITY)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            // Signatures with both keys, right and wrong, with the tokens
+            // as signed headers.
+            for (access, secret) in [
+                ("AKTEST", "SKTEST"),
+                ("AKOTHER", "SKOTHER"),
+                ("AKTEST", "SKWRONG"),
+                ("AKOTHER", "SKTEST"),
+            ] {
+                let mut signed = Signed::get_at(&host, SWR_LIST);
+                signed.access = access.into();
+                signed.secret = secret.into();
+                signed
+                    .headers
+                    .push(("x-auth-token".into(), "TOKENTEST".into()));
+                signed
+                    .headers
+                    .push(("x-security-token".into(), SECURITY.into()));
+                let authorization = signed.authorization();
+                sent_signatures.push(authorization.rsplit('=').next().unwrap().to_owned());
+                let a = signed.send_to(&uri, &signed, authorization).await;
+                if secret == "SKWRONG" {
+                    assert_unauthorized(&a, "verify aksk signature fail");
+                    let body = a.body.to_string();
+                    let creq = a.body["diagnostics"]["canonical_request"].as_str().unwrap();
+                    assert!(
+                        creq.contains("\nx-auth-token:<redacted>\nx-security-token:<redacted>\n"),
+                        "{creq}"
+                    );
+                    for secret in &secrets {
+                        assert!(
+                            !body.contains(secret.as_str()),
+                            "the 401 echoes {secret}: {body}"
+                        );
+                    }
+                }
+            }
+            // A payload hash that is not the body's, with diagnostics.
+            let mut replay = Signed::get_at(&host, SWR_LIST);
+            replay.method = Method::POST;
+            replay.body = b"{}".to_vec();
+            replay.headers.push((
+                "x-sdk-content-sha256".into(),
+                hex::encode(sha2::Sha256::digest(b"[]")),
+            ));
+            replay
+                .headers
+                .push(("x-auth-token".into(), "TOKENOTHER".into()));
+            let authorization = replay.authorization();
+            sent_signatures.push(authorization.rsplit('=').next().unwrap().to_owned());
+            let a = replay.send_to(&uri, &replay, authorization).await;
+            assert_eq!(a.status, 401, "{}", a.body);
+            // The admin API, with the right and a wrong bearer token.
+            for bearer in [ADMIN, WRONG_TOKEN] {
+                client
+                    .get(format!("{uri}/_mock/health"))
+                    .bearer_auth(bearer)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+            let logs = std::fs::read_to_string(&log_path).unwrap();
+            if level == "debug" || level == "trace" {
+                assert!(
+                    logs.contains("AK/SK signature mismatch"),
+                    "{format} {level}: the diagnostics line is there: {logs}"
+                );
+            }
+            for secret in secrets.iter().chain(&sent_signatures) {
+                assert!(
+                    !logs.contains(secret.as_str()),
+                    "{format} {level}: {secret} leaked into the logs: {}",
+                    logs.lines()
+                        .find(|l| l.contains(secret.as_str()))
+                        .unwrap_or_default()
+                );
+            }
+        }
     }
 }
 

@@ -393,3 +393,217 @@ fn the_dockerfile_runs_the_binary_in_exec_form_with_its_own_healthcheck() {
         "the embedded default serves unless users set IMS_SWR_MOCK_FIXTURES"
     );
 }
+
+/// Runs `cmd` to its end with piped output; a process still running after
+/// 10 s (a server that accepted what it should refuse) is killed and fails.
+fn exits_within_10_s(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after 10 s (the setting was accepted): {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts exit 2, nothing on stdout, and every `needle` in stderr.
+#[track_caller]
+fn assert_refused(out: &std::process::Output, what: &str, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    assert!(out.stdout.is_empty(), "{what}: {stderr}");
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{what}: {needle:?} not in {stderr}"
+        );
+    }
+}
+
+/// The class "every setting is validated where it enters": a value that
+/// cannot work is refused at start (exit 2), naming the flag, or the
+/// environment variable when it came from there.
+#[test]
+fn settings_that_cannot_work_are_refused_naming_the_flag_or_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let no_dir = dir.path().join("no/such/dir/out.pem");
+    let no_dir = no_dir.to_str().unwrap();
+    let flags: &[(&[&str], &[&str])] = &[
+        (
+            &["--log-level", "debg"],
+            &["--log-level", "\"debg\" is not a level"],
+        ),
+        (
+            &["--log-level", "ims_swr_mock=debg"],
+            &["--log-level", "not a level"],
+        ),
+        (&["--workers", "100000"], &["--workers", "1024"]),
+        (&["--read-timeout", "0"], &["--read-timeout"]),
+        (
+            &["--read-timeout", "18446744073709551615"],
+            &["--read-timeout"],
+        ),
+        (
+            &["--shutdown-timeout", "18446744073709551615"],
+            &["--shutdown-timeout"],
+        ),
+        (
+            &["--persist-interval", "999999999"],
+            &["--persist-interval"],
+        ),
+        (
+            &["--max-clock-skew", "18446744073709551615"],
+            &["--max-clock-skew"],
+        ),
+        (
+            &["--journal-size", "18446744073709551615"],
+            &["--journal-size"],
+        ),
+        (
+            &["--registry-host", "http://registry/"],
+            &["--registry-host", "scheme"],
+        ),
+        (&["--registry-host", "reg istry"], &["--registry-host"]),
+        (
+            &["--registry-host", "registry:0"],
+            &["--registry-host", "port"],
+        ),
+        (
+            &["--tls-cert", missing, "--tls-key", missing],
+            &["--tls-cert", missing],
+        ),
+        (
+            &["--tls-self-signed", no_dir],
+            &["--tls-self-signed", "no/such/dir"],
+        ),
+        (&["--bind", "127.0.0.1:8080"], &["--bind"]),
+    ];
+    for (args, needles) in flags {
+        let out = exits_within_10_s(bin().args(["--port", "0"]).args(*args));
+        assert_refused(&out, &format!("{args:?}"), needles);
+    }
+    let envs: &[(&str, &str)] = &[
+        ("IMS_SWR_MOCK_LOG_LEVEL", "debg"),
+        ("IMS_SWR_MOCK_WORKERS", "100000"),
+        ("IMS_SWR_MOCK_READ_TIMEOUT", "0"),
+        ("IMS_SWR_MOCK_JOURNAL_SIZE", "-1"),
+        ("IMS_SWR_MOCK_PORT", "70000"),
+        ("IMS_SWR_MOCK_REGISTRY_HOST", "http://registry/"),
+        ("IMS_SWR_MOCK_TLS_SELF_SIGNED", no_dir),
+        ("IMS_SWR_MOCK_NO_ADMIN", "maybe"),
+        ("IMS_SWR_MOCK_AUTH_DIAGNOSTICS", "enabled"),
+        ("IMS_SWR_MOCK_NO_PAGE_CACHE", "2"),
+        ("IMS_SWR_MOCK_INCLUDE_DEFAULT_FIXTURE", "y e s"),
+    ];
+    for (name, value) in envs {
+        let mut cmd = bin();
+        if *name != "IMS_SWR_MOCK_PORT" {
+            cmd.env("IMS_SWR_MOCK_PORT", "0");
+        }
+        let out = exits_within_10_s(cmd.env(name, value));
+        assert_refused(&out, &format!("{name}={value}"), &[name]);
+    }
+    // A secret setting is refused without repeating it.
+    for (args, env) in [
+        (&["--admin-token", "my s3cret"][..], None),
+        (&[][..], Some("my s3cret")),
+        (&[][..], Some("")),
+    ] {
+        let mut cmd = bin();
+        cmd.args(["--port", "0"]).args(args);
+        if let Some(value) = env {
+            cmd.env("IMS_SWR_MOCK_ADMIN_TOKEN", value);
+        }
+        let out = exits_within_10_s(&mut cmd);
+        let what = format!("admin token {args:?} {env:?}");
+        let name = if env.is_some() {
+            "IMS_SWR_MOCK_ADMIN_TOKEN"
+        } else {
+            "--admin-token"
+        };
+        assert_refused(&out, &what, &[name]);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("s3cret"),
+            "{what}: the token is echoed"
+        );
+    }
+    // A flag wins over a bad environment value (it is never read).
+    let p = start(
+        bin()
+            .args(["--port", "0", "--log-level", "info"])
+            .env("IMS_SWR_MOCK_LOG_LEVEL", "debg"),
+    );
+    assert_eq!(status_of(&format!("{}/_mock/health", p.uri)), 200);
+}
+
+/// Boolean environment twins take the usual forms, in any case.
+#[test]
+fn boolean_env_twins_take_the_usual_forms() {
+    for (value, admin_on) in [
+        ("true", false),
+        ("1", false),
+        ("YES", false),
+        ("On", false),
+        ("false", true),
+        ("0", true),
+        ("no", true),
+        ("OFF", true),
+    ] {
+        let p = start(
+            bin()
+                .args(["--port", "0"])
+                .env("IMS_SWR_MOCK_NO_ADMIN", value),
+        );
+        let want = if admin_on { 200 } else { 404 };
+        assert_eq!(
+            status_of(&format!("{}/_mock/health", p.uri)),
+            want,
+            "IMS_SWR_MOCK_NO_ADMIN={value}"
+        );
+    }
+}
+
+/// `generate-fixture` checks its arguments with the fixture loader's rules
+/// before writing anything.
+#[test]
+fn generate_fixture_refuses_arguments_the_loader_would_refuse() {
+    for (args, needle) in [
+        (
+            &["--namespace", "Bad", "--repository", "app", "--tags", "3"][..],
+            "--namespace \"Bad\"",
+        ),
+        (
+            &["--namespace", "ok", "--repository", "App//x", "--tags", "3"][..],
+            "--repository \"App//x\"",
+        ),
+        (
+            &[
+                "--namespace",
+                "ok",
+                "--repository",
+                "app",
+                "--tags",
+                "3",
+                "--project",
+                "p r",
+            ][..],
+            "--project \"p r\"",
+        ),
+    ] {
+        let out = exits_within_10_s(bin().arg("generate-fixture").args(args));
+        assert_refused(&out, &format!("{args:?}"), &[needle]);
+    }
+}

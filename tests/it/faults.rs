@@ -381,3 +381,107 @@ fn bad_fault_specs_stop_startup_with_exit_2() {
         );
     }
 }
+
+/// A rule that could never fire (a misspelt method, an unclosed `{` in its
+/// path template) is refused at every door, naming the rule and the problem:
+/// `--fault`, its env twin, a fixture's `faults` section and `POST /_mock/faults`.
+#[tokio::test]
+async fn rules_that_could_never_fire_are_refused_at_every_door() {
+    let bad = [
+        ("GTE", "/v2/{project_id}/images/tags", "method \"GTE\""),
+        ("FETCH", "/v2/**", "method \"FETCH\""),
+        ("GET", "/v2/{project_id/images/tags", "never closed"),
+        ("GET", "/v2/{project_{id}}/images/tags", "inside another"),
+        ("GET", "/v2/project_id}/images/tags", "never opened"),
+        ("GET", "/v2/{}/images/tags", "empty"),
+    ];
+    for (method, path, problem) in bad {
+        let spec = format!("{method} {path} 503");
+        // --fault
+        let out = exits_within_10_s(
+            std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+                .args(["--port", "0", "--fault", &spec]),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--fault {spec}: {stderr}");
+        assert!(
+            stderr.contains(problem) && stderr.contains(path),
+            "--fault {spec}: {stderr}"
+        );
+        // IMS_SWR_MOCK_FAULTS
+        let out = exits_within_10_s(
+            std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+                .args(["--port", "0"])
+                .env("IMS_SWR_MOCK_FAULTS", format!("GET /v3/** 500;{spec}")),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "env {spec}: {stderr}");
+        assert!(
+            stderr.contains(problem) && stderr.contains("IMS_SWR_MOCK_FAULTS"),
+            "env {spec}: {stderr}"
+        );
+        // A fixture's faults section.
+        let fixture =
+            serde_json::json!({"faults": [{"method": method, "path": path, "status": 503}]});
+        let err = Server::builder()
+            .fixture_json("f.json", fixture.to_string())
+            .start()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("fixture {spec} is accepted"))
+            .to_string();
+        assert!(
+            err.contains(problem) && err.contains("$.faults[0]"),
+            "fixture {spec}: {err}"
+        );
+        // POST /_mock/faults
+        let server = Server::builder().start().await.unwrap();
+        let a = answer(
+            reqwest::Client::new()
+                .post(format!("{}/_mock/faults", server.uri()))
+                .json(&serde_json::json!({"method": method, "path": path, "status": 503})),
+        )
+        .await;
+        assert_eq!(a.status, 400, "POST {spec}: {}", a.body);
+        assert!(
+            a.body["error_msg"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(problem),
+            "POST {spec}: {}",
+            a.body
+        );
+    }
+    // Well-formed rules still pass, in any method case the spec allows.
+    for spec in [
+        "* /v2/** 503",
+        "get /v2/** 503",
+        "DELETE /v2/{project_id}/images/{image_id}/tags/{key} 500",
+        "PATCH /x/** 500",
+    ] {
+        assert!(FaultRule::parse_spec(spec).is_ok(), "{spec}");
+    }
+}
+
+/// Runs `cmd` to its end; a process still running after 10 s (a server
+/// that accepted what it should refuse) is killed and fails the test.
+fn exits_within_10_s(cmd: &mut std::process::Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after 10 s (the setting was accepted): {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}

@@ -212,3 +212,130 @@ async fn a_repository_with_a_slash_is_addressed_with_a_dollar() {
         assert_eq!(names(&a.body), ["v0000001", "v0000000"]);
     }
 }
+
+/// Finding 8 of issue 14: a walk while another client re-tags with
+/// `CreateRepoTag` `override: true` (which moves the tag to "now" in the
+/// `updated_at` order). Between pages, the writer re-tags one tag the walk
+/// has returned and one it has not reached yet; in every order and
+/// direction the walk returns every tag exactly once, in the order the
+/// repository had when the walk began.
+#[tokio::test]
+async fn a_walk_returns_each_tag_exactly_once_while_another_client_retags_with_override() {
+    const N: usize = 40;
+    for (column, direction) in [
+        ("updated_at", "asc"),
+        ("updated_at", "desc"),
+        ("tag", "asc"),
+        ("tag", "desc"),
+    ] {
+        let server = spawn_json(&generated("bench", "app", N)).await;
+        let base = format!(
+            "/v3/manage/namespaces/bench/repos/app/tags?limit=3&order_column={column}&order_type={direction}"
+        );
+        // Generated tags are one second apart, so both orders agree at the start.
+        let mut want: Vec<String> = (0..N).map(|i| format!("v{i:07}")).collect();
+        if direction == "desc" {
+            want.reverse();
+        }
+        let mut seen: Vec<String> = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut retagged = 0;
+        for _ in 0..100 {
+            let url = marker
+                .as_ref()
+                .map_or(base.clone(), |m| format!("{base}&marker={m}"));
+            let a = get(&server, &url).await;
+            assert_eq!(a.status, 200, "{column} {direction}: {}", a.body);
+            seen.extend(names(&a.body));
+            // Another client re-tags one tag behind the walk and one ahead of it.
+            let behind = seen.last().cloned();
+            let ahead = want.get(seen.len() + 1).cloned();
+            for destination in behind.into_iter().chain(ahead) {
+                let w = send_json(
+                    &server,
+                    reqwest::Method::POST,
+                    "/v2/manage/namespaces/bench/repos/app/tags",
+                    json!({"source_tag": "v0000000", "destination_tag": destination, "override": true}),
+                )
+                .await;
+                assert_eq!(w.status, 201, "{}", w.body);
+                retagged += 1;
+            }
+            match a.body.get("nextMarker") {
+                Some(m) => marker = Some(m.as_str().unwrap().to_owned()),
+                None => break,
+            }
+        }
+        assert!(retagged > 20, "the writer ran");
+        assert_eq!(
+            seen, want,
+            "{column} {direction}: every tag exactly once, in the order of the walk's start"
+        );
+    }
+}
+
+/// "What is recorded is what happened": a marker the server did not issue
+/// (forged, tampered with, from another repository or order, or from before
+/// a reset) gets a clear 400 in the SWR envelope, never a silent position.
+#[tokio::test]
+async fn markers_the_server_did_not_issue_get_400() {
+    use base64::Engine as _;
+    let server = spawn_json(&generated("bench", "app", 30)).await;
+    let base = "/v3/manage/namespaces/bench/repos/app/tags?limit=5";
+    let first = get(&server, base).await;
+    let marker = first.body["nextMarker"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get(&server, &format!("{base}&marker={marker}"))
+            .await
+            .status,
+        200
+    );
+
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut tampered = engine.decode(&marker).unwrap();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 1;
+    let tampered = engine.encode(tampered);
+    // What the old, unsigned format would have taken as "after v0000010".
+    let forged = engine.encode("ud:1530000010:v0000010");
+    for bad in [
+        tampered.as_str(),
+        forged.as_str(),
+        "9a909b", // the example of the API page
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let a = get(&server, &format!("{base}&marker={bad}")).await;
+        let msg = assert_swr_error(&a, 400, "SVCSTG.SWR.4000014");
+        assert!(msg.contains("marker"), "{msg}");
+    }
+    // Issued, but for another order or another repository.
+    let asc = get(&server, &format!("{base}&order_type=asc&marker={marker}")).await;
+    assert_swr_error(&asc, 400, "SVCSTG.SWR.4000014");
+    let other = get(
+        &server,
+        &format!("/v3/manage/namespaces/namespace/repos/busybox/tags?limit=5&marker={marker}"),
+    )
+    .await;
+    assert_swr_error(&other, 400, "SVCSTG.SWR.4000014");
+    // Issued before a reset: the repository it pointed into is gone.
+    server.reset().unwrap();
+    let a = get(&server, &format!("{base}&marker={marker}")).await;
+    let msg = assert_swr_error(&a, 400, "SVCSTG.SWR.4000014");
+    assert!(msg.contains("start the walk again"), "{msg}");
+}
+
+/// Sends `body` as JSON with a token.
+async fn send_json(
+    server: &ims_swr_mock::Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Answer {
+    answer(
+        reqwest::Client::new()
+            .request(method, format!("{}{path}", server.uri()))
+            .header("x-auth-token", "TOKENTEST")
+            .json(&body),
+    )
+    .await
+}
