@@ -423,7 +423,7 @@ async fn eight_clients_5000_mixed_operations_each_end_in_the_merged_state() {
     assert_eq!(aggregate_of(&reply.body), want_aggregate);
 
     let reply = http
-        .call(Method::GET, &format!("{LIST}?limit=1000"), None)
+        .call(Method::GET, &format!("{LIST}?offset=0&limit=1000"), None)
         .await
         .expect("list");
     let listed: Vec<String> = reply
