@@ -23,8 +23,9 @@ pub struct ApiQuery<T>(pub T);
 /// `Content-Type`. The content type is checked: `application/json`, with
 /// parameters (`application/json;charset=utf-8`, as the SDKs send it) or a
 /// `+json` subtype, passes; a missing or other one is refused, as the common
-/// request headers make `Content-Type` mandatory
-/// (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0111.html>).
+/// request headers of "Making an API Request" in the IMS and SWR API
+/// references (<https://support.huaweicloud.com/intl/en-us/api-ims/>) list
+/// `Content-Type` as mandatory for a body.
 /// Unknown fields and wrong types: no page decides; the emulator refuses
 /// them (CONFORMANCE.md marks this "not documented").
 #[derive(Debug, FromRequest)]
