@@ -38,7 +38,7 @@ SAMPLE_PATH_VALUES = {
     "id": "1",
 }
 
-# The gateway's answer for "no such API": 404 (fallback) or 405 (wrong method), both APIGW.0101.
+# The gateway's answer for "no such API": 404 APIGW.0101 (unknown path or method; 405 on /_mock).
 NO_ROUTE_CODE = "APIGW.0101"
 
 # schemathesis settings (see test_schemathesis_finds_no_failures).

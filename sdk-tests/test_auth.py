@@ -249,25 +249,25 @@ def test_strict_accepts_a_request_signed_by_the_independent_oracle_not_the_sdk(s
 # ===========================================================================================
 # strict: tenancy
 # ===========================================================================================
-def test_strict_tenant_1_using_tenant_2s_ims_project_is_403_img_0030(strict_server):
+def test_strict_tenant_1_using_tenant_2s_ims_project_is_400_img_0030(strict_server):
     # Act
     with pytest.raises(ClientRequestException) as caught:
         ims_list(strict_server, TENANT1["ak"], TENANT1["sk"], project=TENANT2["project"])
 
     # Assert
-    assert caught.value.status_code == 403
+    assert caught.value.status_code == 400  # the IMS error table's status for IMG.0030
     assert caught.value.error_code == "IMG.0030"
     assert TENANT2["project"] in caught.value.error_msg
     assert REQUEST_ID.match(caught.value.request_id or "")
 
 
-def test_strict_tenant_2_using_tenant_1s_ims_project_is_403_img_0030(strict_server):
+def test_strict_tenant_2_using_tenant_1s_ims_project_is_400_img_0030(strict_server):
     # Act
     with pytest.raises(ClientRequestException) as caught:
         ims_list(strict_server, TENANT2["ak"], TENANT2["sk"], project=TENANT1["project"])
 
     # Assert
-    assert caught.value.status_code == 403
+    assert caught.value.status_code == 400  # the IMS error table's status for IMG.0030
     assert caught.value.error_code == "IMG.0030"
 
 
@@ -320,7 +320,7 @@ def test_strict_known_token_reaches_its_own_tenant_and_is_403_on_the_other(stric
     assert own_ims[3] == {"tags": tenant["ims_tags"]}
     assert [item["Tag"] for item in own_v2[3]] == [tenant["tag"]]
     assert [item["tag"] for item in own_v3[3]["tags"]] == [tenant["tag"]]
-    assert (other_ims[0], other_v2[0], other_v3[0]) == (403, 403, 403)
+    assert (other_ims[0], other_v2[0], other_v3[0]) == (400, 403, 403)
     assert other_ims[3]["error"]["code"] == "IMG.0030"
     assert other_v2[3]["error_code"] == other_v3[3]["error_code"] == "SVCSTG.SWR.4030170"
 

@@ -28,7 +28,7 @@ def ims_list(project_id):
 
 def lenient_ims_list(project_id):
     """On a server with `--auth lenient`: under strict auth (the suite's default) a malformed
-    project id is never the caller's own project, so tenancy answers 403 IMG.0030 before the
+    project id is never the caller's own project, so tenancy answers 400 IMG.0030 before the
     400 IMG.0067 validation can be seen (both are asserted below)."""
     return lambda ctx: make_ims_client(ctx.lenient_server, project_id=project_id).list_images_tags(
         ListImagesTagsRequest())
@@ -50,8 +50,8 @@ CASES = [
     ("v3 garbage marker", v3_list(marker="garbage"), 400, "SVCSTG.SWR.4000014", ["marker", "garbage"]),
     ("ims project id too long", lenient_ims_list("x" * 65), 400, "IMG.0067", ["project"]),
     ("ims project id with a bad character", lenient_ims_list("bad!id"), 400, "IMG.0067", ["project", "bad!id"]),
-    ("strict: ims project id too long", ims_list("x" * 65), 403, "IMG.0030", ["project", "x" * 65]),
-    ("strict: ims project id with a bad character", ims_list("bad!id"), 403, "IMG.0030", ["project", "bad!id"]),
+    ("strict: ims project id too long", ims_list("x" * 65), 400, "IMG.0030", ["project", "x" * 65]),
+    ("strict: ims project id with a bad character", ims_list("bad!id"), 400, "IMG.0030", ["project", "bad!id"]),
 ]
 
 

@@ -1,7 +1,8 @@
 """The user-facing examples under examples/, each one run, not just read.
 
 - examples/python: both scripts, as subprocesses, against a fresh strict-auth server.
-- examples/node: `npm ci` (once per session) and the official Node SWR SDK example, in
+- examples/node: `npm ci` (once per session) and the official Node SWR SDK example, and
+  `sdk_test.js` (every operation the Node SWR SDK offers for the emulated routes), in
   strict auth; the journal shows what the Node signer sent.
 - examples/rust_in_process.rs: `cargo run --example rust_in_process`.
 - examples/ci: no Docker engine runs here, so the Compose file, the GitHub Actions
@@ -146,6 +147,25 @@ def test_node_example_runs_against_a_strict_server(node_modules, server):
         # The Node signer's own form: the User-Agent is not signed. Strict mode verified it.
         assert authorization.startswith("SDK-HMAC-SHA256 Access=AKTEST, "
                                         "SignedHeaders=content-type;host;x-project-id;x-sdk-date, "), authorization
+
+
+def test_node_sdk_runs_every_swr_operation_it_offers(node_modules):
+    """examples/node/sdk_test.js: ListRepositoryTags, CreateRepoTag and DeleteRepoTag (all the
+    Node SWR SDK offers for the emulated routes) with their parameters and error paths, against
+    a fresh strict server. Each check prints `ok - ...`."""
+    started = start_server()  # strict, default fixture
+    try:
+        result = run([require_tool("node"), "sdk_test.js"], cwd=NODE_EXAMPLE,
+                     env=env_with(IMS_SWR_MOCK_URL=started.uri), timeout=120, check=False)
+        calls = {(r["method"], r["route"]) for r in journal(started)}
+    finally:
+        stop_server(started)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and result.stdout.rstrip().endswith("OK"), output
+    assert "not ok" not in result.stdout, output
+    assert sum(line.startswith("ok - ") for line in result.stdout.splitlines()) >= 20, output
+    v2 = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags"
+    assert {("GET", v2), ("POST", v2), ("DELETE", v2 + "/{tag}")} <= calls, calls
 
 
 def test_node_example_fails_against_a_wrong_server(node_modules, tmp_path):

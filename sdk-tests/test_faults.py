@@ -610,7 +610,7 @@ def test_journal_lists_sdk_calls_in_order_with_routes_and_redacted_signatures(de
     # Act
     clients.ims.list_images_tags(ListImagesTagsRequest())
     clients.swr.list_repository_tags(ListRepositoryTagsRequest(namespace="namespace", repository="busybox",
-                                                               limit="5"))
+                                                               limit="5", offset="0"))
     clients.swr.list_repository_tag(ListRepositoryTagRequest(namespace="namespace", repository="busybox",
                                                               limit=5, tag="lat"))
     status, raw = admin(default_server, "GET", "/_mock/requests")
@@ -620,7 +620,7 @@ def test_journal_lists_sdk_calls_in_order_with_routes_and_redacted_signatures(de
     assert status == 200
     assert [(e["method"], e["path"], e.get("query"), e["route"], e["status"]) for e in entries] == [
         ("GET", IMS_PATH, None, IMS_ROUTE, 200),
-        ("GET", V2_PATH, "limit=5", V2_ROUTE, 200),
+        ("GET", V2_PATH, "limit=5&offset=0", V2_ROUTE, 200),
         ("GET", V3_PATH, "limit=5&tag=lat", V3_ROUTE, 200),
     ]
     seqs = [entry["seq"] for entry in entries]

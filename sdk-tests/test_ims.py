@@ -51,7 +51,7 @@ def test_list_images_tags_of_an_unknown_project_is_an_empty_list_when_auth_is_le
     assert json.loads(response.raw_content) == {"tags": []}
 
 
-def test_list_images_tags_of_an_unknown_project_is_forbidden_under_strict_auth(default_server):
+def test_list_images_tags_of_an_unknown_project_is_400_img_0030_under_strict_auth(default_server):
     # Arrange
     client = make_ims_client(default_server, project_id=UNKNOWN_PROJECT)
 
@@ -60,6 +60,6 @@ def test_list_images_tags_of_an_unknown_project_is_forbidden_under_strict_auth(d
         client.list_images_tags(ListImagesTagsRequest())
 
     # Assert
-    assert caught.value.status_code == 403
+    assert caught.value.status_code == 400  # the IMS error table's status for IMG.0030
     assert caught.value.error_code == "IMG.0030"
     assert UNKNOWN_PROJECT in caught.value.error_msg

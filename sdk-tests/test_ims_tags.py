@@ -189,8 +189,8 @@ def test_list_image_tags_returns_the_seed_tags_in_insertion_order(ims, image_id)
     assert [(t.key, t.value) for t in response.tags] == SEED_IMAGE_TAGS[image_id]
 
 
-def test_list_image_tags_of_an_unknown_image_is_404_img_0027(ims):
-    expect_client_error(lambda: ims.list_image_tags(ListImageTagsRequest(image_id=UNKNOWN_IMG)), 404, "IMG.0027")
+def test_list_image_tags_of_an_unknown_image_is_400_img_0027(ims):
+    expect_client_error(lambda: ims.list_image_tags(ListImageTagsRequest(image_id=UNKNOWN_IMG)), 400, "IMG.0027")
 
 
 # ---------------------------------------------------------------------------
@@ -219,41 +219,43 @@ def test_add_image_tag_with_an_existing_key_replaces_the_value_in_place(w):
 
 
 def test_add_image_tag_accepts_the_longest_key_and_value_and_an_empty_value(w):
-    # Act
-    add(w, IMG2, "k" * 36, "v" * 43)
+    # Act: 128 and 255 characters (Image Tag Format, ims_03_0902)
+    add(w, IMG2, "k" * 128, "v" * 255)
     add(w, IMG2, "empty", "")
 
     # Assert
-    assert image_tags(w, IMG2)[1:] == [("k" * 36, "v" * 43), ("empty", "")]
+    assert image_tags(w, IMG2)[1:] == [("k" * 128, "v" * 255), ("empty", "")]
 
 
-@pytest.mark.parametrize("key, value", [("", "v"), ("   ", "v"), ("k" * 37, "v"), ("k", "v" * 44)],
-                         ids=["empty key", "blank key", "key of 37", "value of 44"])
+@pytest.mark.parametrize("key, value", [("", "v"), ("   ", "v"), ("k" * 129, "v"), ("k", "v" * 256),
+                                        ("a*b<c>", "v"), ("k", "x/y|z"), (" lead", "v"), ("k", "trail ")],
+                         ids=["empty key", "blank key", "key of 129", "value of 256", "key with * < >",
+                              "value with |", "key with a leading space", "value with a trailing space"])
 def test_add_image_tag_with_an_invalid_tag_is_400_img_0115_and_changes_nothing(w, key, value):
     # Act / Assert
     expect_client_error(lambda: add(w, IMG1, key, value), 400, "IMG.0115")
     assert snapshot(w) == SEED_SNAPSHOT
 
 
-def test_add_image_tag_beyond_ten_tags_is_400_img_0116_but_replacing_at_ten_works(w):
-    # Arrange: IMG1 has 2 tags; 8 more makes the quota of 10
-    for i in range(8):
+def test_add_image_tag_beyond_twenty_tags_is_400_img_0116_but_replacing_at_twenty_works(w):
+    # Arrange: IMG1 has 2 tags; 18 more makes the quota of 20
+    for i in range(18):
         add(w, IMG1, "q%d" % i, "v")
-    assert len(image_tags(w, IMG1)) == 10
+    assert len(image_tags(w, IMG1)) == 20
 
     # Act / Assert
-    expect_client_error(lambda: add(w, IMG1, "eleventh", "v"), 400, "IMG.0116")
-    assert len(image_tags(w, IMG1)) == 10
-    assert "eleventh" not in [key for key, _ in aggregate(w)]
+    expect_client_error(lambda: add(w, IMG1, "twenty-first", "v"), 400, "IMG.0116")
+    assert len(image_tags(w, IMG1)) == 20
+    assert "twenty-first" not in [key for key, _ in aggregate(w)]
     assert add(w, IMG1, "q0", "again").status_code == 204
     assert image_tags(w, IMG1)[2] == ("q0", "again")
 
 
 def test_add_image_tag_error_paths(own_server, w):
     # Act / Assert
-    expect_client_error(lambda: add(w, UNKNOWN_IMG, "k", "v"), 404, "IMG.0027")
+    expect_client_error(lambda: add(w, UNKNOWN_IMG, "k", "v"), 400, "IMG.0027")
     other_project = make_ims_client(own_server, project_id=OTHER_PROJECT)
-    expect_client_error(lambda: add(other_project, OTHER_IMG, "k", "v"), 403, "IMG.0030")
+    expect_client_error(lambda: add(other_project, OTHER_IMG, "k", "v"), 400, "IMG.0030")
     assert snapshot(w) == SEED_SNAPSHOT
     assert image_tags(tenant2(own_server), OTHER_IMG) == [("owner", "tenant2")]
 
@@ -273,14 +275,14 @@ def test_batch_create_adds_new_tags_and_replaces_existing_ones_in_place(w):
     assert found_ids(w, tags=[Tags(key="a", values=[])]) == [IMG1]
 
 
-def test_batch_create_up_to_exactly_ten_tags_counting_replacements_once(w):
-    # Act: IMG3 has 3 tags; 7 new keys + 1 replacement = 10
-    tags = [tag("n%d" % i, "v") for i in range(7)] + [tag("key3", "r")]
+def test_batch_create_up_to_exactly_twenty_tags_counting_replacements_once(w):
+    # Act: IMG3 has 3 tags; 17 new keys + 1 replacement = 20
+    tags = [tag("n%d" % i, "v") for i in range(17)] + [tag("key3", "r")]
     response = batch(w, IMG3, "create", tags)
 
     # Assert
     assert response.status_code == 204
-    assert len(image_tags(w, IMG3)) == 10
+    assert len(image_tags(w, IMG3)) == 20
     assert image_tags(w, IMG3)[0] == ("key3", "r")
 
 
@@ -298,14 +300,14 @@ def test_batch_delete_by_key_by_key_and_value_and_missing_tags_is_204(w):
 
 
 def test_batch_delete_accepts_the_longest_delete_key_and_value(w):
-    # Act / Assert: delete only checks lengths (key <= 127, value <= 255); a missing tag is fine
-    assert batch(w, IMG1, "delete", [tag("k" * 127, "v" * 255)]).status_code == 204
+    # Act / Assert: delete only checks lengths (key <= 128, value <= 255); a missing tag is fine
+    assert batch(w, IMG1, "delete", [tag("k" * 128, "v" * 255)]).status_code == 204
     assert snapshot(w) == SEED_SNAPSHOT
 
 
-def test_batch_create_that_would_exceed_ten_tags_changes_nothing(w):
-    # Arrange: IMG3 has 3 tags; 8 new ones would make 11
-    tags = [tag("n%d" % i, "v") for i in range(8)]
+def test_batch_create_that_would_exceed_twenty_tags_changes_nothing(w):
+    # Arrange: IMG3 has 3 tags; 18 new ones would make 21
+    tags = [tag("n%d" % i, "v") for i in range(18)]
 
     # Act / Assert
     expect_client_error(lambda: batch(w, IMG3, "create", tags), 400, "IMG.0116")
@@ -314,8 +316,8 @@ def test_batch_create_that_would_exceed_ten_tags_changes_nothing(w):
 
 
 def test_batch_create_with_one_invalid_key_changes_nothing(w):
-    # Arrange: valid tags (one of them a replacement) around one key of 37 characters
-    tags = [tag("ok1", "v"), tag("key9", "changed"), tag("k" * 37, "v"), tag("ok2", "v")]
+    # Arrange: valid tags (one of them a replacement) around one key of 129 characters
+    tags = [tag("ok1", "v"), tag("key9", "changed"), tag("k" * 129, "v"), tag("ok2", "v")]
 
     # Act / Assert
     expect_client_error(lambda: batch(w, IMG1, "create", tags), 400, "IMG.0115")
@@ -327,13 +329,16 @@ def test_batch_create_with_one_invalid_key_changes_nothing(w):
     ("delete", [tag("key9"), tag("key9")], 400, "IMG.0115"),
     ("create", [], 400, "IMG.0115"),
     ("delete", [], 400, "IMG.0115"),
-    ("create", [tag("k", "v" * 44)], 400, "IMG.0115"),
+    ("create", [tag("k", "v" * 256)], 400, "IMG.0115"),
     ("create", [tag("", "v")], 400, "IMG.0115"),
-    ("delete", [tag("k" * 128)], 400, "IMG.0115"),
+    ("create", [tag("k")], 400, "IMG.0001"),
+    ("create", [tag("a|b", "v")], 400, "IMG.0115"),
+    ("delete", [tag("k" * 129)], 400, "IMG.0115"),
     ("delete", [tag("key9", "v" * 256)], 400, "IMG.0115"),
     ("update", [tag("k", "v")], 400, "IMG.0001"),
-], ids=["duplicate create keys", "duplicate delete keys", "empty create", "empty delete", "create value of 44",
-        "create empty key", "delete key of 128", "delete value of 256", "unknown action"])
+], ids=["duplicate create keys", "duplicate delete keys", "empty create", "empty delete", "create value of 256",
+        "create empty key", "create without a value", "create key with |", "delete key of 129", "delete value of 256",
+        "unknown action"])
 def test_batch_error_paths_change_nothing(w, action, tags, status, code):
     # Act / Assert
     expect_client_error(lambda: batch(w, IMG1, action, tags), status, code)
@@ -341,9 +346,9 @@ def test_batch_error_paths_change_nothing(w, action, tags, status, code):
 
 
 def test_batch_on_an_unknown_image_or_another_tenants_project_fails(own_server, w):
-    expect_client_error(lambda: batch(w, UNKNOWN_IMG, "create", [tag("k", "v")]), 404, "IMG.0027")
+    expect_client_error(lambda: batch(w, UNKNOWN_IMG, "create", [tag("k", "v")]), 400, "IMG.0027")
     other_project = make_ims_client(own_server, project_id=OTHER_PROJECT)
-    expect_client_error(lambda: batch(other_project, OTHER_IMG, "delete", [tag("owner")]), 403, "IMG.0030")
+    expect_client_error(lambda: batch(other_project, OTHER_IMG, "delete", [tag("owner")]), 400, "IMG.0030")
     assert image_tags(tenant2(own_server), OTHER_IMG) == [("owner", "tenant2")]
 
 
@@ -365,12 +370,12 @@ def test_delete_image_tag_is_204_and_gone_from_every_list(w):
 
 
 def test_delete_image_tag_with_a_percent_encoded_key(w):
-    # Arrange: the SDK percent-encodes the space and the slash in the path
-    add(w, IMG2, "k 1/x", "odd")
-    assert image_tags(w, IMG2)[-1] == ("k 1/x", "odd")
+    # Arrange: the SDK percent-encodes the space, the colon, the at and the plus sign in the path
+    add(w, IMG2, "k 1:x@y+z", "odd")
+    assert image_tags(w, IMG2)[-1] == ("k 1:x@y+z", "odd")
 
     # Act
-    response = w.delete_image_tag(DeleteImageTagRequest(image_id=IMG2, key="k 1/x"))
+    response = w.delete_image_tag(DeleteImageTagRequest(image_id=IMG2, key="k 1:x@y+z"))
 
     # Assert
     assert response.status_code == 204
@@ -390,10 +395,10 @@ def test_delete_image_tag_error_paths(own_server, w):
     expect_client_error(lambda: w.delete_image_tag(DeleteImageTagRequest(image_id=IMG1, key="nope")), 404, "IMG.0121")
     expect_client_error(lambda: w.delete_image_tag(DeleteImageTagRequest(image_id=IMG2, key="key9")), 404, "IMG.0121")
     expect_client_error(lambda: w.delete_image_tag(DeleteImageTagRequest(image_id=UNKNOWN_IMG, key="key9")),
-                        404, "IMG.0027")
+                        400, "IMG.0027")
     other_project = make_ims_client(own_server, project_id=OTHER_PROJECT)
     expect_client_error(lambda: other_project.delete_image_tag(DeleteImageTagRequest(image_id=OTHER_IMG, key="owner")),
-                        403, "IMG.0030")
+                        400, "IMG.0030")
     assert snapshot(w) == SEED_SNAPSHOT
     assert image_tags(tenant2(own_server), OTHER_IMG) == [("owner", "tenant2")]
 
@@ -508,11 +513,11 @@ def test_v1_batch_delete_tags_by_key_and_by_key_and_value(w):
 
 
 def test_v1_batch_delete_tags_error_paths(own_server, w):
-    expect_client_error(lambda: v1_delete(w, IMG1, [tag("k" * 128)]), 400, "IMG.0115")
+    expect_client_error(lambda: v1_delete(w, IMG1, [tag("k" * 129)]), 400, "IMG.0115")
     expect_client_error(lambda: v1_delete(w, IMG1, [tag("key9", "v" * 256)]), 400, "IMG.0115")
-    expect_client_error(lambda: v1_delete(w, UNKNOWN_IMG, [tag("key9")]), 404, "IMG.0027")
+    expect_client_error(lambda: v1_delete(w, UNKNOWN_IMG, [tag("key9")]), 400, "IMG.0027")
     other_project = make_ims_client(own_server, project_id=OTHER_PROJECT)
-    expect_client_error(lambda: v1_delete(other_project, OTHER_IMG, [tag("owner")]), 403, "IMG.0030")
+    expect_client_error(lambda: v1_delete(other_project, OTHER_IMG, [tag("owner")]), 400, "IMG.0030")
     assert snapshot(w) == SEED_SNAPSHOT
     assert image_tags(tenant2(own_server), OTHER_IMG) == [("owner", "tenant2")]
 
@@ -546,9 +551,9 @@ def test_v1_create_or_update_tags_error_paths(own_server, w):
     both = dict(image_id=IMG1, tag="a.b", image_tag=ResourceTag(key="x", value="y"))
     expect_client_error(lambda: v1_put(w, **both), 400, "IMG.0001")
     expect_client_error(lambda: v1_put(w, image_id=IMG1), 400, "IMG.0001")
-    expect_client_error(lambda: v1_put(w, image_id=UNKNOWN_IMG, tag="a.b"), 404, "IMG.0027")
+    expect_client_error(lambda: v1_put(w, image_id=UNKNOWN_IMG, tag="a.b"), 400, "IMG.0027")
     # another tenant's image is invisible under strict auth
-    expect_client_error(lambda: v1_put(w, image_id=OTHER_IMG, tag="owner.me"), 404, "IMG.0027")
+    expect_client_error(lambda: v1_put(w, image_id=OTHER_IMG, tag="owner.me"), 400, "IMG.0027")
     assert snapshot(w) == SEED_SNAPSHOT
     assert image_tags(tenant2(own_server), OTHER_IMG) == [("owner", "tenant2")]
 
@@ -631,9 +636,11 @@ def test_glance_create_tag_adds_a_key_only_tag_and_leaves_an_existing_key_alone(
 
 def test_glance_create_tag_error_paths(w):
     expect_client_error(lambda: w.glance_create_tag(GlanceCreateTagRequest(image_id=IMG1, tag="a=b")), 400, "IMG.0115")
-    expect_client_error(lambda: w.glance_create_tag(GlanceCreateTagRequest(image_id=IMG1, tag="a.b")), 400, "IMG.0115")
+    expect_client_error(lambda: w.glance_create_tag(GlanceCreateTagRequest(image_id=IMG1, tag="a*b")), 400, "IMG.0115")
+    expect_client_error(lambda: w.glance_create_tag(GlanceCreateTagRequest(image_id=IMG1, tag="g" * 129)), 400,
+                        "IMG.0115")
     expect_client_error(lambda: w.glance_create_tag(GlanceCreateTagRequest(image_id=UNKNOWN_IMG, tag="x")),
-                        404, "IMG.0027")
+                        400, "IMG.0027")
     assert snapshot(w) == SEED_SNAPSHOT
 
 
@@ -652,5 +659,5 @@ def test_glance_delete_tag_removes_the_key_whatever_its_value(w):
 def test_glance_delete_tag_error_paths(w):
     expect_client_error(lambda: w.glance_delete_tag(GlanceDeleteTagRequest(image_id=IMG2, tag="key9")), 404, "IMG.0121")
     expect_client_error(lambda: w.glance_delete_tag(GlanceDeleteTagRequest(image_id=UNKNOWN_IMG, tag="key9")),
-                        404, "IMG.0027")
+                        400, "IMG.0027")
     assert snapshot(w) == SEED_SNAPSHOT

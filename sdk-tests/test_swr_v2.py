@@ -69,7 +69,7 @@ def test_order_column_tag_ascending_sorts_by_name(big_swr):
 
 def test_updated_at_ascending_is_oldest_first(big_swr):
     # Act
-    response = list_big(big_swr, order_column="updated_at", order_type="asc", limit="3")
+    response = list_big(big_swr, order_column="updated_at", order_type="asc", limit="3", offset="0")
 
     # Assert
     assert names(response) == ["v0000000", "v0000001", "v0000002"]
@@ -77,7 +77,7 @@ def test_updated_at_ascending_is_oldest_first(big_swr):
 
 def test_tag_filter_is_a_case_insensitive_substring_match(big_swr):
     # Act
-    response = list_big(big_swr, tag="V00024", limit="1000")
+    response = list_big(big_swr, tag="V00024", limit="1000", offset="0")
 
     # Assert: v0002400..v0002499, newest first, and the total counts matches only
     assert response.content_range == "0-100/100"

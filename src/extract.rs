@@ -17,9 +17,17 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// `axum::Json` with a native-envelope rejection (400 for a body that is not
-/// JSON or does not fit the type; the content type is not checked, since the
-/// SDKs send `application/json;charset=utf-8`).
+/// `axum::Json` with a native-envelope rejection: 400 for a body that is not
+/// JSON, does not fit the type (a wrong JSON type, a missing required field,
+/// or an unknown field where the type denies them), or comes without a JSON
+/// `Content-Type`. The content type is checked: `application/json`, with
+/// parameters (`application/json;charset=utf-8`, as the SDKs send it) or a
+/// `+json` subtype, passes; a missing or other one is refused, as the common
+/// request headers of "Making an API Request" in the IMS and SWR API
+/// references (<https://support.huaweicloud.com/intl/en-us/api-ims/>) list
+/// `Content-Type` as mandatory for a body.
+/// Unknown fields and wrong types: no page decides; the emulator refuses
+/// them (CONFORMANCE.md marks this "not documented").
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);

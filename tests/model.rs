@@ -280,7 +280,7 @@ impl ImsModel {
         let old = self.images[at].tags.clone();
         let mut new = old.clone();
         edit(&mut new);
-        if new.len() > 10 && new.len() > old.len() {
+        if new.len() > MAX_TAGS && new.len() > old.len() {
             return Err((400, "IMG.0116"));
         }
         let added: Tags = new.iter().filter(|t| !old.contains(t)).cloned().collect();
@@ -295,7 +295,7 @@ impl ImsModel {
         self.images
             .iter()
             .position(|i| i.id == id)
-            .ok_or((404, "IMG.0027"))
+            .ok_or((400, "IMG.0027"))
     }
 }
 
@@ -306,8 +306,23 @@ fn upsert(tags: &mut Tags, key: &str, value: &str) {
     }
 }
 
+/// Most tags per image, longest key and value (Image Tag Format, `ims_03_0902`).
+const MAX_TAGS: usize = 20;
+const MAX_KEY: usize = 128;
+const MAX_VALUE: usize = 255;
+
 fn valid_new_tag(key: &str, value: &str) -> bool {
-    !key.trim().is_empty() && key.chars().count() <= 36 && value.chars().count() <= 43
+    let key_char = |c: char| {
+        c.is_ascii_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c) || " _.:+-@".contains(c)
+    };
+    let no_edge_space = |s: &str| !s.starts_with(' ') && !s.ends_with(' ');
+    !key.is_empty()
+        && key.chars().count() <= MAX_KEY
+        && key.chars().all(key_char)
+        && no_edge_space(key)
+        && value.chars().count() <= MAX_VALUE
+        && value.chars().all(|c| key_char(c) || c == '/')
+        && no_edge_space(value)
 }
 
 fn tags_json(tags: &Tags) -> Value {
@@ -475,22 +490,22 @@ enum Op {
 }
 
 fn valid_keys() -> Vec<String> {
-    let mut keys: Vec<String> = (0..11).map(|i| format!("k{i}")).collect();
-    keys.extend(["action".into(), "ключ".into(), "ä".repeat(36)]);
+    let mut keys: Vec<String> = (0..MAX_TAGS + 1).map(|i| format!("k{i}")).collect();
+    keys.extend(["action".into(), "中文 @x".into(), "中".repeat(MAX_KEY)]);
     keys
 }
 
 fn key_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
         12 => prop::sample::select(valid_keys()),
-        1 => prop::sample::select(vec![String::new(), "  ".into(), "k".repeat(37), "ä".repeat(37)]),
+        1 => prop::sample::select(vec![String::new(), "  ".into(), "k".repeat(MAX_KEY + 1), "ä".into(), " lead".into()]),
     ]
 }
 
 fn value_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
-        12 => prop::sample::select(vec![String::new(), "v0".into(), "v1".into(), "v2".into(), "v3".into(), "ü".repeat(43)]),
-        1 => Just("x".repeat(44)),
+        12 => prop::sample::select(vec![String::new(), "v0".into(), "v1".into(), "v2".into(), "v/3".into(), "中".repeat(MAX_VALUE)]),
+        1 => prop::sample::select(vec!["x".repeat(MAX_VALUE + 1), "a|b".into()]),
     ]
 }
 
@@ -712,7 +727,7 @@ impl Case {
         let reply = call(
             &http,
             Method::GET,
-            &format!("/v2/manage/namespaces/{NS}/repos/{REPO_URL}/tags?limit=1000"),
+            &format!("/v2/manage/namespaces/{NS}/repos/{REPO_URL}/tags?offset=0&limit=1000"),
             None,
         )
         .await?;
@@ -787,6 +802,9 @@ impl Case {
                 let mut keys = HashSet::new();
                 let want = if tags.is_empty() || !tags.iter().all(|(k, _)| keys.insert(k)) {
                     Err((400, "IMG.0115"))
+                } else if *action == "create" && tags.iter().any(|(_, v)| v.is_none()) {
+                    // A tag being created needs its value.
+                    Err((400, "IMG.0001"))
                 } else if *action == "create" {
                     if tags
                         .iter()
@@ -803,16 +821,18 @@ impl Case {
                         Err((400, "IMG.0115"))
                     }
                 } else if *action == "delete" {
-                    // Deletion checks lengths only (key 1-127, not blank).
-                    if tags
-                        .iter()
-                        .all(|(k, _)| !k.trim().is_empty() && k.chars().count() <= 127)
-                    {
+                    // Deletion checks lengths only (key 1-128, not blank; value 255).
+                    if tags.iter().all(|(k, v)| {
+                        !k.trim().is_empty()
+                            && k.chars().count() <= MAX_KEY
+                            && v.as_ref().is_none_or(|v| v.chars().count() <= MAX_VALUE)
+                    }) {
                         self.ims.image(IMAGES[*image]).and_then(|at| {
                             self.ims.edit(at, |t| {
                                 t.retain(|(k, v)| {
                                     !tags.iter().any(|(dk, dv)| {
-                                        dk == k && dv.as_ref().is_none_or(|dv| dv == v)
+                                        dk == k
+                                            && dv.as_ref().is_none_or(|dv| dv.is_empty() || dv == v)
                                     })
                                 });
                             })

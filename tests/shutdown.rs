@@ -100,7 +100,7 @@ fn create_body(destination: &str) -> Value {
 /// The tag names the server at `http` holds in `namespace/busybox`.
 async fn names(http: &Http) -> BTreeSet<String> {
     let reply = http
-        .call(Method::GET, &format!("{LIST}?limit=1000"), None)
+        .call(Method::GET, &format!("{LIST}?offset=0&limit=1000"), None)
         .await
         .expect("list");
     assert_eq!(reply.status, 200, "{}", reply.body);

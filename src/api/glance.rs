@@ -9,9 +9,14 @@
 //! A Glance tag is an IMS tag key with an empty value ("This API can only be
 //! used to add a tag key"). Adding a key the image already has changes
 //! nothing (Glance semantics); deleting removes the key whatever its value,
-//! and 404s if it is not there. A tag must not contain `=` or `.` (SDK
-//! docs); otherwise the IMS key rules apply. No project in the path: the
-//! image is found among the caller's projects.
+//! and 404s if it is not there. The "Format (Native OpenStack)" part of
+//! "Image Tag Format"
+//! (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0902.html>)
+//! allows up to 255 characters without `=`; since the tag becomes an IMS tag
+//! key, the stricter IMS key rules (1-128 characters of the key set, which
+//! has no `=`) apply too, so that every stored tag reads back through the
+//! IMS operations and survives a state export and import. No project in the
+//! path: the image is found among the caller's projects.
 
 use axum::Router;
 use axum::extract::{Extension, State};
@@ -43,10 +48,12 @@ struct GlancePath {
     tag: String,
 }
 
+/// The Glance page's rules (no `=`, at most 255 characters) and the IMS key
+/// rules; 400 `IMG.0115` otherwise.
 fn check_glance_tag(tag: &str) -> Result<(), ImsError> {
-    if tag.contains(['=', '.']) {
+    if tag.contains('=') || tag.chars().count() > 255 {
         return Err(ImsError::InvalidTag(format!(
-            "tag {tag:?} must not contain = or ."
+            "tag {tag:?} must be at most 255 characters without ="
         )));
     }
     check_new_tag(tag, "")

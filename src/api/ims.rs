@@ -8,17 +8,23 @@
 //! | `BatchAddOrDeleteTags` | `POST /v2/{project_id}/images/{image_id}/tags/action` | <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0617.html> |
 //! | `DeleteImageTag` | `DELETE /v2/{project_id}/images/{image_id}/tags/{key}` | <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0619.html> |
 //!
-//! Tag rules (the per-operation pages above): a key is 1-36 characters and
-//! not blank, a value at most 43 and may be empty, an image has at most 10
-//! tags; batch deletion checks only lengths (key 127, value 255) and counts a
+//! Tag rules ("Image Tag Format",
+//! <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0902.html>,
+//! which is newer than the per-operation pages' 36/43/10; see CONFORMANCE.md):
+//! a key is 1-[`MAX_KEY_CHARS`] characters of letters, digits, CJK
+//! (U+4E00-U+9FFF), space and `_ . : + - @`; a value is 0-[`MAX_VALUE_CHARS`]
+//! of the same plus `/`; neither starts or ends with a space; an image has at
+//! most [`MAX_TAGS`] tags. A tag being created needs its `value` (it may be
+//! `""`). Deletion checks only lengths, deletes by key when the value is
+//! absent or empty (the Go SDK always sends `"value": ""`), and counts a
 //! missing tag as deleted. Writing an existing key replaces its value.
 //! Errors, from the IMS error-code table
-//! (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0908.html>):
-//! 400 `IMG.0115` "The image tag is invalid.", 400 `IMG.0116` "The number of
-//! image tags exceeds the quota.", `IMG.0027` "The image ID in the request
-//! does not exist." (answered as 404, the status the tag pages list for a
-//! missing resource), `IMG.0121` "The object cannot be found." for a missing
-//! key (404, as `DeleteImageTag` documents), and `IMG.0001` for a malformed body.
+//! (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0908.html>),
+//! all 400 as the table lists them: `IMG.0115` "The image tag is invalid.",
+//! `IMG.0116` "The number of image tags exceeds the quota.", `IMG.0027` "The
+//! image ID in the request does not exist.", and `IMG.0001` for a malformed
+//! body; `IMG.0121` "The object cannot be found." (404, as `DeleteImageTag`
+//! documents) for a missing key.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -33,6 +39,7 @@ use crate::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ImsError, Tags, remove_key, upsert};
+pub use crate::store::ims::{MAX_KEY_CHARS, MAX_TAGS, MAX_VALUE_CHARS};
 
 /// IMS routes.
 pub fn router() -> Router<AppState> {
@@ -60,11 +67,11 @@ pub fn router() -> Router<AppState> {
 impl From<ImsError> for ApiError {
     fn from(e: ImsError) -> Self {
         match e {
-            ImsError::ImageNotFound(id) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("The image ID in the request does not exist: {id}"),
-            )
-            .with_code("IMG.0027"),
+            // 400, as the error-code table lists it (CONFORMANCE.md).
+            ImsError::ImageNotFound(id) => {
+                ApiError::bad_request(format!("The image ID in the request does not exist: {id}"))
+                    .with_code("IMG.0027")
+            }
             ImsError::TagNotFound { image, key } => ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("The object cannot be found: image {image} has no tag with key {key:?}"),
@@ -82,61 +89,116 @@ impl From<ImsError> for ApiError {
     }
 }
 
-/// One tag in request and response bodies.
+/// One tag in deletion bodies, where `value` is optional.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResourceTag {
     /// Tag key.
     pub(crate) key: String,
-    /// Tag value (`""` for a key-only tag). Optional in deletions.
+    /// Tag value; absent or `""` deletes by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) value: Option<String>,
 }
 
-/// Checks a tag being written: key 1-36 characters and not blank, value at most 43.
-pub(crate) fn check_new_tag(key: &str, value: &str) -> Result<(), ImsError> {
-    let key_len = key.chars().count();
-    if key.trim().is_empty() || key_len > 36 {
+/// One tag being created, where `value` is required ("The value cannot be
+/// left blank but can be an empty character string", `ims_03_0617/0618`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewTag {
+    /// Tag key.
+    pub(crate) key: String,
+    /// Tag value (`""` for a key-only tag); `null` or absent is refused.
+    pub(crate) value: String,
+}
+
+/// A character a tag key may hold: ASCII letters and digits, CJK unified
+/// ideographs (U+4E00-U+9FFF), space and `_ . : + - @` (`ims_03_0902`).
+fn key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c) || " _.:+-@".contains(c)
+}
+
+/// A character a tag value may hold: a key's characters and `/`.
+fn value_char(c: char) -> bool {
+    key_char(c) || c == '/'
+}
+
+/// Checks one side of a tag: length, characters, no space at either end.
+fn check_text(
+    what: &str,
+    text: &str,
+    min: usize,
+    max: usize,
+    allowed: fn(char) -> bool,
+    also: &str,
+) -> Result<(), ImsError> {
+    let len = text.chars().count();
+    if len < min || len > max {
         return Err(ImsError::InvalidTag(format!(
-            "key {key:?} must be 1 to 36 characters and not blank"
+            "{what} {text:?} must be {min} to {max} characters"
         )));
     }
-    if value.chars().count() > 43 {
+    if let Some(bad) = text.chars().find(|c| !allowed(*c)) {
         return Err(ImsError::InvalidTag(format!(
-            "the value of {key:?} must be at most 43 characters"
+            "{what} {text:?} contains {bad:?}; use letters, digits, Chinese characters, space and _ . : + - @{also}"
+        )));
+    }
+    if text.starts_with(' ') || text.ends_with(' ') {
+        return Err(ImsError::InvalidTag(format!(
+            "{what} {text:?} must not start or end with a space"
         )));
     }
     Ok(())
 }
 
-/// Checks a tag being deleted: key 1-127 characters and not blank, value at most 255.
+/// Checks a tag being written against the tag-format page (`ims_03_0902`):
+/// see the module docs. 400 `IMG.0115` otherwise.
+pub(crate) fn check_new_tag(key: &str, value: &str) -> Result<(), ImsError> {
+    check_text("key", key, 1, MAX_KEY_CHARS, key_char, "")?;
+    check_text(
+        &format!("the value of {key:?}"),
+        value,
+        0,
+        MAX_VALUE_CHARS,
+        value_char,
+        " /",
+    )
+}
+
+/// Checks a tag being deleted: lengths only (key 1-[`MAX_KEY_CHARS`] and
+/// not blank, value at most [`MAX_VALUE_CHARS`]); the characters of tags
+/// being deleted are not checked, so tags stored under older rules can go.
 pub(crate) fn check_deleted_tag(tag: &ResourceTag) -> Result<(), ImsError> {
-    if tag.key.trim().is_empty() || tag.key.chars().count() > 127 {
+    if tag.key.trim().is_empty() || tag.key.chars().count() > MAX_KEY_CHARS {
         return Err(ImsError::InvalidTag(format!(
-            "key {:?} must be 1 to 127 characters and not blank",
+            "key {:?} must be 1 to {MAX_KEY_CHARS} characters and not blank",
             tag.key
         )));
     }
     if tag
         .value
         .as_deref()
-        .is_some_and(|v| v.chars().count() > 255)
+        .is_some_and(|v| v.chars().count() > MAX_VALUE_CHARS)
     {
         return Err(ImsError::InvalidTag(format!(
-            "the value of {:?} must be at most 255 characters",
+            "the value of {:?} must be at most {MAX_VALUE_CHARS} characters",
             tag.key
         )));
     }
     Ok(())
 }
 
-/// Removes tags as batch deletion does: by key when no value is given, by
-/// key and value otherwise; a tag that is not there counts as deleted.
+/// Removes tags as both batch deletions do: by key when the value is absent
+/// or empty (the pages' own example deletes `{"key":"key3","value":""}`, and
+/// the Go SDK always sends `"value"`), by key and value otherwise; a tag that
+/// is not there counts as deleted.
 pub(crate) fn delete_tags(tags: &mut Tags, deleted: &[ResourceTag]) {
     tags.retain(|(k, v)| {
-        !deleted
-            .iter()
-            .any(|d| *d.key == **k && d.value.as_deref().is_none_or(|dv| dv == &**v))
+        !deleted.iter().any(|d| {
+            *d.key == **k
+                && d.value
+                    .as_deref()
+                    .is_none_or(|dv| dv.is_empty() || dv == &**v)
+        })
     });
 }
 
@@ -198,7 +260,7 @@ async fn list_image_tags(
 #[serde(deny_unknown_fields)]
 struct AddTagBody {
     /// The tag to add.
-    tag: ResourceTag,
+    tag: NewTag,
 }
 
 /// `POST /v2/{project_id}/images/{image_id}/tags` (`AddImageTag`): 204;
@@ -209,7 +271,7 @@ async fn add_image_tag(
     ApiJson(body): ApiJson<AddTagBody>,
 ) -> ApiResult<StatusCode> {
     check_project_id(&path.project_id)?;
-    let value = body.tag.value.unwrap_or_default();
+    let value = body.tag.value;
     check_new_tag(&body.tag.key, &value)?;
     store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
         upsert(tags, &body.tag.key, &value);
@@ -224,8 +286,26 @@ async fn add_image_tag(
 struct BatchBody {
     /// `create` or `delete` (case-sensitive).
     action: String,
-    /// The tags; keys must be unique.
-    tags: Vec<ResourceTag>,
+    /// The tags; keys must be unique. Read per action: `value` is required
+    /// to create and optional to delete.
+    tags: Vec<serde_json::Value>,
+}
+
+/// Reads the tags of a batch as `T`; 400 `IMG.0001` naming the field.
+pub(crate) fn parse_tags<T: serde::de::DeserializeOwned>(
+    tags: Vec<serde_json::Value>,
+) -> ApiResult<Vec<T>> {
+    tags.into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::from_value(t).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "The request message format is invalid: tags[{i}]: {e}"
+                ))
+                .with_code("IMG.0001")
+            })
+        })
+        .collect()
 }
 
 /// `POST /v2/{project_id}/images/{image_id}/tags/action`
@@ -239,32 +319,31 @@ async fn batch_add_or_delete_tags(
     if body.tags.is_empty() {
         return Err(ImsError::InvalidTag("tags must not be empty".into()).into());
     }
-    let mut keys = std::collections::HashSet::new();
-    if let Some(dup) = body.tags.iter().find(|t| !keys.insert(t.key.as_str())) {
-        return Err(ImsError::InvalidTag(format!(
-            "key {:?} appears twice in the request",
-            dup.key
-        ))
-        .into());
-    }
+    unique_keys(
+        body.tags
+            .iter()
+            .filter_map(|t| t.get("key").and_then(serde_json::Value::as_str)),
+    )?;
     match body.action.as_str() {
         "create" => {
-            for t in &body.tags {
-                check_new_tag(&t.key, t.value.as_deref().unwrap_or(""))?;
+            let new: Vec<NewTag> = parse_tags(body.tags)?;
+            for t in &new {
+                check_new_tag(&t.key, &t.value)?;
             }
             store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
-                for t in &body.tags {
-                    upsert(tags, &t.key, t.value.as_deref().unwrap_or(""));
+                for t in &new {
+                    upsert(tags, &t.key, &t.value);
                 }
                 Ok(())
             })?;
         }
         "delete" => {
-            for t in &body.tags {
+            let deleted: Vec<ResourceTag> = parse_tags(body.tags)?;
+            for t in &deleted {
                 check_deleted_tag(t)?;
             }
             store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
-                delete_tags(tags, &body.tags);
+                delete_tags(tags, &deleted);
                 Ok(())
             })?;
         }
@@ -276,6 +355,19 @@ async fn batch_add_or_delete_tags(
         }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 400 `IMG.0115` when a key appears twice in one request.
+pub(crate) fn unique_keys<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(), ImsError> {
+    let mut seen = std::collections::HashSet::new();
+    for key in keys {
+        if !seen.insert(key) {
+            return Err(ImsError::InvalidTag(format!(
+                "key {key:?} appears twice in the request"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `DELETE /v2/{project_id}/images/{image_id}/tags/{key}` (`DeleteImageTag`):

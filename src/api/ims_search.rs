@@ -7,10 +7,12 @@
 //! key (with any of its values, or any value when `values` is empty),
 //! `tags_any` one key, `not_tags` excludes images that match every key,
 //! `not_tags_any` those that match any; `without_any_tag` keeps only untagged
-//! images. `matches` narrows by `resource_name` (case-insensitive substring)
-//! or `resource_id` (exact). `limit` (1-1000, default 10) and `offset` (0 or
-//! more) arrive as JSON strings. Lists must not be empty and hold at most 10
-//! keys of at most 10 values. Violations: 400 `IMG.0001`.
+//! images. Each condition's `values` is required (an empty list means any
+//! value). `matches` narrows by `resource_name` (case-insensitive substring;
+//! an empty value matches the empty name exactly) or `resource_id` (exact).
+//! `limit` (1-1000, default 10) and `offset` (0 or more) are JSON strings, as
+//! the page types them (a JSON number is refused). Lists must not be empty
+//! and hold at most 10 keys of at most 10 values. Violations: 400 `IMG.0001`.
 
 use axum::extract::State;
 use axum::routing::post;
@@ -39,7 +41,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct TagsDto {
     key: String,
-    #[serde(default)]
+    /// Required; empty means any value.
     values: Vec<String>,
 }
 
@@ -61,10 +63,10 @@ struct ByTagsBody {
     tags_any: Option<Vec<TagsDto>>,
     not_tags: Option<Vec<TagsDto>>,
     not_tags_any: Option<Vec<TagsDto>>,
-    /// A string, as the SDK sends it.
-    limit: Option<Value>,
-    /// A string, as the SDK sends it.
-    offset: Option<Value>,
+    /// A string of digits, as the page types it and the SDK sends it.
+    limit: Option<String>,
+    /// A string of digits, as the page types it and the SDK sends it.
+    offset: Option<String>,
     matches: Option<Vec<MatchDto>>,
     without_any_tag: Option<bool>,
 }
@@ -114,22 +116,15 @@ fn conditions(name: &str, list: Option<Vec<TagsDto>>) -> ApiResult<Option<Vec<Ta
     ))
 }
 
-/// Reads `limit`/`offset`: a string of digits (a JSON number is accepted too).
+/// Reads `limit`/`offset`: a string of digits.
 fn number(
     name: &str,
-    value: Option<Value>,
+    value: Option<String>,
     default: usize,
     range: std::ops::RangeInclusive<usize>,
 ) -> ApiResult<usize> {
-    let text = match value {
-        None => return Ok(default),
-        Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => n.to_string(),
-        Some(other) => {
-            return Err(invalid(format!(
-                "{name} must be a string of digits, not {other}"
-            )));
-        }
+    let Some(text) = value else {
+        return Ok(default);
     };
     match text.parse::<usize>() {
         Ok(n) if range.contains(&n) => Ok(n),
@@ -166,13 +161,14 @@ async fn list_image_by_tags(
             return Err(invalid("matches must not be empty".into()));
         }
         for m in matches {
-            if m.value.trim().is_empty() || m.value.chars().count() > 255 {
+            if m.value.chars().count() > 255 || (m.key != "resource_name" && m.value.is_empty()) {
                 return Err(invalid(format!(
                     "matches: the value of {} must be 1 to 255 characters",
                     m.key
                 )));
             }
             let slot = match m.key.as_str() {
+                "resource_name" if m.value.is_empty() => &mut query.name_exact,
                 "resource_name" => &mut query.name_contains,
                 "resource_id" => &mut query.id,
                 other => {
@@ -181,7 +177,9 @@ async fn list_image_by_tags(
                     )));
                 }
             };
-            if slot.replace(m.value).is_some() {
+            if slot.replace(m.value).is_some()
+                || (query.name_exact.is_some() && query.name_contains.is_some())
+            {
                 return Err(invalid(format!("matches: key {} appears twice", m.key)));
             }
         }

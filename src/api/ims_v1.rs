@@ -9,14 +9,13 @@
 //! `CreateOrUpdateTags` takes `"tag": "key.value"` (split at the first dot;
 //! no dot means an empty value, per "Image Tag Format",
 //! <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0902.html>) or
-//! `"image_tag": {"key","value"}`, exactly one of them. `ListTags` filters
-//! images, sorts them newest first, pages over them (`page` from 1, `limit`
-//! images, all by default) and answers their distinct tags as `key=value`
-//! (the "new specification" form; a bare `key` for an empty value), over the
-//! projects of the calling credential when a fixture defines it (all
-//! projects for an unknown credential outside strict mode), narrowed by
-//! `X-Project-Id`. Paths without a project find the image among the
-//! caller's projects in strict mode, and anywhere otherwise.
+//! `"image_tag": {"key","value"}` (both required), exactly one of them.
+//! `ListTags` filters the images of one project (see [`list_tags`] for which),
+//! sorts them (`sort_key`, `sort_dir`; newest first by default), pages over
+//! them (`marker` or `page` from 1, `limit` images, all by default) and
+//! answers their distinct tags as `key=value` (the "new specification" form;
+//! a bare `key` for an empty value). Paths without a project find the image
+//! among the caller's projects in strict mode, and anywhere otherwise.
 
 use std::sync::Arc;
 
@@ -27,13 +26,15 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ims::{ResourceTag, check_deleted_tag, check_new_tag, check_project_id, delete_tags};
+use super::ims::{
+    NewTag, ResourceTag, check_deleted_tag, check_new_tag, check_project_id, delete_tags,
+};
 use crate::auth::{AuthMode, Identity};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::front::gated;
 use crate::state::AppState;
-use crate::store::ims::{ImageFilter, ImsError, TimeOp, upsert};
+use crate::store::ims::{ImageFilter, ImageSort, ImsError, TimeOp, V1Page, upsert};
 
 /// v1 routes.
 pub fn router() -> Router<AppState> {
@@ -85,8 +86,8 @@ struct DeleteBody {
 }
 
 /// `DELETE /v1/{project_id}/cloudimages/{image_id}/tags/delete`: 204; a
-/// missing tag counts as deleted; a tag with a value is deleted only if the
-/// value matches.
+/// missing tag counts as deleted; a tag with an empty or absent value is
+/// deleted by key, one with a value only if the value matches.
 async fn batch_delete_tags(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<ImagePath>,
@@ -115,8 +116,8 @@ struct CreateOrUpdateBody {
     image_id: String,
     /// `key.value`.
     tag: Option<String>,
-    /// `{"key","value"}`.
-    image_tag: Option<ResourceTag>,
+    /// `{"key","value"}`, both required.
+    image_tag: Option<NewTag>,
 }
 
 /// `PUT /v1/cloudimages/tags`: 204; adds the tag or replaces the key's value.
@@ -130,7 +131,7 @@ async fn create_or_update_tags(
             Some((k, v)) => (k.to_owned(), v.to_owned()),
             None => (tag, String::new()),
         },
-        (None, Some(t)) => (t.key, t.value.unwrap_or_default()),
+        (None, Some(t)) => (t.key, t.value),
         _ => {
             return Err(ApiError::bad_request(
                 "The request message format is invalid: give exactly one of tag and image_tag",
@@ -155,6 +156,17 @@ async fn create_or_update_tags(
 struct ListTagsQuery {
     limit: Option<String>,
     page: Option<String>,
+    /// Image id to start after (in the sort order).
+    marker: Option<String>,
+    /// `created_at` (default), `updated_at`, `name`, `id`, `status` or `min_disk`.
+    sort_key: Option<String>,
+    /// `desc` (default) or `asc`.
+    sort_dir: Option<String>,
+    /// `key.value` (split at the first dot; no dot: an empty value).
+    tag: Option<String>,
+    /// `true` (every emulated image is registered) or `false`.
+    #[serde(rename = "__isregistered")]
+    is_registered: Option<String>,
     #[serde(rename = "__imagetype")]
     image_type: Option<String>,
     id: Option<String>,
@@ -223,13 +235,54 @@ fn positive(name: &str, value: Option<String>) -> ApiResult<Option<usize>> {
     }
 }
 
-/// `GET /v1/cloudimages/tags`: 200 `{"tags":["key=value", "key", …]}`.
+/// `GET /v1/cloudimages/tags` (`ListTags`,
+/// <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0613.html>):
+/// 200 `{"tags":["key=value", "key", …]}`.
+///
+/// Scope: one project, as an IAM token is scoped to one project
+/// ("Obtaining a User Token",
+/// <https://support.huaweicloud.com/intl/en-us/api-iam/iam_30_0001.html>):
+/// `X-Project-Id` when sent (it must be one of a known caller's projects,
+/// else nothing is found), else a known caller's first project, else (an
+/// unknown credential, lenient or off) the first project the fixtures'
+/// accounts define. Only a fixture without accounts, where there is no
+/// tenant to keep apart, lets an unknown credential see every project.
+/// The filters scan only that project's images.
 async fn list_tags(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ListTagsQuery>,
 ) -> ApiResult<Json<Value>> {
+    let tag = q.tag.map(|t| match t.split_once('.') {
+        Some((k, v)) => (k.to_owned(), v.to_owned()),
+        None => (t, String::new()),
+    });
+    let registered = match q.is_registered.as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => return Err(bad_query("__isregistered", other, "true or false")),
+    };
+    let sort = match q.sort_key.as_deref() {
+        None | Some("created_at") => ImageSort::CreatedAt,
+        Some("updated_at") => ImageSort::UpdatedAt,
+        Some("name") => ImageSort::Name,
+        Some("id") => ImageSort::Id,
+        Some("status") => ImageSort::Status,
+        Some("min_disk") => ImageSort::MinDisk,
+        Some(other) => {
+            return Err(bad_query(
+                "sort_key",
+                other,
+                "created_at, updated_at, name, id, status or min_disk",
+            ));
+        }
+    };
+    let ascending = match q.sort_dir.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(other) => return Err(bad_query("sort_dir", other, "asc or desc")),
+    };
     let filter = ImageFilter {
         image_type: one_of(
             "__imagetype",
@@ -276,21 +329,33 @@ async fn list_tags(
     if let Some(p) = &header_project {
         check_project_id(p)?;
     }
-    // A known credential sees its own projects (tokens and keys are scoped),
-    // in every mode; strict mode knows every caller.
-    let own_projects = match &identity.0 {
-        Some(caller) => Some(caller.projects.clone()),
-        None if state.auth.mode == AuthMode::Strict => Some(Arc::from([])),
-        None => None,
+    let scope: Option<Vec<Arc<str>>> = match (header_project, &identity.0) {
+        (Some(p), Some(caller)) if caller.may_use_project(&p) => Some(vec![p]),
+        (Some(_), Some(_)) => Some(Vec::new()),
+        (Some(p), None) if state.auth.mode != AuthMode::Strict => Some(vec![p]),
+        (None, Some(caller)) => Some(caller.projects.iter().take(1).cloned().collect()),
+        (_, None) if state.auth.mode == AuthMode::Strict => Some(Vec::new()),
+        (_, None) => state.store.default_project().map(|p| vec![p]),
     };
-    let scope: Option<Vec<Arc<str>>> = match (header_project, own_projects) {
-        (Some(p), Some(own)) => Some(own.iter().filter(|o| **o == p).cloned().collect()),
-        (Some(p), None) => Some(vec![p]),
-        (None, Some(own)) => Some(own.to_vec()),
-        (None, None) => None,
+    let query = V1Page {
+        filter: &filter,
+        tag: tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+        registered,
+        sort,
+        ascending,
+        marker: q.marker.as_deref(),
+        page,
+        limit,
     };
     let tags = state
         .store
-        .list_tags_v1(scope.as_deref(), &filter, page, limit);
+        .list_tags_v1(scope.as_deref(), &query)
+        .map_err(|marker| {
+            bad_query(
+                "marker",
+                &marker,
+                "the id of an image this query lists (the last image of the previous page)",
+            )
+        })?;
     Ok(Json(json!({"tags": tags})))
 }

@@ -23,8 +23,9 @@ use crate::front::faulted;
 use crate::state::AppState;
 
 /// All emulated API routes, each handler behind the gate
-/// ([`crate::front::gated`]), with the gateway-style JSON 404 and a 405 (with
-/// `Allow`) as fallbacks, which fault rules reach too.
+/// ([`crate::front::gated`]), with the gateway-style JSON 404 as the fallback
+/// for unknown paths and for unknown methods on known paths (with `Allow`),
+/// which fault rules reach too.
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(iam::router())
@@ -45,8 +46,16 @@ async fn not_found() -> ApiError {
     ApiError::route_not_found()
 }
 
-/// Answers a method a path does not serve: a bare 405, which the front
-/// renders in the gateway's envelope; axum adds `Allow`.
-async fn method_not_allowed() -> StatusCode {
-    StatusCode::METHOD_NOT_ALLOWED
+/// Answers a method a path does not serve as the API gateway does: 404
+/// `APIGW.0101` "The API does not exist." ("The API request method does not
+/// exist", APIG error codes,
+/// <https://support.huaweicloud.com/intl/en-us/usermanual-apig/apig-ug-180530090.html>),
+/// not 405. axum still adds `Allow`, a hint the gateway does not give.
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "The API does not exist: the request method is not defined for this path.",
+    )
+    .in_service(crate::error::Service::Gateway)
+    .with_code("APIGW.0101")
 }

@@ -15,16 +15,17 @@ use serde::Deserialize;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{LookupError, Order, OrderColumn, OrderType};
 
-/// Namespace (organization) names, per the v3 list page (seed 004): 1-64
-/// characters, a lowercase letter first, a lowercase letter or digit last,
-/// lowercase letters, digits and `._-` in between, no two separators side by
-/// side except `__`. The length is checked separately. The same pattern is in
-/// `fixtures/schema.json`.
-pub const NAMESPACE_PATTERN: &str = "^[a-z][a-z0-9]*(?:(?:[._-]|__)[a-z0-9]+)*$";
+/// Namespace (organization) names: 1-64 characters, a lowercase letter
+/// first, a lowercase letter or digit last, lowercase letters and digits
+/// joined by `.`, `_`, `__` or one or more `-` (the SWR FAQ's regular
+/// expression, which allows repeated hyphens as Docker's reference grammar
+/// does: `a--b` is valid; see CONFORMANCE.md for the sources). The length is
+/// checked separately. The same pattern is in `fixtures/schema.json`.
+pub const NAMESPACE_PATTERN: &str = "^[a-z][a-z0-9]*(?:(?:[._]|__|-+)[a-z0-9]+)*$";
 
-/// Repository names, per seed 004: 1-128 characters, a lowercase letter or
-/// digit first and last, separators `._/-` never side by side except `__`.
-pub const REPOSITORY_PATTERN: &str = "^[a-z0-9]+(?:(?:[._/-]|__)[a-z0-9]+)*$";
+/// Repository names: 1-128 characters, a lowercase letter or digit first and
+/// last, components joined by `.`, `_`, `__`, `/` or one or more `-`.
+pub const REPOSITORY_PATTERN: &str = "^[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*$";
 
 static NAMESPACE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(NAMESPACE_PATTERN).expect("valid pattern"));
@@ -54,14 +55,14 @@ impl RepoPath {
         let ns = self.namespace;
         if ns.len() > 64 || !NAMESPACE_RE.is_match(&ns) {
             return Err(ApiError::bad_request(format!(
-                "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__'."
+                "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
             ))
             .with_code("SVCSTG.SWR.4001028"));
         }
         let repo = self.repository.replace('$', "/");
         if repo.len() > 128 || !REPOSITORY_RE.is_match(&repo) {
             return Err(ApiError::bad_request(format!(
-                "Invalid image name: {repo:?}. Use 1-128 lowercase letters, digits, '.', '/', '_' or '-', starting and ending with a letter or digit, with no two separators together except '__'; send '/' as '$'."
+                "Invalid image name: {repo:?}. Use 1-128 lowercase letters, digits, '.', '/', '_' or '-', starting and ending with a letter or digit, with no two separators together except '__' and repeated '-'; send '/' as '$'."
             ))
             .with_code("SVCSTG.SWR.4001029"));
         }
@@ -185,6 +186,10 @@ mod tests {
         assert!(names("namespace", "busybox").is_ok());
         assert!(names("a", "b").is_ok());
         assert!(names("my__org", "a__b").is_ok());
+        assert!(
+            names("a--b", "c---d$e--f").is_ok(),
+            "repeated hyphens, as Docker"
+        );
         assert_eq!(names("ns", "group$app").unwrap().1, "group/app");
         for bad in [
             "",
@@ -192,6 +197,7 @@ mod tests {
             "ns-",
             "Ns",
             "a.-b",
+            "a-.b",
             "a___b",
             "a..b",
             &"a".repeat(65),

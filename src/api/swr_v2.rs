@@ -99,6 +99,11 @@ impl ListQuery {
     }
 
     /// The page request, and the offset it starts at (for `Content-Range`).
+    ///
+    /// `limit` without `offset` is 400 `SVCSTG.SWR.4001072` "param offset
+    /// error": the page says the two are used together, and Open Telekom
+    /// Cloud's SWR answers exactly that (CONFORMANCE.md). `offset` alone
+    /// keeps the default page size (no page or measurement says otherwise).
     fn into_page_query(self) -> ApiResult<(usize, PageQuery)> {
         let q = self.merge_filter()?;
         let offset = match q.offset.as_deref() {
@@ -107,11 +112,18 @@ impl ListQuery {
                 .parse::<usize>()
                 .map_err(|_| invalid_parameter("offset", raw, "an integer of 0 or more"))?,
         };
+        let limit = parse_limit(q.limit.as_deref())?;
+        if q.limit.is_some() && q.offset.is_none() {
+            return Err(ApiError::bad_request(
+                "param offset error: limit and offset must be sent together; add offset=0 for the first page.",
+            )
+            .with_code("SVCSTG.SWR.4001072"));
+        }
         let query = PageQuery {
             order: parse_order(q.order_column.as_deref(), q.order_type.as_deref())?,
             filter: q.tag,
             start: Start::Offset(offset),
-            limit: parse_limit(q.limit.as_deref())?,
+            limit,
         };
         Ok((offset, query))
     }
@@ -123,9 +135,10 @@ impl ListQuery {
 ///
 /// - 200: bare array of tags, `Content-Range: {offset}-{count}/{total}`;
 ///   `[]` past the end or when nothing matches.
-/// - 400: `SVCSTG.SWR.4000056` bad `limit`; `SVCSTG.SWR.4000014` bad
-///   `offset`, `order_column` or `order_type`; `SVCSTG.SWR.4001035` bad
-///   `filter`; `SVCSTG.SWR.4001028`/`4001029` bad names.
+/// - 400: `SVCSTG.SWR.4000056` bad `limit`; `SVCSTG.SWR.4001072` `limit`
+///   without `offset`; `SVCSTG.SWR.4000014` bad `offset`, `order_column` or
+///   `order_type`; `SVCSTG.SWR.4001035` bad `filter`;
+///   `SVCSTG.SWR.4001028`/`4001029` bad names.
 /// - 404: `SVCSTG.SWR.4040058` unknown namespace, `SVCSTG.SWR.4040010`
 ///   unknown repository.
 async fn list_repository_tags(
@@ -246,7 +259,7 @@ mod tests {
                 "{bad}: {code}"
             );
         }
-        let mut conflict = q("limit::10");
+        let mut conflict = q("offset::0|limit::10");
         conflict.limit = Some("20".into());
         assert_eq!(
             conflict.into_page_query().unwrap_err().code(),

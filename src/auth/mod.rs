@@ -325,10 +325,10 @@ fn is_secret_header(name: &str) -> bool {
 /// Strict mode: a credential may use only its own projects (IMS
 /// `{project_id}`) and its own account's namespaces (SWR `{namespace}`).
 ///
-/// 403 in the service's envelope: IMS `IMG.0030` "The project ID and token in
-/// the request are invalid." (IMS error-code table,
-/// <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0908.html>);
-/// SWR `SVCSTG.SWR.4030170` "Insufficient permissions" (SWR error-code page,
+/// IMS: 400 `IMG.0030` "The project ID and token in the request are
+/// invalid.", the status the IMS error-code table gives it
+/// (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0908.html>;
+/// decision in CONFORMANCE.md). SWR: 403 `SVCSTG.SWR.4030170` "Insufficient permissions" (SWR error-code page,
 /// <https://support.huaweicloud.com/intl/en-us/api-swr/ErrorCode.html>).
 async fn check_tenancy(store: &Store, caller: &Caller, parts: &mut Parts) -> ApiResult<()> {
     use axum::extract::FromRequestParts;
@@ -339,7 +339,7 @@ async fn check_tenancy(store: &Store, caller: &Caller, parts: &mut Parts) -> Api
         match name {
             "project_id" if !caller.may_use_project(value) => {
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
+                    StatusCode::BAD_REQUEST,
                     format!(
                         "The project ID and token in the request are invalid: this credential (domain {}) may not use project {value}.",
                         caller.domain_id

@@ -10,9 +10,19 @@ use std::sync::Arc;
 
 use super::{Image, Inner, Project, Store};
 
-/// Most tags an image may carry (IMS "Adding an Image Tag",
-/// <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0618.html>).
-pub const MAX_TAGS: usize = 10;
+/// Most tags an image may carry: 20, per the current "Image Tag Format" page
+/// (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0902.html>),
+/// the newest official page; the per-operation pages (`ims_03_0617/0618`) still
+/// say 10. The decision and both sources are in CONFORMANCE.md.
+pub const MAX_TAGS: usize = 20;
+
+/// Longest tag key, in characters: 128 (`ims_03_0902`; the per-operation pages
+/// say 36).
+pub const MAX_KEY_CHARS: usize = 128;
+
+/// Longest tag value, in characters: 255 (`ims_03_0902`; the per-operation
+/// pages say 43).
+pub const MAX_VALUE_CHARS: usize = 255;
 
 /// One image's tags, as `(key, value)` in the order they were added.
 pub type Tags = Vec<(Arc<str>, Arc<str>)>;
@@ -98,6 +108,8 @@ pub struct ByTags {
     pub without_any_tag: bool,
     /// Case-insensitive substring of the image name.
     pub name_contains: Option<String>,
+    /// Exact image name (`resource_name` with an empty value).
+    pub name_exact: Option<String>,
     /// Exact image id.
     pub id: Option<String>,
 }
@@ -126,6 +138,7 @@ impl ByTags {
         };
         tag_ok
             && self.id.as_deref().is_none_or(|id| *image.id == *id)
+            && self.name_exact.as_deref().is_none_or(|n| *image.name == *n)
             && self
                 .name_contains
                 .as_deref()
@@ -297,34 +310,62 @@ impl Store {
         (page, total)
     }
 
+    /// The project an unknown credential means (lenient and off modes): the
+    /// first project the fixtures' accounts define, or `None` when they
+    /// define no account (then there is no tenant to keep apart).
+    pub fn default_project(&self) -> Option<Arc<str>> {
+        self.read().iam.projects.first().map(|p| p.id.clone())
+    }
+
     /// The v1 `ListTags`: the tags of the images (of `projects`, or of every
-    /// project) that pass `filter`, images sorted newest first then paged
-    /// (`page` from 1, `limit` images per page, all when `None`), each tag
-    /// written `key=value` (a bare `key` for an empty value), duplicates dropped.
+    /// project) that pass the query, images sorted then paged (after
+    /// `marker`, or `page` from 1; `limit` images per page, all when `None`),
+    /// each tag written `key=value` (a bare `key` for an empty value),
+    /// duplicates dropped. `Err(marker)` when the marker is not among the
+    /// images the query lists.
     pub fn list_tags_v1(
         &self,
         projects: Option<&[Arc<str>]>,
-        filter: &ImageFilter,
-        page: usize,
-        limit: Option<usize>,
-    ) -> Vec<String> {
+        query: &V1Page<'_>,
+    ) -> Result<Vec<String>, String> {
         let inner = self.read();
-        let mut images: Vec<&Image> = inner
-            .projects
-            .iter()
-            .filter(|(id, _)| projects.is_none_or(|ps| ps.iter().any(|p| **p == ***id)))
-            .flat_map(|(_, p)| p.images.iter())
-            .filter(|i| filter.matches(i))
-            .collect();
+        let mut images: Vec<&Image> = match projects {
+            Some(ps) => ps
+                .iter()
+                .filter_map(|p| inner.projects.get(p))
+                .flat_map(|p| p.images.iter())
+                .collect(),
+            None => inner
+                .projects
+                .values()
+                .flat_map(|p| p.images.iter())
+                .collect(),
+        };
+        images.retain(|i| query.matches(i));
         images.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
+            let order = query.sort.compare(a, b);
+            let order = if query.ascending {
+                order
+            } else {
+                order.reverse()
+            };
+            order.then_with(|| a.id.cmp(&b.id))
         });
-        let skip = limit.map_or(0, |l| l.saturating_mul(page.saturating_sub(1)));
-        let take = limit.unwrap_or(usize::MAX);
+        let start = match query.marker {
+            Some(marker) => {
+                images
+                    .iter()
+                    .position(|i| *i.id == *marker)
+                    .ok_or_else(|| marker.to_owned())?
+                    + 1
+            }
+            None => query
+                .limit
+                .map_or(0, |l| l.saturating_mul(query.page.saturating_sub(1))),
+        };
+        let take = query.limit.unwrap_or(usize::MAX);
         let mut seen = indexmap::IndexSet::new();
-        for image in images.into_iter().skip(skip).take(take) {
+        for image in images.into_iter().skip(start).take(take) {
             for (k, v) in &image.tags {
                 seen.insert(if v.is_empty() {
                     k.to_string()
@@ -333,7 +374,69 @@ impl Store {
                 });
             }
         }
-        seen.into_iter().collect()
+        Ok(seen.into_iter().collect())
+    }
+}
+
+/// The sort key of the v1 `ListTags` (`sort_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageSort {
+    /// `created_at` (the default).
+    CreatedAt,
+    /// `updated_at`.
+    UpdatedAt,
+    /// `name`.
+    Name,
+    /// `id`.
+    Id,
+    /// `status`.
+    Status,
+    /// `min_disk`.
+    MinDisk,
+}
+
+impl ImageSort {
+    fn compare(self, a: &Image, b: &Image) -> std::cmp::Ordering {
+        match self {
+            ImageSort::CreatedAt => a.created_at.cmp(&b.created_at),
+            ImageSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+            ImageSort::Name => a.name.cmp(&b.name),
+            ImageSort::Id => a.id.cmp(&b.id),
+            ImageSort::Status => a.status.cmp(&b.status),
+            ImageSort::MinDisk => a.min_disk.cmp(&b.min_disk),
+        }
+    }
+}
+
+/// One v1 `ListTags` query (already validated).
+#[derive(Debug, Clone, Copy)]
+pub struct V1Page<'a> {
+    /// The image attribute filters.
+    pub filter: &'a ImageFilter,
+    /// `tag=key.value`: only images carrying this exact tag.
+    pub tag: Option<(&'a str, &'a str)>,
+    /// `__isregistered`: every emulated image is registered, so `false`
+    /// lists none.
+    pub registered: bool,
+    /// `sort_key`.
+    pub sort: ImageSort,
+    /// `sort_dir=asc`.
+    pub ascending: bool,
+    /// Start after this image id.
+    pub marker: Option<&'a str>,
+    /// Page number from 1 (ignored with a marker).
+    pub page: usize,
+    /// Images per page; all when `None`.
+    pub limit: Option<usize>,
+}
+
+impl V1Page<'_> {
+    fn matches(&self, image: &Image) -> bool {
+        self.registered
+            && self.filter.matches(image)
+            && self
+                .tag
+                .is_none_or(|(k, v)| image.tags.iter().any(|(tk, tv)| **tk == *k && **tv == *v))
     }
 }
 
@@ -425,12 +528,12 @@ mod tests {
     fn edits_are_atomic_and_keep_the_aggregate_exact() {
         let s = store();
         let too_many = s.edit_image_tags("p", "a", |t| {
-            for i in 0..9 {
+            for i in 0..MAX_TAGS - 1 {
                 upsert(t, &format!("k{i}"), "v");
             }
             Ok(())
         });
-        assert!(matches!(too_many, Err(ImsError::Quota { count: 11, .. })));
+        assert!(matches!(too_many, Err(ImsError::Quota { count, .. }) if count == MAX_TAGS + 1));
         assert_eq!(s.image("p", "a").unwrap().tags.len(), 2, "nothing applied");
         s.edit_image_tags("p", "b", |t| {
             t.retain(|(k, _)| &**k != "env");
@@ -482,34 +585,61 @@ mod tests {
     #[test]
     fn v1_list_tags_pages_over_images_and_formats_key_value() {
         let s = store();
-        let all = s.list_tags_v1(None, &ImageFilter::default(), 1, None);
+        let none = ImageFilter::default();
+        let q = |filter, page, limit| V1Page {
+            filter,
+            tag: None,
+            registered: true,
+            sort: ImageSort::CreatedAt,
+            ascending: false,
+            marker: None,
+            page,
+            limit,
+        };
+        let all = s.list_tags_v1(None, &q(&none, 1, None)).unwrap();
         assert_eq!(all.len(), 3);
         assert!(all.contains(&"env=prod".to_owned()) && all.contains(&"team=x".to_owned()));
         let f = ImageFilter {
             name: Some("db".into()),
             ..Default::default()
         };
-        assert_eq!(s.list_tags_v1(None, &f, 1, None), ["env=dev"]);
+        assert_eq!(s.list_tags_v1(None, &q(&f, 1, None)).unwrap(), ["env=dev"]);
         // Newest first: c (untagged), b, a; one image per page.
         assert!(
-            s.list_tags_v1(None, &ImageFilter::default(), 1, Some(1))
+            s.list_tags_v1(None, &q(&none, 1, Some(1)))
+                .unwrap()
                 .is_empty()
         );
         assert_eq!(
-            s.list_tags_v1(None, &ImageFilter::default(), 2, Some(1)),
+            s.list_tags_v1(None, &q(&none, 2, Some(1))).unwrap(),
             ["env=dev"]
         );
         assert_eq!(
-            s.list_tags_v1(None, &ImageFilter::default(), 3, Some(1)),
+            s.list_tags_v1(None, &q(&none, 3, Some(1))).unwrap(),
             ["env=prod", "team=x"]
         );
         assert!(
-            s.list_tags_v1(None, &ImageFilter::default(), 4, Some(1))
+            s.list_tags_v1(None, &q(&none, 4, Some(1)))
+                .unwrap()
                 .is_empty()
         );
+        let after_b = V1Page {
+            marker: Some("b"),
+            ..q(&none, 1, Some(1))
+        };
+        assert_eq!(
+            s.list_tags_v1(None, &after_b).unwrap(),
+            ["env=prod", "team=x"]
+        );
+        let by_tag = V1Page {
+            tag: Some(("env", "dev")),
+            ..q(&none, 1, None)
+        };
+        assert_eq!(s.list_tags_v1(None, &by_tag).unwrap(), ["env=dev"]);
         let other: [Arc<str>; 1] = [Arc::from("q")];
         assert!(
-            s.list_tags_v1(Some(&other), &ImageFilter::default(), 1, None)
+            s.list_tags_v1(Some(&other), &q(&none, 1, None))
+                .unwrap()
                 .is_empty()
         );
     }

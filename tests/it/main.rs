@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod errors;
 mod faults;
+mod fidelity;
 mod fixtures;
 mod helpers;
 mod ims;

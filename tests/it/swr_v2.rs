@@ -139,7 +139,7 @@ async fn order_column_and_order_type_sort_by_name_or_time_either_way() {
 #[tokio::test]
 async fn the_tag_filter_matches_substrings_and_counts_only_matches() {
     let server = spawn_json(&generated("bench", "app", 250)).await;
-    let a = get(&server, "/v2/manage/namespaces/bench/repos/app/tags?tag=v00001&limit=5&order_column=tag&order_type=asc").await;
+    let a = get(&server, "/v2/manage/namespaces/bench/repos/app/tags?tag=v00001&offset=0&limit=5&order_column=tag&order_type=asc").await;
     assert_eq!(
         names(&a.body),
         ["v0000100", "v0000101", "v0000102", "v0000103", "v0000104"]
