@@ -8,6 +8,7 @@ mod cli;
 mod errors;
 mod faults;
 mod fixtures;
+mod healthcheck;
 mod helpers;
 mod ims;
 mod ims_tags;
