@@ -4,26 +4,26 @@
 #   docker run --rm -p 8080:8080 -v "$PWD/fixtures:/fixtures:ro" -e IMS_SWR_MOCK_FIXTURES=/fixtures ims-swr-mock
 
 # ---- build ------------------------------------------------------------------
-FROM rust:1.95-slim-bookworm AS builder
+# cargo-chef caches the dependencies in their own layer. Its recipe is made from
+# every manifest and target the sources declare, so a new bench, test or binary
+# cannot break the dependency layer.
+FROM rust:1.95-slim-bookworm AS chef
+RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /src
 
-# Dependencies first, in their own layer: build a placeholder crate with the
-# real manifest and lockfile, so source edits do not rebuild every dependency.
-COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src tests/it \
-    && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs tests/it/main.rs \
-    && cargo build --release --locked --bin ims-swr-mock \
-    && rm -rf src
+FROM chef AS planner
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
 
+FROM chef AS builder
+COPY --from=planner /src/recipe.json recipe.json
+# Dependencies only: this layer changes only when Cargo.toml or Cargo.lock does.
+RUN cargo chef cook --release --locked --recipe-path recipe.json --bin ims-swr-mock
 # The build has no .git: pass the commit in (docker build --build-arg GIT_HASH=$(git rev-parse --short=12 HEAD)).
 ARG GIT_HASH=unknown
 ENV IMS_SWR_MOCK_GIT_HASH=$GIT_HASH
-COPY build.rs openapi.json ./
-COPY fixtures ./fixtures
-COPY src ./src
-RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked --bin ims-swr-mock
+COPY . .
+RUN cargo build --release --locked --bin ims-swr-mock
 
 # ---- run ----------------------------------------------------------------------
 # distroless/cc: glibc and nothing else; runs as the non-root user nonroot (65532).

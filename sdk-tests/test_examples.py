@@ -5,10 +5,13 @@
   `sdk_test.js` (every operation the Node SWR SDK offers for the emulated routes), in
   strict auth; the journal shows what the Node signer sent.
 - examples/rust_in_process.rs: `cargo run --example rust_in_process`.
-- examples/ci: no Docker engine runs here, so the Compose file, the GitHub Actions
-  workflow and the testcontainers snippet are checked against the binary and the
-  Dockerfile (env var names, flags, port 8080, health check, wait line), and then the
-  configuration each declares is run for real against the binary.
+- examples/ci: the Compose file and the testcontainers snippet run for real against the
+  built image in image-tests/test_recipes.py (scripts/test-image: podman-compose, and
+  podman's Docker-compatible socket). Here they are checked against the binary and the
+  Dockerfile (env var names, flags, port 8080, health check, wait line), which fails
+  fast, before any image is built. The GitHub Actions workflow cannot run here: it is
+  checked the same way, its test step is run against a server with the service's
+  environment, and actionlint lints it (scripts/test).
 
 Missing node, npm or cargo fails these tests; nothing here skips.
 """
@@ -28,8 +31,7 @@ from huaweicloudsdkims.v2 import AddImageTagRequest, AddImageTagRequestBody, Res
 
 from examples_support import (CI_EXAMPLES, CLIENT_ENV_VARS, CONTAINER_PORT, ENV_VAR_RE, NODE_EXAMPLE,
                               PYTHON_EXAMPLES, REPO, dockerfile_env, dockerfile_healthcheck, env_with,
-                              python_bin_dir, require_tool, run, server_env_vars, server_flags,
-                              write_testcontainers_stub)
+                              python_bin_dir, require_tool, run, server_env_vars, server_flags)
 from support import admin_put_swr_tag, make_ims_client, mock_binary, raw_get, start_server, stop_server
 
 try:
@@ -277,26 +279,6 @@ def test_compose_file_matches_the_binary_and_the_dockerfile():
     check_mentioned_env_vars(CI_EXAMPLES / "docker-compose.yml")
 
 
-def test_compose_configuration_serves_the_python_examples(monkeypatch):
-    """The server started with the Compose service's environment, its /fixtures mount
-    pointing at examples/ci/fixtures, passes both Python examples and serves the extra fixture."""
-    service = compose_service()
-    env = compose_environment(service)
-    source, target = service["volumes"][0].split(":")[:2]
-    for key, value in env.items():
-        monkeypatch.setenv(key, value.replace(target, str((CI_EXAMPLES / source).resolve())))
-    started = start_server(auth=())  # auth from IMS_SWR_MOCK_AUTH; --port 0 instead of 8080
-    try:
-        assert raw_get(started, "/v2/manage/namespaces/ci/repos/app/tags")[0] == 401  # strict: no credential
-        status, headers, _, body = raw_get(started, "/v2/manage/namespaces/ci/repos/app/tags",
-                                           {"X-Auth-Token": "TOKENTEST"})
-        assert (status, headers["Content-Range"], [t["Tag"] for t in body]) == (200, "0-2/2", ["latest", "1.0.0"])
-        for script in PYTHON_SCRIPTS:
-            assert run_python_example(script, started.uri).stdout.rstrip().endswith("OK")
-    finally:
-        stop_server(started)
-
-
 # ---------------------------------------------------------------------------
 # examples/ci/github-actions.yml
 # ---------------------------------------------------------------------------
@@ -373,20 +355,7 @@ def test_testcontainers_snippet_compiles_and_waits_for_the_listening_line(tmp_pa
     for key in re.findall(r'\.with_env\("([^"]+)"', text):
         assert key in server_env_vars(), key
     check_mentioned_env_vars(SNIPPET)
-    # (That the binary's stdout really carries the line: the stand-in below waits on it.)
-
-
-def test_testcontainers_snippet_runs_with_a_stand_in_for_docker(tmp_path):
-    """The snippet, as written, run against a `testcontainers` stand-in that starts the
-    local binary with the image's ENV and the container's env: as a script, and under pytest."""
-    stub = write_testcontainers_stub(tmp_path / "stub")
-    env = env_with(PYTHONPATH=str(stub), IMS_SWR_MOCK_BIN=str(mock_binary()), PYTHONDONTWRITEBYTECODE="1",
-                   STUB_IMAGE_ENV=json.dumps(dockerfile_env()))
-    result = run([sys.executable, SNIPPET], cwd=CI_EXAMPLES, env=env, timeout=60)
-    assert result.stdout.rstrip().endswith("OK"), result.stdout
-    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-                  SNIPPET.name], cwd=CI_EXAMPLES, env=env, timeout=60)
-    assert re.search(r"\b1 passed\b", result.stdout), result.stdout
+    # (That the container's stdout really carries the line: image-tests/test_recipes.py waits on it.)
 
 
 def test_ci_fixtures_folder_is_a_valid_fixture():

@@ -402,9 +402,15 @@ pub struct GenerateArgs {
 /// Options of `healthcheck`.
 #[derive(Debug, Args)]
 pub struct HealthcheckArgs {
-    /// URL to GET; default `http://127.0.0.1:$IMS_SWR_MOCK_PORT/_mock/health` (port 8080 when unset).
+    /// URL to GET (http or https); by default the server's `/_mock/health`,
+    /// found from its settings (see --pid).
     #[arg(long)]
     pub url: Option<String>,
+    /// Read the server's flags from this process's command line (Linux). By
+    /// default PID 1's, when PID 1 is an ims-swr-mock server (a container);
+    /// settings not on it come from the `IMS_SWR_MOCK_*` environment.
+    #[arg(long)]
+    pub pid: Option<u32>,
     /// Admin token to send as `Authorization: Bearer`, when the server requires one.
     #[arg(long, env = "IMS_SWR_MOCK_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -26,30 +25,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => run(cli.serve),
         Some(Command::GenerateFixture(args)) => generate(args),
-        Some(Command::Healthcheck(args)) => {
-            let url = args
-                .url
-                .unwrap_or_else(ims_swr_mock::healthcheck::default_url);
-            let bearer = args.admin_token.as_deref();
-            let status = runtime().and_then(|rt| {
-                rt.block_on(ims_swr_mock::healthcheck::check(
-                    &url,
-                    bearer,
-                    Duration::from_secs(5),
-                ))
-            });
-            match status {
-                Ok(s) if s.as_u16() == 200 => ExitCode::SUCCESS,
-                Ok(s) => {
-                    eprintln!("unhealthy: {url} answered {s}");
-                    ExitCode::from(1)
-                }
-                Err(e) => {
-                    eprintln!("unhealthy: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
+        Some(Command::Healthcheck(args)) => ims_swr_mock::healthcheck::run(args),
     }
 }
 
@@ -136,10 +112,6 @@ fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    runtime_with(0)
 }
 
 /// Serves until SIGINT or SIGTERM. Exit 2 for bad fixtures, 1 for other failures.

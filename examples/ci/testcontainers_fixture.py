@@ -9,6 +9,9 @@ Copy the `ims_swr_mock_url` fixture into your own conftest.py. The container log
 what the wait strategy looks for (`/_mock/health` answering 200 is the other signal; see
 `HTTP_WAIT` below).
 
+scripts/test runs this file, as a script and under pytest, through podman's
+Docker-compatible socket (image-tests/test_recipes.py).
+
 (This file is deliberately not named `testcontainers.py`: run as a script or collected by
 pytest, a file of that name would shadow the `testcontainers` package it imports.)
 """

@@ -9,6 +9,7 @@ mod errors;
 mod faults;
 mod fidelity;
 mod fixtures;
+mod healthcheck;
 mod helpers;
 mod ims;
 mod ims_tags;
