@@ -70,7 +70,7 @@ def test_v2_list_over_2_mib_arrives_whole_every_time(large_server):
     first = None
     for _ in range(3):
         response = client.list_repository_tags(ListRepositoryTagsRequest(
-            namespace=NAMESPACE, repository=REPOSITORY, limit="1000"))
+            namespace=NAMESPACE, repository=REPOSITORY, offset="0", limit="1000"))
         assert response.status_code == 200
         assert len(response.body) == TAGS
         assert sum(len(t.manifest) for t in response.body) > TWO_MIB

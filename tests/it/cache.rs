@@ -241,7 +241,7 @@ async fn answers_over_the_largest_kept_answer_arrive_whole_and_repeatedly() {
         .unwrap();
     for path in [
         format!("{V3}?limit=1000&with_manifest=true"),
-        format!("{V2}?limit=1000"),
+        format!("{V2}?offset=0&limit=1000"),
     ] {
         let want = raw(&fresh, &path).await;
         assert_eq!(want.0, 200, "{path}");
