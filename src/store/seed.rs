@@ -842,19 +842,8 @@ fn parse(name: &str, bytes: &[u8]) -> Result<Document, FixtureError> {
     };
     // The rest of the document (tags are left out) against the schema.
     let rest = serde_json::to_value(&file).unwrap_or(Value::Null);
-    let validator = VALIDATOR
-        .as_ref()
-        .map_err(|e| FixtureError::one("fixtures/schema.json", "$", e.clone()))?;
-    if !validator.is_valid(&rest) {
-        let problems = validator
-            .iter_errors(&rest)
-            .take(FixtureError::MAX_PROBLEMS)
-            .map(|e| Problem {
-                file: name.to_owned(),
-                path: json_path(e.instance_path().segments().map(|s| s.to_string())),
-                message: e.to_string(),
-            })
-            .collect();
+    let problems = schema_problems(name, &rest)?;
+    if !problems.is_empty() {
         return Err(FixtureError { problems });
     }
     Ok(Document {
@@ -1028,18 +1017,7 @@ fn parse_trusted(name: &str, bytes: &[u8]) -> Result<Document, FixtureError> {
 fn parse_whole(name: &str, bytes: &[u8]) -> Result<FixtureFile, FixtureError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| FixtureError::one(name, "$", format!("not valid JSON: {e}")))?;
-    let validator = VALIDATOR
-        .as_ref()
-        .map_err(|e| FixtureError::one("fixtures/schema.json", "$", e.clone()))?;
-    let problems: Vec<Problem> = validator
-        .iter_errors(&value)
-        .take(FixtureError::MAX_PROBLEMS)
-        .map(|e| Problem {
-            file: name.to_owned(),
-            path: json_path(e.instance_path().segments().map(|s| s.to_string())),
-            message: e.to_string(),
-        })
-        .collect();
+    let problems = schema_problems(name, &value)?;
     if !problems.is_empty() {
         return Err(FixtureError { problems });
     }
@@ -1081,6 +1059,26 @@ fn def_validator(name: &str) -> Result<jsonschema::Validator, String> {
 /// `(path below the tag, message)`.
 pub(crate) fn parse_tag(raw: &RawTag) -> Result<TagDoc, Vec<(String, String)>> {
     parse_item(raw, &TAG_VALIDATOR)
+}
+
+/// What the fixture schema finds wrong with `value` of the file `name`
+/// (at most [`FixtureError::MAX_PROBLEMS`]); empty when it is valid.
+fn schema_problems(name: &str, value: &Value) -> Result<Vec<Problem>, FixtureError> {
+    let validator = VALIDATOR
+        .as_ref()
+        .map_err(|e| FixtureError::one("fixtures/schema.json", "$", e.clone()))?;
+    if validator.is_valid(value) {
+        return Ok(Vec::new());
+    }
+    Ok(validator
+        .iter_errors(value)
+        .take(FixtureError::MAX_PROBLEMS)
+        .map(|e| Problem {
+            file: name.to_owned(),
+            path: json_path(e.instance_path().segments().map(|s| s.to_string())),
+            message: e.to_string(),
+        })
+        .collect())
 }
 
 /// Validates one raw item against its schema definition and reads it.
