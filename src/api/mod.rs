@@ -11,6 +11,8 @@ pub mod ims;
 pub mod ims_search;
 pub mod ims_v1;
 pub mod swr;
+pub mod swr_namespaces;
+pub mod swr_repos;
 pub mod swr_tags;
 pub mod swr_v2;
 pub mod swr_v3;
@@ -36,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .merge(swr_v2::router())
         .merge(swr_tags::router())
         .merge(swr_v3::router())
+        .merge(swr_namespaces::router())
+        .merge(swr_repos::router())
         .fallback(faulted(not_found))
         // After the merges: it applies to the routes present.
         .method_not_allowed_fallback(faulted(method_not_allowed))

@@ -21,6 +21,7 @@ pub mod iam;
 pub mod ims;
 pub mod model;
 pub mod seed;
+pub mod swr;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -85,6 +86,11 @@ pub(crate) struct Inner {
     pub(crate) next_tag_id: i64,
     /// The next free SWR repository id.
     pub(crate) next_repo_id: i64,
+    /// The next free SWR namespace (organization) id.
+    pub(crate) next_namespace_id: i64,
+    /// The repository list indexes, built on first use and kept up to date
+    /// by every write after that (see [`swr::RepoIndexes`]).
+    pub(crate) repo_index: std::sync::OnceLock<swr::RepoIndexes>,
     /// Host of derived `path` values, for repositories created at run time.
     pub(crate) registry_host: Arc<str>,
     /// Counts recorded changes (see [`Inner::mark_tag`]).
@@ -103,12 +109,20 @@ pub(crate) struct Changes {
     pub(crate) tags: HashSet<(Arc<str>, Arc<str>, Arc<str>)>,
     /// IMS images whose tags changed: (project, image id).
     pub(crate) images: HashSet<(Arc<str>, Arc<str>)>,
+    /// SWR namespaces created, changed or removed.
+    pub(crate) namespaces: HashSet<Arc<str>>,
+    /// SWR repositories created, changed or removed: (namespace, repository).
+    pub(crate) repos: HashSet<(Arc<str>, Arc<str>)>,
 }
 
 impl Changes {
     /// Whether nothing changed.
     pub(crate) fn is_empty(&self) -> bool {
-        !self.all && self.tags.is_empty() && self.images.is_empty()
+        !self.all
+            && self.tags.is_empty()
+            && self.images.is_empty()
+            && self.namespaces.is_empty()
+            && self.repos.is_empty()
     }
 
     /// Folds `other` (older changes that failed to save) back in.
@@ -116,6 +130,8 @@ impl Changes {
         self.all |= other.all;
         self.tags.extend(other.tags);
         self.images.extend(other.images);
+        self.namespaces.extend(other.namespaces);
+        self.repos.extend(other.repos);
     }
 }
 
@@ -220,6 +236,10 @@ pub struct TagSummary {
 pub(crate) struct Namespace {
     /// Account (domain) that owns the namespace.
     pub(crate) domain_id: Arc<str>,
+    /// Organization id (`id` of `ShowNamespace`, `ns_id` of `ShowRepository`).
+    pub(crate) id: i64,
+    /// `creator_name`: the user that created the organization.
+    pub(crate) creator_name: Arc<str>,
     /// Repositories by full name (with real `/`, not `$`).
     pub(crate) repos: HashMap<Arc<str>, Repo>,
 }
@@ -310,6 +330,11 @@ pub(crate) struct Repo {
     pub(crate) ctx: Arc<RepoContext>,
     /// The repository id (`repo_id` of its tags).
     pub(crate) id: i64,
+    /// What the repository APIs show besides its tags (category, times, …).
+    pub(crate) meta: swr::RepoMeta,
+    /// Sum of the tags' sizes, computed on first use and then kept in step
+    /// by every tag write ([`Repo::insert`], [`Repo::unlink`]).
+    size_total: std::sync::OnceLock<i64>,
     /// Tags sorted by name (the `tag` order, and lookups by name).
     by_name: Vec<Arc<SwrTag>>,
     /// Tags sorted by `(updated, name)` (the `updated_at` order).
@@ -365,6 +390,8 @@ impl Repo {
         Self {
             ctx,
             id,
+            meta: swr::RepoMeta::default(),
+            size_total: std::sync::OnceLock::new(),
             by_name,
             by_updated,
             changes: std::collections::VecDeque::new(),
@@ -410,6 +437,9 @@ impl Repo {
         if before != Some(tag.updated) {
             self.record(&tag.name, before);
         }
+        if let Some(total) = self.size_total.get_mut() {
+            *total += self.ctx.size(&tag);
+        }
         let at = self.by_name.partition_point(|t| t.name < tag.name);
         self.by_name.insert(at, tag.clone());
         let at = self
@@ -433,6 +463,9 @@ impl Repo {
             .binary_search_by(|t| (*t.name).cmp(name))
             .ok()?;
         let old = self.by_name.remove(at);
+        if let Some(total) = self.size_total.get_mut() {
+            *total -= self.ctx.size(&old);
+        }
         if let Ok(at) = self.by_updated.binary_search_by(|t| cmp_updated(t, &old)) {
             self.by_updated.remove(at);
         }
@@ -843,6 +876,8 @@ impl Store {
         let old = repo
             .remove(name)
             .ok_or_else(|| TagWriteError::TagNotFound(name.to_owned()))?;
+        // The repository changed now, even if its newest tag is older.
+        repo.meta.updated = repo.meta.updated.max(now());
         inner.mark_tag(namespace, repository, name);
         Ok(old)
     }

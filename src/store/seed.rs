@@ -274,6 +274,8 @@ impl Store {
                 NamespaceDoc {
                     name: name.to_string(),
                     domain_id: Some(ns.domain_id.to_string()),
+                    id: Some(ns.id),
+                    creator_name: Some(ns.creator_name.to_string()),
                     repositories,
                 }
             })
@@ -330,12 +332,32 @@ impl Store {
             }
             return rows;
         }
+        for ns_name in &changes.namespaces {
+            match inner.namespaces.get(ns_name) {
+                Some(ns) => rows.put(Table::Namespaces, ns_name.to_string(), ns_row(ns)),
+                None => rows.delete.push((Table::Namespaces, ns_name.to_string())),
+            }
+        }
+        for (ns_name, repo_name) in &changes.repos {
+            let key = repo_key(ns_name, repo_name);
+            match inner
+                .namespaces
+                .get(ns_name)
+                .and_then(|ns| ns.repos.get(repo_name))
+            {
+                Some(repo) => rows.put(Table::Repos, key, repo_row(repo)),
+                None => rows.delete.push((Table::Repos, key)),
+            }
+        }
         for (ns_name, repo_name, tag) in &changes.tags {
             let key = repo_key(ns_name, repo_name);
+            // A tag of a repository deleted since goes with it.
             let Some(ns) = inner.namespaces.get(ns_name) else {
+                rows.delete.push((Table::Tags, tag_key(&key, tag)));
                 continue;
             };
             let Some(repo) = ns.repos.get(repo_name) else {
+                rows.delete.push((Table::Tags, tag_key(&key, tag)));
                 continue;
             };
             rows.put(Table::Namespaces, ns_name.to_string(), ns_row(ns));
@@ -433,6 +455,7 @@ impl Store {
             )
         };
         let held = current.and_then(|ns| ns.repos.get(repository));
+        let created_repo = held.is_none();
         let repo_id = match held {
             Some(repo) => repo.id,
             None => super::allocate_id(next_repo_id).ok_or_else(|| exhausted("repository", "$"))?,
@@ -460,14 +483,27 @@ impl Store {
                 .collect(),
         })?;
         let tag = Arc::new(tag);
-        let ns = inner
-            .namespaces
-            .entry(namespace.into())
-            .or_insert_with(|| Namespace {
-                domain_id: domain_id.unwrap_or(DEFAULT_DOMAIN_ID).into(),
-                repos: HashMap::new(),
-            });
+        let next_namespace_id = inner.next_namespace_id.max(1);
+        if !inner.namespaces.contains_key(namespace) {
+            let id =
+                super::allocate_id(next_namespace_id).ok_or_else(|| exhausted("namespace", "$"))?;
+            inner.next_namespace_id = id + 1;
+            inner.namespaces.insert(
+                namespace.into(),
+                Namespace {
+                    domain_id: domain_id.unwrap_or(DEFAULT_DOMAIN_ID).into(),
+                    id,
+                    creator_name: super::swr::DEFAULT_CREATOR.into(),
+                    repos: HashMap::new(),
+                },
+            );
+            inner.mark_namespace(namespace);
+        }
+        let Some(ns) = inner.namespaces.get_mut(namespace) else {
+            return Err(FixtureError::one("push", "$", "the namespace vanished"));
+        };
         let domain = ns.domain_id.clone();
+        let repo_domain = domain.clone();
         let repo = ns.repos.entry(repository.into()).or_insert_with(|| {
             let ctx = Arc::new(RepoContext {
                 namespace: namespace.into(),
@@ -476,9 +512,18 @@ impl Store {
                 registry_host,
                 internal_host: DEFAULT_INTERNAL_HOST.into(),
             });
-            Repo::new(ctx, repo_id, Vec::new())
+            let mut repo = Repo::new(ctx, repo_id, Vec::new());
+            let at = super::now();
+            repo.meta.created = at;
+            repo.meta.updated = at;
+            repo
         });
         repo.insert(tag.clone());
+        if created_repo {
+            let key = (repo.ctx.namespace.clone(), repo.ctx.repository.clone());
+            inner.index_repo_added(&repo_domain, repo_id, &key);
+            inner.mark_repo(namespace, repository);
+        }
         inner.mark_tag(namespace, repository, &tag.name);
         // Ids are at most MAX_ID (the schema bounds explicit ones): no overflow.
         inner.next_repo_id = inner.next_repo_id.max(repo_id + 1);
@@ -509,9 +554,8 @@ fn export_repo(name: &str, repo: &Repo) -> RepositoryDoc {
         .map(|t| export_tag(&repo.ctx, default_host, t))
         .collect();
     RepositoryDoc {
-        name: name.to_owned(),
-        id: Some(repo.id),
         tags,
+        ..repo_doc(name, repo)
     }
 }
 
@@ -637,11 +681,61 @@ fn image_key(project: &str, at: usize) -> String {
 }
 
 fn ns_row(ns: &Namespace) -> String {
-    serde_json::json!({ "domain_id": &*ns.domain_id }).to_string()
+    serde_json::json!({
+        "domain_id": &*ns.domain_id,
+        "id": ns.id,
+        "creator_name": &*ns.creator_name,
+    })
+    .to_string()
 }
 
 fn repo_row(repo: &Repo) -> String {
-    serde_json::json!({ "id": repo.id }).to_string()
+    serde_json::to_string(&repo_doc::<TagDoc>("", repo)).unwrap_or_default()
+}
+
+/// A repository's own fields in fixture form (no tags), every one explicit.
+fn repo_doc<T: TagItem>(name: &str, repo: &Repo) -> RepositoryDoc<T> {
+    RepositoryDoc {
+        name: name.to_owned(),
+        id: Some(repo.id),
+        category: Some(repo.meta.category.to_string()),
+        description: Some(repo.meta.description.to_string()),
+        is_public: Some(repo.meta.is_public),
+        created: Some(model::format_time(repo.meta.created)),
+        updated: Some(model::format_time(repo.meta.updated)),
+        num_download: Some(repo.meta.num_download),
+        tags: Vec::new(),
+    }
+}
+
+/// A repository's fields from its fixture record; absent ones are derived
+/// (see [`RepositoryDoc`]). Errors name the field.
+fn repo_meta<T: TagItem>(
+    doc: &RepositoryDoc<T>,
+    repo: &Repo,
+) -> Result<super::swr::RepoMeta, (&'static str, String)> {
+    let defaults = super::swr::RepoMeta::default();
+    let oldest = repo.by_name.iter().map(|t| t.created).min();
+    let created = match &doc.created {
+        Some(t) => model::parse_time(t).map_err(|e| ("created", e))?,
+        None => oldest.unwrap_or(defaults.created),
+    };
+    let updated = match &doc.updated {
+        Some(t) => model::parse_time(t).map_err(|e| ("updated", e))?,
+        None => created,
+    };
+    Ok(super::swr::RepoMeta {
+        category: doc
+            .category
+            .as_deref()
+            .unwrap_or(super::swr::DEFAULT_CATEGORY)
+            .into(),
+        description: doc.description.as_deref().unwrap_or("").into(),
+        is_public: doc.is_public.unwrap_or(false),
+        created,
+        updated,
+        num_download: doc.num_download.unwrap_or(0),
+    })
 }
 
 /// Rows read back from a persisted state, by table, in key order.
@@ -691,6 +785,10 @@ pub(crate) fn build_rows(
         #[derive(Deserialize)]
         struct NsRow {
             domain_id: String,
+            #[serde(default)]
+            id: Option<i64>,
+            #[serde(default)]
+            creator_name: Option<String>,
         }
         let row: NsRow =
             serde_json::from_str(&value).map_err(|e| bad("namespaces", &key, e.to_string()))?;
@@ -699,25 +797,28 @@ pub(crate) fn build_rows(
             NamespaceDoc {
                 name: key,
                 domain_id: Some(row.domain_id),
+                id: row.id,
+                creator_name: row.creator_name,
                 repositories: Vec::new(),
             },
         );
     }
     let mut repos: indexmap::IndexMap<String, (String, RepositoryDoc<RawTag>)> = Default::default();
     for (key, value) in rows.repos {
-        #[derive(Deserialize)]
-        struct RepoRow {
-            id: i64,
-        }
-        let row: RepoRow =
-            serde_json::from_str(&value).map_err(|e| bad("repos", &key, e.to_string()))?;
+        // Rows of earlier versions hold only the id: the rest is derived.
         let (ns, repo) = key
             .split_once('\0')
             .ok_or_else(|| bad("repos", &key, "a key without its namespace".into()))?;
+        let mut row: Value =
+            serde_json::from_str(&value).map_err(|e| bad("repos", &key, e.to_string()))?;
+        if let Some(fields) = row.as_object_mut() {
+            fields.insert("name".into(), Value::from(repo));
+        }
+        let row: RepositoryDoc<RawTag> =
+            serde_json::from_value(row).map_err(|e| bad("repos", &key, e.to_string()))?;
         let doc = RepositoryDoc {
             name: repo.to_owned(),
-            id: Some(row.id),
-            tags: Vec::new(),
+            ..row
         };
         repos.insert(key.clone(), (ns.to_owned(), doc));
     }
@@ -1354,6 +1455,12 @@ pub(crate) struct NamespaceDoc<T: TagItem = TagDoc> {
     pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) domain_id: Option<String>,
+    /// Organization id; derived (the next free one, in load order) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<i64>,
+    /// `creator_name`; `admin` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) creator_name: Option<String>,
     #[serde(default = "Vec::new")]
     pub(crate) repositories: Vec<RepositoryDoc<T>>,
 }
@@ -1364,6 +1471,24 @@ pub(crate) struct RepositoryDoc<T: TagItem = TagDoc> {
     pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<i64>,
+    /// `category`; `other` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) category: Option<String>,
+    /// `description`; empty when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
+    /// `is_public`; false when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) is_public: Option<bool>,
+    /// Creation time; the oldest tag's, else 2018-07-06T06:18:55Z, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) created: Option<String>,
+    /// Last change of the repository itself; `created` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) updated: Option<String>,
+    /// `num_download`; 0 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) num_download: Option<i64>,
     #[serde(default = "Vec::new", skip_serializing_if = "validated_apart")]
     pub(crate) tags: Vec<T>,
 }
@@ -1535,6 +1660,32 @@ impl<'a> Builder<'a> {
         });
         self.inner.next_repo_id = max_repo + 1;
         self.inner.next_tag_id = max_tag + 1;
+        // Organizations without an explicit id get the next free ones, in
+        // name order (deterministic whatever the load order).
+        let mut next_ns = self
+            .inner
+            .namespaces
+            .values()
+            .map(|ns| ns.id)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let mut unnumbered: Vec<&Arc<str>> = self
+            .inner
+            .namespaces
+            .iter()
+            .filter(|(_, ns)| ns.id == 0)
+            .map(|(name, _)| name)
+            .collect();
+        unnumbered.sort();
+        let unnumbered: Vec<Arc<str>> = unnumbered.into_iter().cloned().collect();
+        for name in unnumbered {
+            if let Some(ns) = self.inner.namespaces.get_mut(&name) {
+                ns.id = next_ns;
+                next_ns += 1;
+            }
+        }
+        self.inner.next_namespace_id = next_ns;
         self.inner.registry_host = self.settings.registry_host.as_str().into();
         Ok((self.inner, faults))
     }
@@ -1937,7 +2088,14 @@ impl<'a> Builder<'a> {
                 };
                 let raw = std::mem::take(&mut repo_doc.tags);
                 let tags = self.load_tags(&name, trusted, &path, repo_id, raw);
-                repos.push((repo_doc.name.as_str().into(), Repo::new(ctx, repo_id, tags)));
+                let mut repo = Repo::new(ctx, repo_id, tags);
+                match repo_meta(repo_doc, &repo) {
+                    Ok(meta) => repo.meta = meta,
+                    Err((field, message)) => {
+                        self.problem(&name, format!("{path}.{field}"), message);
+                    }
+                }
+                repos.push((repo_doc.name.as_str().into(), repo));
             }
             let ns = self
                 .inner
@@ -1945,8 +2103,16 @@ impl<'a> Builder<'a> {
                 .entry(ns_doc.name.as_str().into())
                 .or_insert_with(|| Namespace {
                     domain_id,
+                    id: 0,
+                    creator_name: super::swr::DEFAULT_CREATOR.into(),
                     repos: HashMap::new(),
                 });
+            if let Some(id) = ns_doc.id {
+                ns.id = id;
+            }
+            if let Some(creator) = &ns_doc.creator_name {
+                ns.creator_name = creator.as_str().into();
+            }
             ns.repos.extend(repos);
         }
     }

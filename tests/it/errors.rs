@@ -141,7 +141,7 @@ async fn unknown_routes_get_the_gateway_json_404() {
     for path in [
         "/",
         "/nope",
-        "/v2/manage/namespaces/namespace/repos/busybox",
+        "/v2/manage/namespaces/namespace/repos/busybox/nothing",
         "/v4/x/images/tags",
     ] {
         let a = get(&server, path).await;
