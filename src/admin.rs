@@ -11,6 +11,7 @@
 //! | `GET`, `POST`, `DELETE /_mock/faults`; `DELETE /_mock/faults/{id}` | fault rules |
 //! | `GET /_mock/requests?method=&path=&status=&since=`, `DELETE /_mock/requests` | the journal |
 //! | `PUT /_mock/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}` | push a tag, as `docker push` would |
+//! | `POST /_mock/ims/projects/{project_id}/images` | add an IMS image (fixture form) at run time |
 //!
 //! With an admin token, every route wants `Authorization: Bearer TOKEN`
 //! (compared in constant time); otherwise 401.
@@ -59,6 +60,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}",
             axum::routing::put(push_tag),
+        )
+        .route(
+            "/ims/projects/{project_id}/images",
+            post(crate::api::ims_images::admin_add_image),
         )
         .route_layer(from_fn_with_state(state.clone(), read_body))
         .route_layer(from_fn_with_state(state, require_token))

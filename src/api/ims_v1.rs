@@ -153,7 +153,7 @@ async fn create_or_update_tags(
 /// Query of `ListTags` (the SDK's `imagetype`, `platform` and `os_type`
 /// travel as `__imagetype`, `__platform` and `__os_type`).
 #[derive(Debug, Default, Deserialize)]
-struct ListTagsQuery {
+pub(crate) struct ListTagsQuery {
     limit: Option<String>,
     page: Option<String>,
     /// Image id to start after (in the sort order).
@@ -185,7 +185,7 @@ struct ListTagsQuery {
     updated_at: Option<String>,
 }
 
-fn bad_query(name: &str, value: &str, expected: &str) -> ApiError {
+pub(crate) fn bad_query(name: &str, value: &str, expected: &str) -> ApiError {
     ApiError::bad_request(format!(
         "The request message format is invalid: {name}={value:?}; expected {expected}"
     ))
@@ -254,7 +254,66 @@ async fn list_tags(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ListTagsQuery>,
 ) -> ApiResult<Json<Value>> {
-    let tag = q.tag.map(|t| match t.split_once('.') {
+    let parsed = parse_image_query(q, '.')?;
+    let scope = image_scope(&state, &identity, &headers)?;
+    let tags = state
+        .store
+        .list_tags_v1(scope.as_deref(), &parsed.page())
+        .map_err(|marker| bad_marker(&marker))?;
+    Ok(Json(json!({"tags": tags})))
+}
+
+/// 400 `IMG.0001` for a `marker` the query does not list.
+pub(crate) fn bad_marker(marker: &str) -> ApiError {
+    bad_query(
+        "marker",
+        marker,
+        "the id of an image this query lists (the last image of the previous page)",
+    )
+}
+
+/// An image query of the image list operations, validated.
+#[derive(Debug)]
+pub(crate) struct ImageQuery {
+    /// Attribute filters.
+    pub(crate) filter: ImageFilter,
+    /// `tag`: (key, value).
+    pub(crate) tag: Option<(String, String)>,
+    /// `__isregistered`.
+    pub(crate) registered: bool,
+    /// `sort_key`.
+    pub(crate) sort: ImageSort,
+    /// `sort_dir=asc`.
+    pub(crate) ascending: bool,
+    /// `marker`.
+    pub(crate) marker: Option<String>,
+    /// `page` (from 1).
+    pub(crate) page: usize,
+    /// `limit`.
+    pub(crate) limit: Option<usize>,
+}
+
+impl ImageQuery {
+    /// The store's view of the query.
+    pub(crate) fn page(&self) -> V1Page<'_> {
+        V1Page {
+            filter: &self.filter,
+            tag: self.tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            registered: self.registered,
+            sort: self.sort,
+            ascending: self.ascending,
+            marker: self.marker.as_deref(),
+            page: self.page,
+            limit: self.limit,
+        }
+    }
+}
+
+/// Validates the image query shared by `ListTags` (v1, `tag=key.value`:
+/// `separator` `.`) and `ListImages` (v2, `tag=key=value`: `separator` `=`):
+/// 400 `IMG.0001` naming the parameter otherwise.
+pub(crate) fn parse_image_query(q: ListTagsQuery, separator: char) -> ApiResult<ImageQuery> {
+    let tag = q.tag.map(|t| match t.split_once(separator) {
         Some((k, v)) => (k.to_owned(), v.to_owned()),
         None => (t, String::new()),
     });
@@ -322,6 +381,25 @@ async fn list_tags(
     };
     let limit = positive("limit", q.limit)?;
     let page = positive("page", q.page)?.unwrap_or(1);
+    Ok(ImageQuery {
+        filter,
+        tag,
+        registered,
+        sort,
+        ascending,
+        marker: q.marker,
+        page,
+        limit,
+    })
+}
+
+/// The projects an image list without a project in its path scans (see
+/// [`list_tags`]); `None`: every project.
+pub(crate) fn image_scope(
+    state: &AppState,
+    identity: &Identity,
+    headers: &HeaderMap,
+) -> ApiResult<Option<Vec<Arc<str>>>> {
     let header_project = headers
         .get("x-project-id")
         .and_then(|v| v.to_str().ok())
@@ -337,25 +415,5 @@ async fn list_tags(
         (_, None) if state.auth.mode == AuthMode::Strict => Some(Vec::new()),
         (_, None) => state.store.default_project().map(|p| vec![p]),
     };
-    let query = V1Page {
-        filter: &filter,
-        tag: tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
-        registered,
-        sort,
-        ascending,
-        marker: q.marker.as_deref(),
-        page,
-        limit,
-    };
-    let tags = state
-        .store
-        .list_tags_v1(scope.as_deref(), &query)
-        .map_err(|marker| {
-            bad_query(
-                "marker",
-                &marker,
-                "the id of an image this query lists (the last image of the previous page)",
-            )
-        })?;
-    Ok(Json(json!({"tags": tags})))
+    Ok(scope)
 }

@@ -6,8 +6,10 @@
 
 pub mod cache;
 pub mod glance;
+pub mod glance_images;
 pub mod iam;
 pub mod ims;
+pub mod ims_images;
 pub mod ims_search;
 pub mod ims_v1;
 pub mod swr;
@@ -35,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .merge(ims_search::router())
         .merge(ims_v1::router())
         .merge(glance::router())
+        .merge(glance_images::router())
+        .merge(ims_images::router())
         .merge(swr_v2::router())
         .merge(swr_tags::router())
         .merge(swr_v3::router())

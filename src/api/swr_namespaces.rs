@@ -2,9 +2,9 @@
 //! (namespaces).
 //!
 //! - `GET /v2/manage/namespaces` (`ListNamespaces`), "Querying the List of
-//!   Organizations", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0029.html>.
-//! - `GET /v2/manage/namespaces/{namespace}` (`ShowNamespace`), "Obtaining
-//!   Organization Details", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0028.html>.
+//!   Organizations", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0028.html>.
+//! - `GET /v2/manage/namespaces/{namespace}` (`ShowNamespace`), "Querying
+//!   Details About an Organization", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0029.html>.
 //! - `POST /v2/manage/namespaces` (`CreateNamespace`), "Creating an
 //!   Organization", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0026.html>.
 //! - `DELETE /v2/manage/namespaces/{namespace}` (`DeleteNamespaces`),

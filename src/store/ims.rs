@@ -328,6 +328,30 @@ impl Store {
         projects: Option<&[Arc<str>]>,
         query: &V1Page<'_>,
     ) -> Result<Vec<String>, String> {
+        let (images, _) = self.list_images(projects, query, |_| true)?;
+        let mut seen = indexmap::IndexSet::new();
+        for image in &images {
+            for (k, v) in &image.tags {
+                seen.insert(if v.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{k}={v}")
+                });
+            }
+        }
+        Ok(seen.into_iter().collect())
+    }
+
+    /// The images (of `projects`, or of every project) that pass the query
+    /// and `keep`, sorted then paged as [`Store::list_tags_v1`] describes,
+    /// and whether more follow the page. `Err(marker)` when the marker is
+    /// not among the images the query lists.
+    pub fn list_images(
+        &self,
+        projects: Option<&[Arc<str>]>,
+        query: &V1Page<'_>,
+        keep: impl Fn(&Image) -> bool,
+    ) -> Result<(Vec<Image>, bool), String> {
         let inner = self.read();
         let mut images: Vec<&Image> = match projects {
             Some(ps) => ps
@@ -341,7 +365,7 @@ impl Store {
                 .flat_map(|p| p.images.iter())
                 .collect(),
         };
-        images.retain(|i| query.matches(i));
+        images.retain(|i| query.matches(i) && keep(i));
         images.sort_by(|a, b| {
             let order = query.sort.compare(a, b);
             let order = if query.ascending {
@@ -364,17 +388,9 @@ impl Store {
                 .map_or(0, |l| l.saturating_mul(query.page.saturating_sub(1))),
         };
         let take = query.limit.unwrap_or(usize::MAX);
-        let mut seen = indexmap::IndexSet::new();
-        for image in images.into_iter().skip(start).take(take) {
-            for (k, v) in &image.tags {
-                seen.insert(if v.is_empty() {
-                    k.to_string()
-                } else {
-                    format!("{k}={v}")
-                });
-            }
-        }
-        Ok(seen.into_iter().collect())
+        let more = images.len() > start.saturating_add(take);
+        let page = images.into_iter().skip(start).take(take).cloned().collect();
+        Ok((page, more))
     }
 }
 

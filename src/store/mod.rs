@@ -18,6 +18,7 @@
 
 pub mod generate;
 pub mod iam;
+pub mod images;
 pub mod ims;
 pub mod model;
 pub mod seed;

@@ -25,6 +25,8 @@ pub struct Image {
     pub name: Arc<str>,
     /// Image status, such as `active`.
     pub status: Arc<str>,
+    /// `__description` (empty when none; `UpdateImage` changes it).
+    pub description: Arc<str>,
     /// Tags as `(key, value)` pairs in the order they were added; a key-only
     /// tag has the value `""`.
     pub tags: Vec<(Arc<str>, Arc<str>)>,

@@ -39,6 +39,9 @@ const DEFAULT_FIXTURE_NAME: &str = "<embedded default fixture: fixtures/default.
 /// is the reverse of the file's order.
 const DERIVED_TIME_BASE: i64 = 1_704_067_200;
 
+/// `--registry-host` for documents that hold only images (it is not used).
+const DEFAULT_REGISTRY_HOST_FOR_IMAGES: &str = super::DEFAULT_REGISTRY_HOST;
+
 /// Where a fixture comes from.
 #[derive(Debug, Clone)]
 pub enum FixtureSource {
@@ -531,6 +534,60 @@ impl Store {
         Ok((tag, existing.is_none()))
     }
 
+    /// Adds an image to a project at run time (the admin API), creating the
+    /// project when missing. `spec` is the image in fixture form
+    /// (`{"name": …, "tags": [{"key","value"}], …}`); it is validated as a
+    /// fixture's would be, omitted fields are derived (the id from the
+    /// project and its image count, the times now). An id another image
+    /// holds is refused.
+    pub fn add_image(&self, project_id: &str, mut spec: Value) -> Result<Image, FixtureError> {
+        let count = self
+            .read()
+            .projects
+            .get(project_id)
+            .map_or(0, |p| p.images.len());
+        if let Some(fields) = spec.as_object_mut() {
+            let at = model::format_time(super::now());
+            fields.entry("id").or_insert_with(|| {
+                Value::from(derived_uuid(&format!("admin:{project_id}:{count}")))
+            });
+            fields
+                .entry("name")
+                .or_insert_with(|| Value::from(format!("image-{count}")));
+            fields
+                .entry("created_at")
+                .or_insert_with(|| Value::from(at.clone()));
+        }
+        let wrapped =
+            serde_json::json!({"ims": {"projects": [{"id": project_id, "images": [spec]}]}});
+        let doc = parse("image", wrapped.to_string().as_bytes())?;
+        let settings = SeedSettings {
+            registry_host: DEFAULT_REGISTRY_HOST_FOR_IMAGES.into(),
+        };
+        let (mut built, _) = build_docs(vec![doc], &settings, &Secrets::default())?;
+        let image = built
+            .projects
+            .get_mut(project_id)
+            .and_then(|p| p.images.pop())
+            .ok_or_else(|| FixtureError::one("image", "$", "no image was built"))?;
+        let mut inner = self.write();
+        if let Some(holder) = inner.image_projects.get(&image.id) {
+            return Err(FixtureError::one(
+                "image",
+                "$.id",
+                format!("image id {} is already used in project {holder}", image.id),
+            ));
+        }
+        let project = inner.projects.entry(project_id.into()).or_default();
+        project.push_image(image.clone());
+        project.refresh_summary();
+        inner
+            .image_projects
+            .insert(image.id.clone(), project_id.into());
+        inner.mark_image(project_id, &image.id);
+        Ok(image)
+    }
+
     /// Replaces the whole contents of the store (every clone sees the new data).
     pub(crate) fn replace(&self, mut inner: Inner) {
         let mut guard = self.write();
@@ -602,6 +659,7 @@ fn export_image(image: &Image) -> ImageDoc {
         id: Some(image.id.to_string()),
         name: Some(image.name.to_string()),
         status: Some(image.status.to_string()),
+        description: (!image.description.is_empty()).then(|| image.description.to_string()),
         tags: image
             .tags
             .iter()
@@ -1399,6 +1457,9 @@ pub(crate) struct ImageDoc {
     pub(crate) name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) status: Option<String>,
+    /// `__description`; empty when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) tags: Vec<ImageTagDoc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2000,6 +2061,7 @@ impl<'a> Builder<'a> {
                         .unwrap_or_else(|| format!("image-{ordinal}"))
                         .into(),
                     status: text(&image_doc.status, "active"),
+                    description: image_doc.description.as_deref().unwrap_or("").into(),
                     tags: image_doc
                         .tags
                         .iter()
