@@ -6,17 +6,17 @@ use crate::store::ims::ImsError;
 
 /// The image fields `UpdateImage` changes (`None`: keep).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImagePatch {
+pub(crate) struct ImagePatch {
     /// `name`.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `__description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 impl Store {
     /// `UpdateImage`: changes the name and description of an image (its
     /// `updated_at` becomes now when anything changes) and returns it.
-    pub fn update_image(
+    pub(crate) fn update_image(
         &self,
         project_id: &str,
         image_id: &str,

@@ -28,7 +28,7 @@ use super::{Inner, LookupError, Namespace, Repo, RepoContext, Store, allocate_id
 
 /// Repository categories the pages list (`category` of `CreateRepo`,
 /// `UpdateRepo` and the list filters).
-pub const CATEGORIES: [&str; 8] = [
+pub(crate) const CATEGORIES: [&str; 8] = [
     "app_server",
     "linux",
     "framework_app",
@@ -40,35 +40,35 @@ pub const CATEGORIES: [&str; 8] = [
 ];
 
 /// The category of a repository when none is given.
-pub const DEFAULT_CATEGORY: &str = "other";
+pub(crate) const DEFAULT_CATEGORY: &str = "other";
 
 /// Organizations an account may create through `CreateNamespace` (the SWR
 /// quota: five organizations per account). Fixtures may hold more.
-pub const NAMESPACE_QUOTA: usize = 5;
+pub(crate) const NAMESPACE_QUOTA: usize = 5;
 
 /// `creator_name` of an organization when a fixture gives none.
-pub const DEFAULT_CREATOR: &str = "admin";
+pub(crate) const DEFAULT_CREATOR: &str = "admin";
 
 /// Creation and update time of a fixture repository that gives none and has
 /// no tags: 2018-07-06T06:18:55Z, the time of the API pages' examples.
-pub const DEFAULT_RESOURCE_TIME: i64 = 1_530_857_935;
+pub(crate) const DEFAULT_RESOURCE_TIME: i64 = 1_530_857_935;
 
 /// What the repository APIs show about a repository besides its tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoMeta {
+pub(crate) struct RepoMeta {
     /// `category`, one of [`CATEGORIES`].
-    pub category: Arc<str>,
+    pub(crate) category: Arc<str>,
     /// `description`.
-    pub description: Arc<str>,
+    pub(crate) description: Arc<str>,
     /// `is_public`.
-    pub is_public: bool,
+    pub(crate) is_public: bool,
     /// Creation time, epoch seconds.
-    pub created: i64,
+    pub(crate) created: i64,
     /// Last change of the repository itself (its fields, a tag deleted),
     /// epoch seconds; `updated_at` is the later of this and its newest tag.
-    pub updated: i64,
+    pub(crate) updated: i64,
     /// `num_download`.
-    pub num_download: i64,
+    pub(crate) num_download: i64,
 }
 
 impl Default for RepoMeta {
@@ -134,11 +134,6 @@ impl RepoIndex {
         self.by_name
             .sort_by(|a, b| name_first(a).cmp(&name_first(b)));
         self.by_id.sort_by_key(|(id, _)| *id);
-    }
-
-    /// Number of repositories.
-    pub(crate) fn len(&self) -> usize {
-        self.by_id.len()
     }
 }
 
@@ -255,17 +250,17 @@ impl Inner {
 
 /// An organization as `ListNamespaces` and `ShowNamespace` describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamespaceView {
+pub(crate) struct NamespaceView {
     /// `id`.
-    pub id: i64,
+    pub(crate) id: i64,
     /// `name`.
-    pub name: Arc<str>,
+    pub(crate) name: Arc<str>,
     /// `creator_name`.
-    pub creator_name: Arc<str>,
+    pub(crate) creator_name: Arc<str>,
     /// The owning account.
-    pub domain_id: Arc<str>,
+    pub(crate) domain_id: Arc<str>,
     /// Number of repositories.
-    pub repos: usize,
+    pub(crate) repos: usize,
 }
 
 impl NamespaceView {
@@ -283,27 +278,27 @@ impl NamespaceView {
 /// A repository as the repository APIs describe it, read in one critical
 /// section with its tags.
 #[derive(Debug, Clone)]
-pub struct RepoView {
+pub(crate) struct RepoView {
     /// `id`.
-    pub id: i64,
+    pub(crate) id: i64,
     /// `ns_id`: the organization's id.
-    pub ns_id: i64,
+    pub(crate) ns_id: i64,
     /// Names and hosts.
-    pub ctx: Arc<RepoContext>,
+    pub(crate) ctx: Arc<RepoContext>,
     /// Category, description, visibility, times.
-    pub meta: RepoMeta,
+    pub(crate) meta: RepoMeta,
     /// `num_images`: the tag count.
-    pub num_images: usize,
+    pub(crate) num_images: usize,
     /// `size`: the sum of the tags' sizes.
-    pub size: i64,
+    pub(crate) size: i64,
     /// `updated_at`: the later of the repository's own change and its newest tag.
-    pub updated_at: i64,
+    pub(crate) updated_at: i64,
     /// `creator_name` (the organization's creator).
-    pub creator_name: Arc<str>,
+    pub(crate) creator_name: Arc<str>,
     /// `domain_name`.
-    pub domain_name: Arc<str>,
+    pub(crate) domain_name: Arc<str>,
     /// Tag names in name order (v2 list only; empty otherwise).
-    pub tags: Vec<Arc<str>>,
+    pub(crate) tags: Vec<Arc<str>>,
 }
 
 impl RepoView {
@@ -333,7 +328,7 @@ impl RepoView {
 
 /// The columns the v2 repository list sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RepoColumn {
+pub(crate) enum RepoColumn {
     /// Organization, then name (indexed; the emulator's default).
     #[default]
     Namespace,
@@ -349,15 +344,15 @@ pub enum RepoColumn {
 
 /// Which repositories a list keeps. Every field narrows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RepoFilter {
+pub(crate) struct RepoFilter {
     /// The organization name contains this (the pages' "fuzzy match").
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// The repository name contains this.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The category is exactly this.
-    pub category: Option<String>,
+    pub(crate) category: Option<String>,
     /// `is_public` is this.
-    pub is_public: Option<bool>,
+    pub(crate) is_public: Option<bool>,
 }
 
 impl RepoFilter {
@@ -378,51 +373,51 @@ impl RepoFilter {
 
 /// A request for one page of the v2 repository list.
 #[derive(Debug, Clone, Default)]
-pub struct RepoListQuery {
+pub(crate) struct RepoListQuery {
     /// Which repositories.
-    pub filter: RepoFilter,
+    pub(crate) filter: RepoFilter,
     /// Sort column.
-    pub column: RepoColumn,
+    pub(crate) column: RepoColumn,
     /// Descending order.
-    pub desc: bool,
+    pub(crate) desc: bool,
     /// Skip this many.
-    pub offset: usize,
+    pub(crate) offset: usize,
     /// At most this many.
-    pub limit: usize,
+    pub(crate) limit: usize,
 }
 
 /// One page of the v2 repository list.
 #[derive(Debug)]
-pub struct RepoListPage {
+pub(crate) struct RepoListPage {
     /// The repositories of the page, in order.
-    pub repos: Vec<RepoView>,
+    pub(crate) repos: Vec<RepoView>,
     /// How many repositories match in all.
-    pub total: usize,
+    pub(crate) total: usize,
 }
 
 /// A request for one page of the v3 repository walk (by id).
 #[derive(Debug, Clone, Default)]
-pub struct RepoWalkQuery {
+pub(crate) struct RepoWalkQuery {
     /// Which repositories.
-    pub filter: RepoFilter,
+    pub(crate) filter: RepoFilter,
     /// Start after this repository id (`marker`).
-    pub after: Option<i64>,
+    pub(crate) after: Option<i64>,
     /// At most this many.
-    pub limit: usize,
+    pub(crate) limit: usize,
 }
 
 /// One page of the v3 repository walk.
 #[derive(Debug)]
-pub struct RepoWalkPage {
+pub(crate) struct RepoWalkPage {
     /// The repositories of the page, by id.
-    pub repos: Vec<RepoView>,
+    pub(crate) repos: Vec<RepoView>,
     /// The marker of the next page (the last id returned) when more follow.
-    pub next: Option<i64>,
+    pub(crate) next: Option<i64>,
 }
 
 /// Why an organization or repository write failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResourceError {
+pub(crate) enum ResourceError {
     /// The organization or repository does not exist.
     #[error(transparent)]
     Lookup(#[from] LookupError),
@@ -445,19 +440,19 @@ pub enum ResourceError {
 
 /// The fields `CreateRepo` sets and `UpdateRepo` changes (`None`: keep).
 #[derive(Debug, Clone, Default)]
-pub struct RepoFields {
+pub(crate) struct RepoFields {
     /// `category`.
-    pub category: Option<String>,
+    pub(crate) category: Option<String>,
     /// `description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `is_public`.
-    pub is_public: Option<bool>,
+    pub(crate) is_public: Option<bool>,
 }
 
 impl Store {
     /// The organizations of `domain` (all with `None`) whose name contains
     /// `filter`, by name.
-    pub fn list_namespaces(
+    pub(crate) fn list_namespaces(
         &self,
         domain: Option<&str>,
         filter: Option<&str>,
@@ -477,7 +472,7 @@ impl Store {
     }
 
     /// One organization.
-    pub fn namespace(&self, name: &str) -> Result<NamespaceView, LookupError> {
+    pub(crate) fn namespace(&self, name: &str) -> Result<NamespaceView, LookupError> {
         let inner = self.read();
         let (key, ns) = inner
             .namespaces
@@ -488,7 +483,7 @@ impl Store {
 
     /// `CreateNamespace`: a new, empty organization owned by `domain`.
     /// `quota` limits how many organizations the account may then hold.
-    pub fn create_namespace(
+    pub(crate) fn create_namespace(
         &self,
         name: &str,
         domain: &str,
@@ -526,7 +521,7 @@ impl Store {
 
     /// `DeleteNamespaces`: removes an empty organization; one that holds
     /// repositories is refused.
-    pub fn delete_namespace(&self, name: &str) -> Result<(), ResourceError> {
+    pub(crate) fn delete_namespace(&self, name: &str) -> Result<(), ResourceError> {
         let mut inner = self.write();
         let ns = inner
             .namespaces
@@ -544,7 +539,11 @@ impl Store {
     }
 
     /// One repository.
-    pub fn repository(&self, namespace: &str, repository: &str) -> Result<RepoView, LookupError> {
+    pub(crate) fn repository(
+        &self,
+        namespace: &str,
+        repository: &str,
+    ) -> Result<RepoView, LookupError> {
         let inner = self.read();
         let ns = inner
             .namespaces
@@ -563,7 +562,7 @@ impl Store {
     }
 
     /// `CreateRepo`: a new, empty repository in an existing organization.
-    pub fn create_repo(
+    pub(crate) fn create_repo(
         &self,
         namespace: &str,
         repository: &str,
@@ -623,7 +622,7 @@ impl Store {
 
     /// `UpdateRepo`: changes the given fields; the repository's `updated`
     /// becomes now.
-    pub fn update_repo(
+    pub(crate) fn update_repo(
         &self,
         namespace: &str,
         repository: &str,
@@ -650,7 +649,11 @@ impl Store {
 
     /// `DeleteRepo`: removes a repository and all its tags; returns how many
     /// tags went with it.
-    pub fn delete_repo(&self, namespace: &str, repository: &str) -> Result<usize, ResourceError> {
+    pub(crate) fn delete_repo(
+        &self,
+        namespace: &str,
+        repository: &str,
+    ) -> Result<usize, ResourceError> {
         let mut inner = self.write();
         let ns = inner
             .namespaces
@@ -670,7 +673,7 @@ impl Store {
     }
 
     /// One page of the v2 repository list of `domain` (all with `None`).
-    pub fn list_repos(&self, domain: Option<&str>, query: &RepoListQuery) -> RepoListPage {
+    pub(crate) fn list_repos(&self, domain: Option<&str>, query: &RepoListQuery) -> RepoListPage {
         let inner = self.read();
         let Some(index) = inner.repo_indexes().index(domain) else {
             return RepoListPage {
@@ -747,7 +750,7 @@ impl Store {
     /// ids, so a walk returns every repository that exists for the whole
     /// walk exactly once, whatever is written between pages, and a
     /// repository created during the walk once, at the end.
-    pub fn walk_repos(&self, domain: Option<&str>, query: &RepoWalkQuery) -> RepoWalkPage {
+    pub(crate) fn walk_repos(&self, domain: Option<&str>, query: &RepoWalkQuery) -> RepoWalkPage {
         let inner = self.read();
         let Some(index) = inner.repo_indexes().index(domain) else {
             return RepoWalkPage {
@@ -784,12 +787,6 @@ impl Store {
                 .collect(),
             next,
         }
-    }
-
-    /// Number of repositories `domain` holds (all with `None`).
-    pub fn repo_count(&self, domain: Option<&str>) -> usize {
-        let inner = self.read();
-        inner.repo_indexes().index(domain).map_or(0, RepoIndex::len)
     }
 }
 

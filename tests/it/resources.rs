@@ -2,8 +2,8 @@
 //! restart, the state export/import, faults and the journal, and the
 //! repository counters agreeing with the tags after each kind of write.
 
+use ims_swr_mock::FaultRule;
 use ims_swr_mock::Server;
-use ims_swr_mock::faults::FaultRule;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,0 +1,237 @@
+//! SWR organization management: list, show, create and delete organizations
+//! (namespaces).
+//!
+//! - `GET /v2/manage/namespaces` (`ListNamespaces`), "Querying the List of
+//!   Organizations", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0028.html>.
+//! - `GET /v2/manage/namespaces/{namespace}` (`ShowNamespace`), "Querying
+//!   Details About an Organization", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0029.html>.
+//! - `POST /v2/manage/namespaces` (`CreateNamespace`), "Creating an
+//!   Organization", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0026.html>.
+//! - `DELETE /v2/manage/namespaces/{namespace}` (`DeleteNamespaces`),
+//!   "Deleting an Organization", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0027.html>.
+//!
+//! Organizations are the same store records the tag APIs look repositories up
+//! in; a credential sees and changes only its own account's (403
+//! `SVCSTG.SWR.4030170` for another account's, from the gate).
+
+use std::sync::LazyLock;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::shared::NAMESPACE_PATTERN;
+use crate::auth::Identity;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::front::gated;
+use crate::state::AppState;
+use crate::store::swr::{NAMESPACE_QUOTA, NamespaceView, ResourceError};
+use crate::store::{DEFAULT_DOMAIN_ID, Store};
+
+static NAMESPACE_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(NAMESPACE_PATTERN).expect("valid pattern"));
+
+/// `auth` of an organization for its own account: 7, manage (read, write
+/// and manage), the value of the pages' examples.
+pub(crate) const OWNER_AUTH: i64 = 7;
+
+/// SWR organization routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v2/manage/namespaces",
+            get(gated(list_namespaces)).post(gated(create_namespace)),
+        )
+        .route(
+            "/v2/manage/namespaces/{namespace}",
+            get(gated(show_namespace)).delete(gated(delete_namespace)),
+        )
+}
+
+/// 400 `SVCSTG.SWR.4001028` "Invalid organization name" unless `ns`
+/// follows the organization name rules.
+pub(crate) fn check_namespace(ns: &str) -> ApiResult<()> {
+    if ns.len() <= 64 && NAMESPACE_RE.is_match(ns) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
+    ))
+    .with_code("SVCSTG.SWR.4001028"))
+}
+
+impl From<ResourceError> for ApiError {
+    /// The organization and repository write errors (see CONFORMANCE.md for
+    /// the choice of codes where the pages give only a status).
+    fn from(e: ResourceError) -> Self {
+        match e {
+            ResourceError::Lookup(e) => e.into(),
+            ResourceError::NamespaceExists(ns) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("The resource already exists: organization {ns} exists (organization names are unique across accounts)."),
+            )
+            .with_code("SVCSTG.SWR.4090006"),
+            ResourceError::NamespaceQuota(quota) => ApiError::bad_request(format!(
+                "The number of organizations exceeds the upper limit: an account may create {quota} organizations."
+            ))
+            .with_code("SVCSTG.SWR.4000014"),
+            ResourceError::NamespaceNotEmpty(ns, repos) => ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                format!("Failed to delete the organization because there are images in it: {ns} holds {repos} repositories; delete them first."),
+            )
+            .with_code("SVCSTG.SWR.4060012"),
+            ResourceError::RepoExists(repo) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("The image already exists: repository {repo} exists in this organization."),
+            )
+            .with_code("SVCSTG.SWR.4090006"),
+            ResourceError::IdsExhausted => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                format!("No id is left: ids go up to {}.", crate::store::MAX_ID),
+            ),
+        }
+    }
+}
+
+/// The caller's account, when the request named one (every request does in
+/// `--auth strict`): lists show only its resources.
+pub(crate) fn caller_domain(identity: &Identity) -> Option<&str> {
+    identity.0.as_ref().map(|c| &*c.domain_id)
+}
+
+/// An organization as `ListNamespaces` and `ShowNamespace` answer it.
+#[derive(Debug, Serialize)]
+struct NamespaceBody<'a> {
+    /// Organization id.
+    id: i64,
+    /// Organization name.
+    name: &'a str,
+    /// Creator (IAM user name).
+    creator_name: &'a str,
+    /// The caller's permission: 7 manage, 3 write, 1 read.
+    auth: i64,
+}
+
+impl<'a> From<&'a NamespaceView> for NamespaceBody<'a> {
+    fn from(v: &'a NamespaceView) -> Self {
+        Self {
+            id: v.id,
+            name: &v.name,
+            creator_name: &v.creator_name,
+            auth: OWNER_AUTH,
+        }
+    }
+}
+
+/// `ListNamespaces`' answer.
+#[derive(Debug, Serialize)]
+struct ListBody<'a> {
+    /// The organizations, by name.
+    namespaces: Vec<NamespaceBody<'a>>,
+}
+
+/// Query of `ListNamespaces`.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    /// Keep organizations whose name contains this.
+    namespace: Option<String>,
+    /// The combined form `namespace::{namespace}|mode::{mode}`.
+    filter: Option<String>,
+}
+
+/// `GET /v2/manage/namespaces` (`ListNamespaces`): 200
+/// `{"namespaces":[{id,name,creator_name,auth}]}`, the caller's
+/// organizations by name; 400 `SVCSTG.SWR.4001035` for a malformed filter.
+async fn list_namespaces(
+    State(store): State<Store>,
+    Extension(identity): Extension<Identity>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Response> {
+    let mut name = query.namespace;
+    if let Some(filter) = query.filter {
+        for part in filter.split('|').filter(|p| !p.is_empty()) {
+            match part.split_once("::") {
+                Some(("namespace", v)) => name = Some(v.to_owned()),
+                Some(("mode", _)) => {}
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid filtering criteria: {part:?}; use namespace::{{name}} or mode::{{mode}}"
+                    ))
+                    .with_code("SVCSTG.SWR.4001035"));
+                }
+            }
+        }
+    }
+    let views = store.list_namespaces(
+        caller_domain(&identity),
+        name.as_deref().filter(|n| !n.is_empty()),
+    );
+    let namespaces: Vec<NamespaceBody<'_>> = views.iter().map(NamespaceBody::from).collect();
+    Ok(axum::Json(ListBody { namespaces }).into_response())
+}
+
+/// `{namespace}` from the path.
+#[derive(Debug, Deserialize)]
+struct NamespacePath {
+    namespace: String,
+}
+
+/// `GET /v2/manage/namespaces/{namespace}` (`ShowNamespace`): 200
+/// `{id,name,creator_name,auth}`; 404 `SVCSTG.SWR.4040058`.
+async fn show_namespace(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<NamespacePath>,
+) -> ApiResult<Response> {
+    check_namespace(&path.namespace)?;
+    let view = store.namespace(&path.namespace)?;
+    Ok(axum::Json(NamespaceBody::from(&view)).into_response())
+}
+
+/// Body of `CreateNamespace`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    /// The organization name.
+    namespace: String,
+}
+
+/// `POST /v2/manage/namespaces` (`CreateNamespace`): 201 `{}`; 400
+/// `SVCSTG.SWR.4001028` bad name, 400 `SVCSTG.SWR.4000014` past the
+/// account's [`NAMESPACE_QUOTA`]; 409 `SVCSTG.SWR.4090006` when the name is
+/// taken (by any account).
+async fn create_namespace(
+    State(store): State<Store>,
+    Extension(identity): Extension<Identity>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<Response> {
+    check_namespace(&body.namespace)?;
+    let domain = caller_domain(&identity).unwrap_or(DEFAULT_DOMAIN_ID);
+    store.create_namespace(&body.namespace, domain, None, Some(NAMESPACE_QUOTA))?;
+    Ok(created())
+}
+
+/// 201 with the pages' example body `{}`.
+pub(crate) fn created() -> Response {
+    (
+        StatusCode::CREATED,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        "{}",
+    )
+        .into_response()
+}
+
+/// `DELETE /v2/manage/namespaces/{namespace}` (`DeleteNamespaces`): 204; 404
+/// `SVCSTG.SWR.4040058`; 406 `SVCSTG.SWR.4060012` while it holds repositories.
+async fn delete_namespace(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<NamespacePath>,
+) -> ApiResult<StatusCode> {
+    check_namespace(&path.namespace)?;
+    store.delete_namespace(&path.namespace)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,539 @@
+//! SWR image repository management: list (v2 by offset, v3 by marker),
+//! show, create, update and delete repositories.
+//!
+//! - `GET /v2/manage/repos` (`ListReposDetails`), "Querying the Image
+//!   Repository List", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0034.html>.
+//! - `GET /v3/manage/repos` (`ListRepoDetails`), "Querying the Image
+//!   Repository List (v3)", <https://support.huaweicloud.com/intl/en-us/api-swr/ListRepoDetails.html>.
+//! - `GET /v2/manage/namespaces/{namespace}/repos/{repository}`
+//!   (`ShowRepository`), "Querying the Brief Information on an Image
+//!   Repository", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0033.html>.
+//! - `POST /v2/manage/namespaces/{namespace}/repos` (`CreateRepo`),
+//!   "Creating an Image Repository", <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0030.html>.
+//! - `PATCH /v2/manage/namespaces/{namespace}/repos/{repository}`
+//!   (`UpdateRepo`), "Updating the Brief Information on an Image Repository",
+//!   <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0032.html>.
+//! - `DELETE /v2/manage/namespaces/{namespace}/repos/{repository}`
+//!   (`DeleteRepo`), "Deleting an Image Repository",
+//!   <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0031.html>.
+//!
+//! A repository's `num_images`, `size` and `updated_at` are read from its
+//! tags under the same lock as the tag lists (see [`crate::store::swr`]).
+
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_RANGE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::{Deserialize, Serialize};
+
+use super::namespaces::{caller_domain, check_namespace, created};
+use super::shared::{RepoPath, invalid_parameter, parse_limit};
+use crate::auth::Identity;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::front::gated;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::store::model::format_time;
+use crate::store::swr::{
+    CATEGORIES, RepoColumn, RepoFields, RepoFilter, RepoListQuery, RepoView, RepoWalkQuery,
+};
+
+/// Longest `description` accepted (the console's limit; no page states one).
+pub(crate) const MAX_DESCRIPTION: usize = 30_000;
+
+/// SWR repository routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2/manage/repos", get(gated(list_repos_details)))
+        .route("/v3/manage/repos", get(gated(list_repo_details)))
+        .route(
+            "/v2/manage/namespaces/{namespace}/repos",
+            post(gated(create_repo)),
+        )
+        .route(
+            "/v2/manage/namespaces/{namespace}/repos/{repository}",
+            get(gated(show_repository))
+                .patch(gated(update_repo))
+                .delete(gated(delete_repo)),
+        )
+}
+
+/// 400 `SVCSTG.SWR.4000014` unless `category` is one the pages list.
+fn check_category(category: &str) -> ApiResult<()> {
+    if CATEGORIES.contains(&category) {
+        Ok(())
+    } else {
+        Err(invalid_parameter(
+            "category",
+            category,
+            "app_server, linux, framework_app, database, lang, windows, arm or other",
+        ))
+    }
+}
+
+/// Parses a boolean query value (`true`/`false`, any case: the Python SDK
+/// sends `True`).
+fn parse_bool(name: &str, raw: &str) -> ApiResult<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid_parameter(name, raw, "true or false")),
+    }
+}
+
+/// The filter parameters both lists share.
+#[derive(Debug, Default, Deserialize)]
+struct FilterParams {
+    namespace: Option<String>,
+    name: Option<String>,
+    category: Option<String>,
+    is_public: Option<String>,
+}
+
+impl FilterParams {
+    fn into_filter(self) -> ApiResult<RepoFilter> {
+        let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let category = non_empty(self.category);
+        if let Some(c) = &category {
+            check_category(c)?;
+        }
+        Ok(RepoFilter {
+            namespace: non_empty(self.namespace),
+            name: non_empty(self.name),
+            category,
+            is_public: non_empty(self.is_public)
+                .map(|p| parse_bool("is_public", &p))
+                .transpose()?,
+        })
+    }
+}
+
+/// Query of `ListReposDetails` (v2); every value arrives as a string.
+#[derive(Debug, Default, Deserialize)]
+struct V2Query {
+    #[serde(flatten)]
+    filter: FilterParams,
+    offset: Option<String>,
+    limit: Option<String>,
+    order_column: Option<String>,
+    order_type: Option<String>,
+    /// The combined form `center::self|namespace::x|name::y|category::z|offset::0|limit::10|order_column::name|order_type::asc`.
+    #[serde(rename = "filter")]
+    combined: Option<String>,
+}
+
+impl V2Query {
+    /// Folds `filter=` into the separate parameters: 400 `SVCSTG.SWR.4001035`
+    /// for a malformed part or an unknown key.
+    fn merge_filter(mut self) -> ApiResult<Self> {
+        let Some(combined) = self.combined.take() else {
+            return Ok(self);
+        };
+        for part in combined.split('|').filter(|p| !p.is_empty()) {
+            let invalid = || {
+                ApiError::bad_request(format!(
+                    "Invalid filtering criteria: {part:?}; use key::value with center, namespace, name, category, is_public, offset, limit, order_column or order_type"
+                ))
+                .with_code("SVCSTG.SWR.4001035")
+            };
+            let (key, value) = part.split_once("::").ok_or_else(invalid)?;
+            let slot = match key {
+                "center" => continue,
+                "namespace" => &mut self.filter.namespace,
+                "name" => &mut self.filter.name,
+                "category" => &mut self.filter.category,
+                "is_public" => &mut self.filter.is_public,
+                "offset" => &mut self.offset,
+                "limit" => &mut self.limit,
+                "order_column" => &mut self.order_column,
+                "order_type" => &mut self.order_type,
+                _ => return Err(invalid()),
+            };
+            *slot = Some(value.to_owned());
+        }
+        Ok(self)
+    }
+
+    fn into_query(self) -> ApiResult<(usize, RepoListQuery)> {
+        let q = self.merge_filter()?;
+        let offset = match q.offset.as_deref() {
+            None => 0,
+            Some(raw) => raw
+                .parse::<usize>()
+                .map_err(|_| invalid_parameter("offset", raw, "an integer of 0 or more"))?,
+        };
+        let limit = parse_limit(q.limit.as_deref())?;
+        if q.limit.is_some() && q.offset.is_none() {
+            return Err(ApiError::bad_request(
+                "param offset error: limit and offset must be sent together; add offset=0 for the first page.",
+            )
+            .with_code("SVCSTG.SWR.4001072"));
+        }
+        let column = match q.order_column.as_deref() {
+            None | Some("namespace") => RepoColumn::Namespace,
+            Some("name") => RepoColumn::Name,
+            Some("updated_at") => RepoColumn::UpdatedAt,
+            Some("tag_count") => RepoColumn::TagCount,
+            Some("is_public") => RepoColumn::IsPublic,
+            Some(other) => {
+                return Err(invalid_parameter(
+                    "order_column",
+                    other,
+                    "updated_at, name, tag_count, namespace or is_public",
+                ));
+            }
+        };
+        let desc = match q.order_type.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => return Err(invalid_parameter("order_type", other, "desc or asc")),
+        };
+        Ok((
+            offset,
+            RepoListQuery {
+                filter: q.filter.into_filter()?,
+                column,
+                desc,
+                offset,
+                limit,
+            },
+        ))
+    }
+}
+
+/// One item of the v2 list (`ShowReposResp`).
+#[derive(Debug, Serialize)]
+struct V2Repo<'a> {
+    name: &'a str,
+    category: &'a str,
+    description: &'a str,
+    size: i64,
+    is_public: bool,
+    num_images: usize,
+    num_download: i64,
+    created_at: String,
+    updated_at: String,
+    logo: &'a str,
+    url: &'a str,
+    path: String,
+    internal_path: String,
+    domain_name: &'a str,
+    namespace: &'a str,
+    tags: Vec<&'a str>,
+    status: bool,
+    total_range: usize,
+}
+
+impl<'a> V2Repo<'a> {
+    fn new(v: &'a RepoView, total: usize) -> Self {
+        Self {
+            name: &v.ctx.repository,
+            category: &v.meta.category,
+            description: &v.meta.description,
+            size: v.size,
+            is_public: v.meta.is_public,
+            num_images: v.num_images,
+            num_download: v.meta.num_download,
+            created_at: format_time(v.meta.created),
+            updated_at: format_time(v.updated_at),
+            logo: "",
+            url: "",
+            path: format!(
+                "{}/{}/{}",
+                v.ctx.registry_host, v.ctx.namespace, v.ctx.repository
+            ),
+            internal_path: format!(
+                "{}/{}/{}",
+                v.ctx.internal_host, v.ctx.namespace, v.ctx.repository
+            ),
+            domain_name: &v.domain_name,
+            namespace: &v.ctx.namespace,
+            tags: v.tags.iter().map(|t| &**t).collect(),
+            status: false,
+            total_range: total,
+        }
+    }
+}
+
+/// `GET /v2/manage/repos` (`ListReposDetails`): 200, a bare array of the
+/// caller's repositories with `Content-Range: {offset}-{count}/{total}`.
+/// Default order: organization, then name, ascending (no page states one).
+/// 400: `SVCSTG.SWR.4000056` bad `limit`, `SVCSTG.SWR.4001072` `limit`
+/// without `offset`, `SVCSTG.SWR.4000014` bad `offset`, `order_column`,
+/// `order_type`, `category` or `is_public`, `SVCSTG.SWR.4001035` bad `filter`.
+async fn list_repos_details(
+    State(store): State<Store>,
+    Extension(identity): Extension<Identity>,
+    ApiQuery(query): ApiQuery<V2Query>,
+) -> ApiResult<Response> {
+    let (offset, query) = query.into_query()?;
+    let page = store.list_repos(caller_domain(&identity), &query);
+    let items: Vec<V2Repo<'_>> = page
+        .repos
+        .iter()
+        .map(|v| V2Repo::new(v, page.total))
+        .collect();
+    let mut response = axum::Json(items).into_response();
+    let range = format!("{offset}-{}/{}", page.repos.len(), page.total);
+    if let Ok(value) = HeaderValue::from_str(&range) {
+        response.headers_mut().insert(CONTENT_RANGE, value);
+    }
+    Ok(response)
+}
+
+/// Query of `ListRepoDetails` (v3).
+#[derive(Debug, Default, Deserialize)]
+struct V3Query {
+    #[serde(flatten)]
+    filter: FilterParams,
+    limit: Option<String>,
+    marker: Option<String>,
+}
+
+/// One item of the v3 list (`ShowReposRespV3`).
+#[derive(Debug, Serialize)]
+struct V3Repo<'a> {
+    id: i64,
+    name: &'a str,
+    category: &'a str,
+    description: &'a str,
+    size: i64,
+    is_public: bool,
+    num_images: usize,
+    num_download: i64,
+    created_at: String,
+    updated_at: String,
+    domain_name: &'a str,
+    namespace_name: &'a str,
+    status: bool,
+}
+
+/// The v3 answer.
+#[derive(Debug, Serialize)]
+struct V3Body<'a> {
+    repos: Vec<V3Repo<'a>>,
+    /// The marker of the next page; absent on the last page.
+    #[serde(rename = "nextMarker", skip_serializing_if = "Option::is_none")]
+    next_marker: Option<i64>,
+}
+
+/// `GET /v3/manage/repos` (`ListRepoDetails`): 200 `{"repos":[…],
+/// "nextMarker":N}`. The marker is an integer (the SDK models it so): the id
+/// of the last repository returned; pages follow repository ids, so a walk
+/// returns every repository that exists throughout exactly once, whatever is
+/// created or deleted between pages. 400 `SVCSTG.SWR.4000056` bad `limit`,
+/// `SVCSTG.SWR.4000014` bad `marker`, `category` or `is_public`.
+async fn list_repo_details(
+    State(store): State<Store>,
+    Extension(identity): Extension<Identity>,
+    ApiQuery(query): ApiQuery<V3Query>,
+) -> ApiResult<Response> {
+    let limit = parse_limit(query.limit.as_deref())?;
+    let after = match query.marker.as_deref().filter(|m| !m.is_empty()) {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
+            invalid_parameter("marker", raw, "an integer of 0 or more (a nextMarker)")
+        })?),
+    };
+    let walk = RepoWalkQuery {
+        filter: query.filter.into_filter()?,
+        after,
+        limit,
+    };
+    let page = store.walk_repos(caller_domain(&identity), &walk);
+    let body = V3Body {
+        repos: page
+            .repos
+            .iter()
+            .map(|v| V3Repo {
+                id: v.id,
+                name: &v.ctx.repository,
+                category: &v.meta.category,
+                description: &v.meta.description,
+                size: v.size,
+                is_public: v.meta.is_public,
+                num_images: v.num_images,
+                num_download: v.meta.num_download,
+                created_at: format_time(v.meta.created),
+                updated_at: format_time(v.updated_at),
+                domain_name: &v.domain_name,
+                namespace_name: &v.ctx.namespace,
+                status: false,
+            })
+            .collect(),
+        next_marker: page.next,
+    };
+    Ok(axum::Json(body).into_response())
+}
+
+/// `ShowRepository`'s answer.
+#[derive(Debug, Serialize)]
+struct ShowBody<'a> {
+    id: i64,
+    ns_id: i64,
+    name: &'a str,
+    category: &'a str,
+    description: &'a str,
+    creator_id: &'a str,
+    creator_name: &'a str,
+    size: i64,
+    is_public: bool,
+    num_images: usize,
+    num_download: i64,
+    url: &'a str,
+    path: String,
+    internal_path: String,
+    created: String,
+    updated: String,
+    domain_id: &'a str,
+    priority: i64,
+}
+
+/// `GET /v2/manage/namespaces/{namespace}/repos/{repository}`
+/// (`ShowRepository`): 200; 404 `SVCSTG.SWR.4040058` / `SVCSTG.SWR.4040010`.
+async fn show_repository(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<RepoPath>,
+) -> ApiResult<Response> {
+    let (ns, repo) = path.resolve()?;
+    let v = store.repository(&ns, &repo)?;
+    Ok(axum::Json(ShowBody {
+        id: v.id,
+        ns_id: v.ns_id,
+        name: &v.ctx.repository,
+        category: &v.meta.category,
+        description: &v.meta.description,
+        creator_id: &v.ctx.domain_id,
+        creator_name: &v.creator_name,
+        size: v.size,
+        is_public: v.meta.is_public,
+        num_images: v.num_images,
+        num_download: v.meta.num_download,
+        url: "",
+        path: format!(
+            "{}/{}/{}",
+            v.ctx.registry_host, v.ctx.namespace, v.ctx.repository
+        ),
+        internal_path: format!(
+            "{}/{}/{}",
+            v.ctx.internal_host, v.ctx.namespace, v.ctx.repository
+        ),
+        created: format_time(v.meta.created),
+        updated: format_time(v.updated_at),
+        domain_id: &v.ctx.domain_id,
+        priority: 0,
+    })
+    .into_response())
+}
+
+/// Body of `CreateRepo`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    /// Repository name (`/` allowed).
+    repository: String,
+    /// Public or private.
+    is_public: bool,
+    /// One of [`CATEGORIES`].
+    category: Option<String>,
+    /// Free text.
+    description: Option<String>,
+}
+
+/// Body of `UpdateRepo`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    /// Public or private.
+    is_public: bool,
+    /// One of [`CATEGORIES`].
+    category: Option<String>,
+    /// Free text.
+    description: Option<String>,
+}
+
+fn check_fields(category: Option<&str>, description: Option<&str>) -> ApiResult<()> {
+    if let Some(c) = category {
+        check_category(c)?;
+    }
+    if let Some(d) = description
+        && d.chars().count() > MAX_DESCRIPTION
+    {
+        return Err(invalid_parameter(
+            "description",
+            &format!("{} characters", d.chars().count()),
+            &format!("at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// `{namespace}` from the path of `CreateRepo`.
+#[derive(Debug, Deserialize)]
+struct NamespacePath {
+    namespace: String,
+}
+
+/// `POST /v2/manage/namespaces/{namespace}/repos` (`CreateRepo`): 201 `{}`;
+/// 400 `SVCSTG.SWR.4001029` bad name, `SVCSTG.SWR.4000014` bad category; 404
+/// `SVCSTG.SWR.4040058` unknown organization; 409 `SVCSTG.SWR.4090006` when
+/// the repository exists.
+async fn create_repo(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<NamespacePath>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<Response> {
+    check_namespace(&path.namespace)?;
+    let (ns, repo) = RepoPath {
+        namespace: path.namespace,
+        repository: body.repository,
+    }
+    .resolve()?;
+    check_fields(body.category.as_deref(), body.description.as_deref())?;
+    store.create_repo(
+        &ns,
+        &repo,
+        &RepoFields {
+            category: body.category,
+            description: body.description,
+            is_public: Some(body.is_public),
+        },
+    )?;
+    Ok(created())
+}
+
+/// `PATCH /v2/manage/namespaces/{namespace}/repos/{repository}`
+/// (`UpdateRepo`): 201 `{}`; 400 `SVCSTG.SWR.4000014` bad category; 404.
+async fn update_repo(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<RepoPath>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> ApiResult<Response> {
+    let (ns, repo) = path.resolve()?;
+    check_fields(body.category.as_deref(), body.description.as_deref())?;
+    store.update_repo(
+        &ns,
+        &repo,
+        &RepoFields {
+            category: body.category,
+            description: body.description,
+            is_public: Some(body.is_public),
+        },
+    )?;
+    Ok(created())
+}
+
+/// `DELETE /v2/manage/namespaces/{namespace}/repos/{repository}`
+/// (`DeleteRepo`): 204, its tags go with it; 404.
+async fn delete_repo(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<RepoPath>,
+) -> ApiResult<StatusCode> {
+    let (ns, repo) = path.resolve()?;
+    store.delete_repo(&ns, &repo)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,248 @@
+//! Pieces shared by the SWR tag APIs: name rules, sort parameters, limits,
+//! and the tag fields both list formats carry.
+//!
+//! Error codes come from the SWR error-code table,
+//! <https://support.huaweicloud.com/intl/en-us/api-swr/ErrorCode.html>
+//! (the Open Telekom Cloud copy of the same table lists the 400/404 codes
+//! below with their messages).
+
+use std::sync::LazyLock;
+
+use axum::http::StatusCode;
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::{LookupError, Order, OrderColumn, OrderType};
+
+/// Namespace (organization) names: 1-64 characters, a lowercase letter
+/// first, a lowercase letter or digit last, lowercase letters and digits
+/// joined by `.`, `_`, `__` or one or more `-` (the SWR FAQ's regular
+/// expression, which allows repeated hyphens as Docker's reference grammar
+/// does: `a--b` is valid; see CONFORMANCE.md for the sources). The length is
+/// checked separately. The same pattern is in `fixtures/schema.json`.
+pub(crate) const NAMESPACE_PATTERN: &str = "^[a-z][a-z0-9]*(?:(?:[._]|__|-+)[a-z0-9]+)*$";
+
+/// Repository names: 1-128 characters, a lowercase letter or digit first and
+/// last, components joined by `.`, `_`, `__`, `/` or one or more `-`.
+pub(crate) const REPOSITORY_PATTERN: &str = "^[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*$";
+
+static NAMESPACE_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(NAMESPACE_PATTERN).expect("valid pattern"));
+static REPOSITORY_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(REPOSITORY_PATTERN).expect("valid pattern"));
+
+/// Default and largest page sizes of both list APIs.
+pub(crate) const DEFAULT_LIMIT: usize = 100;
+/// Largest page size of both list APIs.
+pub(crate) const MAX_LIMIT: usize = 1000;
+
+/// `{namespace}` and `{repository}` as they arrive in the path.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RepoPath {
+    /// Organization name.
+    pub namespace: String,
+    /// Repository name, with `/` written as `$` (raw, or `%24` from the Python SDK).
+    pub repository: String,
+}
+
+impl RepoPath {
+    /// Validates both names and turns `$` back into `/`.
+    ///
+    /// 400 `SVCSTG.SWR.4001028` "Invalid organization name" or
+    /// `SVCSTG.SWR.4001029` "Invalid image name".
+    pub(crate) fn resolve(self) -> ApiResult<(String, String)> {
+        let ns = self.namespace;
+        if ns.len() > 64 || !NAMESPACE_RE.is_match(&ns) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
+            ))
+            .with_code("SVCSTG.SWR.4001028"));
+        }
+        let repo = self.repository.replace('$', "/");
+        if repo.len() > 128 || !REPOSITORY_RE.is_match(&repo) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid image name: {repo:?}. Use 1-128 lowercase letters, digits, '.', '/', '_' or '-', starting and ending with a letter or digit, with no two separators together except '__' and repeated '-'; send '/' as '$'."
+            ))
+            .with_code("SVCSTG.SWR.4001029"));
+        }
+        Ok((ns, repo))
+    }
+}
+
+impl From<LookupError> for ApiError {
+    /// 404 `SVCSTG.SWR.4040058` "The organization was not found" or
+    /// `SVCSTG.SWR.4040010` "The image does not exist" (the SWR table's words
+    /// for a missing repository).
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::NamespaceNotFound(ns) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("The organization was not found: {ns}"),
+            )
+            .with_code("SVCSTG.SWR.4040058"),
+            LookupError::RepositoryNotFound(repo) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("The image does not exist: repository {repo} was not found"),
+            )
+            .with_code("SVCSTG.SWR.4040010"),
+        }
+    }
+}
+
+/// A JSON answer from pre-serialised parts (`head`, the items joined with
+/// commas, `tail`), with `Content-Type: application/json`.
+pub(crate) fn json_list(
+    head: &[u8],
+    items: &[bytes::Bytes],
+    tail: &[u8],
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let size = head.len() + tail.len() + items.iter().map(|i| i.len() + 1).sum::<usize>();
+    let mut body = bytes::BytesMut::with_capacity(size);
+    body.extend_from_slice(head);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.extend_from_slice(b",");
+        }
+        body.extend_from_slice(item);
+    }
+    body.extend_from_slice(tail);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.freeze(),
+    )
+        .into_response()
+}
+
+/// The cached JSON of `value`, built by `make` on first use.
+pub(crate) fn cached<T: serde::Serialize>(
+    cell: &std::sync::OnceLock<bytes::Bytes>,
+    make: impl FnOnce() -> T,
+) -> bytes::Bytes {
+    cell.get_or_init(|| serde_json::to_vec(&make()).unwrap_or_default().into())
+        .clone()
+}
+
+/// 400 `SVCSTG.SWR.4000014` "Invalid API parameter(s)" naming the parameter.
+pub(crate) fn invalid_parameter(name: &str, value: &str, expected: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "Invalid API parameter(s): {name}={value:?}; expected {expected}."
+    ))
+    .with_code("SVCSTG.SWR.4000014")
+}
+
+/// Parses `limit`: default 100, 1-1000, else 400 `SVCSTG.SWR.4000056` "Invalid page size".
+pub(crate) fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid page size: limit={raw:?}; expected an integer from 1 to {MAX_LIMIT}."
+        ))
+        .with_code("SVCSTG.SWR.4000056")),
+    }
+}
+
+/// Parses `order_column` (`updated_at` | `tag`) and `order_type` (`desc` |
+/// `asc`). The defaults, `updated_at` and `desc`, are the emulator's choice:
+/// the API pages document no default.
+pub(crate) fn parse_order(column: Option<&str>, direction: Option<&str>) -> ApiResult<Order> {
+    let column = match column {
+        None | Some("updated_at") => OrderColumn::UpdatedAt,
+        Some("tag") => OrderColumn::Tag,
+        Some(other) => {
+            return Err(invalid_parameter(
+                "order_column",
+                other,
+                "updated_at or tag",
+            ));
+        }
+    };
+    let direction = match direction {
+        None | Some("desc") => OrderType::Desc,
+        Some("asc") => OrderType::Asc,
+        Some(other) => return Err(invalid_parameter("order_type", other, "desc or asc")),
+    };
+    Ok(Order { column, direction })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(ns: &str, repo: &str) -> ApiResult<(String, String)> {
+        RepoPath {
+            namespace: ns.into(),
+            repository: repo.into(),
+        }
+        .resolve()
+    }
+
+    #[test]
+    fn names_follow_the_documented_rules() {
+        assert!(names("namespace", "busybox").is_ok());
+        assert!(names("a", "b").is_ok());
+        assert!(names("my__org", "a__b").is_ok());
+        assert!(
+            names("a--b", "c---d$e--f").is_ok(),
+            "repeated hyphens, as Docker"
+        );
+        assert_eq!(names("ns", "group$app").unwrap().1, "group/app");
+        for bad in [
+            "",
+            "1ns",
+            "ns-",
+            "Ns",
+            "a.-b",
+            "a-.b",
+            "a___b",
+            "a..b",
+            &"a".repeat(65),
+        ] {
+            let e = names(bad, "r").unwrap_err();
+            assert_eq!(e.code(), Some("SVCSTG.SWR.4001028"), "{bad:?}");
+        }
+        for bad in [
+            "",
+            "-r",
+            "r/",
+            "a$$b",
+            "a/.b",
+            "A",
+            "a___b",
+            &"a".repeat(129),
+        ] {
+            let e = names("ns", bad).unwrap_err();
+            assert_eq!(e.code(), Some("SVCSTG.SWR.4001029"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_schema_uses_the_same_name_patterns() {
+        let schema: serde_json::Value = serde_json::from_str(crate::store::seed::SCHEMA).unwrap();
+        let defs = &schema["$defs"];
+        assert_eq!(
+            defs["namespace"]["properties"]["name"]["pattern"],
+            NAMESPACE_PATTERN
+        );
+        assert_eq!(
+            defs["repository"]["properties"]["name"]["pattern"],
+            REPOSITORY_PATTERN
+        );
+    }
+
+    #[test]
+    fn limits_outside_1_to_1000_are_invalid_page_sizes() {
+        assert_eq!(parse_limit(None).unwrap(), 100);
+        assert_eq!(parse_limit(Some("1000")).unwrap(), 1000);
+        for bad in ["0", "1001", "-1", "ten", "", "1e3"] {
+            assert_eq!(
+                parse_limit(Some(bad)).unwrap_err().code(),
+                Some("SVCSTG.SWR.4000056")
+            );
+        }
+    }
+}

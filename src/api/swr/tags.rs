@@ -1,0 +1,172 @@
+//! SWR single-tag operations: show, create (retag) and delete.
+//!
+//! - `GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}`:
+//!   "Querying a Specified Image Tag" (`ShowRepoTag`),
+//!   <https://support.huaweicloud.com/intl/en-us/api-swr/ShowRepoTag.html>.
+//! - `POST /v2/manage/namespaces/{namespace}/repos/{repository}/tags`:
+//!   "Creating an Image Tag" (`CreateRepoTag`),
+//!   <https://support.huaweicloud.com/api-swr/swr_02_0076.html>.
+//! - `DELETE /v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}`:
+//!   "Deleting the Image with a Specified Tag" (`DeleteRepoTag`),
+//!   <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0036.html>.
+//!
+//! Writes are visible at once in the v2 and v3 lists, in their place in
+//! every order (a retag's `updated` is now).
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use regex::Regex;
+use serde::Deserialize;
+
+use super::shared::RepoPath;
+use super::v3::V3Tag;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::front::gated;
+use crate::state::AppState;
+use crate::store::{Store, TagWriteError};
+
+/// Docker tag names: a word character first, then up to 127 of `[A-Za-z0-9_.-]`.
+/// The same pattern is in `fixtures/schema.json`.
+pub(crate) const TAG_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+
+static TAG_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(TAG_PATTERN).expect("valid pattern"));
+
+/// SWR single-tag routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
+            post(gated(create_repo_tag)),
+        )
+        .route(
+            "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}",
+            get(gated(show_repo_tag)).delete(gated(delete_repo_tag)),
+        )
+}
+
+/// `{namespace}`, `{repository}` and `{tag}` from the path.
+#[derive(Debug, Deserialize)]
+struct TagPath {
+    namespace: String,
+    repository: String,
+    tag: String,
+}
+
+impl TagPath {
+    fn resolve(self) -> ApiResult<(String, String, String)> {
+        let (ns, repo) = RepoPath {
+            namespace: self.namespace,
+            repository: self.repository,
+        }
+        .resolve()?;
+        check_tag(&self.tag, "tag")?;
+        Ok((ns, repo, self.tag))
+    }
+}
+
+/// 400 `SVCSTG.SWR.4009021` "Invalid image tag" (SWR error-code table).
+fn check_tag(tag: &str, field: &str) -> ApiResult<()> {
+    if TAG_RE.is_match(tag) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid image tag: {field}={tag:?}; use up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -."
+        ))
+        .with_code("SVCSTG.SWR.4009021"))
+    }
+}
+
+impl From<TagWriteError> for ApiError {
+    /// 404 `SVCSTG.SWR.4040048` "The image tag was not found"; 409
+    /// `SVCSTG.SWR.4090006` "The image already exists" (SWR error-code table).
+    fn from(e: TagWriteError) -> Self {
+        match e {
+            TagWriteError::Lookup(e) => e.into(),
+            TagWriteError::TagNotFound(tag) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("The image tag was not found: {tag}"),
+            )
+            .with_code("SVCSTG.SWR.4040048"),
+            TagWriteError::TagExists(tag) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("The image already exists: tag {tag} exists; send \"override\": true to replace it"),
+            )
+            .with_code("SVCSTG.SWR.4090006"),
+            TagWriteError::IdsExhausted => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                format!("No tag id is left: ids go up to {}.", crate::store::MAX_ID),
+            ),
+        }
+    }
+}
+
+/// `GET …/tags/{tag}` (`ShowRepoTag`): 200 with the tag, lowercase `tag`,
+/// manifest included; 404 `SVCSTG.SWR.4040048` when it does not exist.
+async fn show_repo_tag(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<TagPath>,
+) -> ApiResult<Response> {
+    let (ns, repo, name) = path.resolve()?;
+    let Some(tag) = store.tag(&ns, &repo, &name)? else {
+        return Err(TagWriteError::TagNotFound(name).into());
+    };
+    let ctx = store.list_context(&ns, &repo)?;
+    let body = super::shared::cached(&tag.json.shapes().v3_manifest, || {
+        V3Tag::new(&tag, &ctx, true)
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+/// Body of `CreateRepoTag`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTagBody {
+    /// The existing tag.
+    source_tag: String,
+    /// The new tag.
+    destination_tag: String,
+    /// Replace `destination_tag` if it exists (default false).
+    #[serde(default)]
+    r#override: bool,
+}
+
+/// `POST …/tags` (`CreateRepoTag`): 201 with an empty body; 404
+/// `SVCSTG.SWR.4040048` when the source is missing; 409 `SVCSTG.SWR.4090006`
+/// when the destination exists and `override` is false.
+async fn create_repo_tag(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<RepoPath>,
+    ApiJson(body): ApiJson<CreateTagBody>,
+) -> ApiResult<StatusCode> {
+    let (ns, repo) = path.resolve()?;
+    check_tag(&body.source_tag, "source_tag")?;
+    check_tag(&body.destination_tag, "destination_tag")?;
+    store.retag(
+        &ns,
+        &repo,
+        &body.source_tag,
+        &body.destination_tag,
+        body.r#override,
+    )?;
+    Ok(StatusCode::CREATED)
+}
+
+/// `DELETE …/tags/{tag}` (`DeleteRepoTag`): 204; 404 `SVCSTG.SWR.4040048`.
+async fn delete_repo_tag(
+    State(store): State<Store>,
+    ApiPath(path): ApiPath<TagPath>,
+) -> ApiResult<StatusCode> {
+    let (ns, repo, name) = path.resolve()?;
+    store.delete_tag(&ns, &repo, &name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
