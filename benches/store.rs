@@ -13,6 +13,10 @@
 //! - `ims_aggregate/{100,100k}`: `images_tags` plus the JSON encoding of its
 //!   answer, for a project of 100 and 100,000 images with the same distinct
 //!   tags (3 keys × 10 values). Target: 100k ≤ 2× 100.
+//! - `repos/v2_offset/{100,100k}`, `repos/v3_marker/{100,100k}`: a page of
+//!   100 repositories (`ListReposDetails` by offset, `ListRepoDetails` after
+//!   an id marker) from an account holding 100 or 100,000 repositories, in
+//!   the middle of the list. Target: 100k ≤ 2× 100.
 //! - `load/swr_100k_tags`, `load/ims_100k_images`: `seed::load` of a fixture
 //!   already in memory (parse, schema validation, index build).
 //! - `load/swr_1M_tags` (printed once): target ≤ 3 s; the process's peak RSS
@@ -27,6 +31,10 @@ use ims_swr_mock::Store;
 use ims_swr_mock::internals::{FixtureSource, SeedSettings, load};
 use ims_swr_mock::internals::{GenerateSpec, write_fixture};
 use ims_swr_mock::internals::{Order, PageQuery, Start};
+use ims_swr_mock::internals::{RepoListQuery, RepoWalkQuery, ResourceSpec, write_fixture_with};
+
+/// The account the generated organizations belong to (the default one).
+const DOMAIN: &str = "0503dda878000fed0f75c0096d70a960";
 
 const NS: &str = "bench";
 const REPO: &str = "app";
@@ -197,9 +205,68 @@ fn loads(c: &mut Criterion) {
     g.finish();
 }
 
+/// A store whose account holds `n` repositories (100 per organization),
+/// one tag each.
+fn repos_store(n: usize) -> Store {
+    let extra = ResourceSpec {
+        namespaces: n / 100,
+        repos_per_namespace: 100,
+        tags_per_repo: 1,
+    };
+    let mut buf = Vec::new();
+    write_fixture_with(&spec(1, None), &extra, &mut buf).expect("generate fixture");
+    load_one(&FixtureSource::Json {
+        name: format!("generated-{n}-repositories"),
+        text: String::from_utf8(buf).expect("fixture is UTF-8"),
+    })
+}
+
+fn repos(c: &mut Criterion) {
+    let mut g = c.benchmark_group("repos");
+    g.sample_size(50)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for n in [100usize, 100_000] {
+        let store = repos_store(n);
+        let offset = if n > PAGE { n / 2 } else { 0 };
+        let q = RepoListQuery {
+            offset,
+            limit: PAGE,
+            ..RepoListQuery::default()
+        };
+        let page = store.list_repos(Some(DOMAIN), &q);
+        // The generated organizations plus the spec's own one.
+        assert_eq!(page.total, n + 1);
+        assert_eq!(page.repos.len(), PAGE);
+        g.bench_with_input(BenchmarkId::new("v2_offset", label(n)), &q, |b, q| {
+            b.iter(|| black_box(store.list_repos(Some(DOMAIN), black_box(q))))
+        });
+        // The id of the repository in the middle, as a v3 marker.
+        let probe = RepoWalkQuery {
+            limit: offset.max(1),
+            ..RepoWalkQuery::default()
+        };
+        let after = if n > PAGE {
+            store.walk_repos(Some(DOMAIN), &probe).next
+        } else {
+            None
+        };
+        let w = RepoWalkQuery {
+            after,
+            limit: PAGE,
+            ..RepoWalkQuery::default()
+        };
+        assert_eq!(store.walk_repos(Some(DOMAIN), &w).repos.len(), PAGE);
+        g.bench_with_input(BenchmarkId::new("v3_marker", label(n)), &w, |b, w| {
+            b.iter(|| black_box(store.walk_repos(Some(DOMAIN), black_box(w))))
+        });
+    }
+    g.finish();
+}
+
 /// The benchmark groups (in a private module: `criterion_group!` makes a `pub fn`).
 mod groups {
-    use super::{criterion_group, ims_aggregate, loads, pages};
-    criterion_group!(benches, pages, ims_aggregate, loads);
+    use super::{criterion_group, ims_aggregate, loads, pages, repos};
+    criterion_group!(benches, pages, repos, ims_aggregate, loads);
 }
 criterion_main!(groups::benches);

@@ -66,9 +66,14 @@ pub mod internals {
     pub use crate::http::body::{DEFAULT_MAX_ADMIN_BODY, MAX_BODY};
     pub use crate::http::zerocopy::{MIN_SHARED, shared_count};
     pub use crate::state::AppState;
-    pub use crate::store::generate::{GenerateSpec, write_fixture};
+    pub use crate::store::generate::{
+        GenerateSpec, ResourceSpec, write_fixture, write_fixture_with,
+    };
     pub use crate::store::model::format_time;
     pub use crate::store::seed::{FixtureSource, SeedSettings, load};
+    pub use crate::store::swr::{
+        RepoColumn, RepoFilter, RepoListPage, RepoListQuery, RepoView, RepoWalkPage, RepoWalkQuery,
+    };
     /// Fixture loading.
     pub mod seed {
         pub use crate::store::seed::{load, load_with_secrets_of};

@@ -7,7 +7,9 @@
 //   IMS_SWR_MOCK_URL=http://127.0.0.1:8080 node sdk_test.js
 //
 // The SDK offers ListRepositoryTags (v2), CreateRepoTag and DeleteRepoTag; it has neither
-// the v3 list nor ShowRepoTag. Each check prints `ok - <name>`; the last line is `OK`; any
+// the v3 list nor ShowRepoTag. Of the resource operations it offers ListNamespaces,
+// ShowNamespace, CreateNamespace, DeleteNamespaces, ListReposDetails, ShowRepository,
+// CreateRepo, UpdateRepo and DeleteRepo (not ListRepoDetails v3). Each check prints `ok - <name>`; the last line is `OK`; any
 // failure exits non-zero. The core logs every error answer on stdout at ERROR level; that
 // noise is expected.
 "use strict";
@@ -151,6 +153,66 @@ check("All three operations on group$app (a repository with a slash)", async () 
   assert.equal((await create("v1", "v2", false, at)).httpStatusCode, 201);
   assert.equal((await remove("v1", at)).httpStatusCode, 204);
   assert.deepEqual(names(await list(at)), ["v2"]);
+});
+
+// Organizations and repositories (issue 18): every one the Node SDK offers (it has no
+// ListRepoDetails v3).
+const repoNames = (response) => response.map((r) => r.name);
+function listRepos(params = {}) {
+  let request = new swr.ListReposDetailsRequest();
+  if (params.namespace !== undefined) request = request.withNamespace(params.namespace);
+  if (params.name !== undefined) request = request.withName(params.name);
+  if (params.offset !== undefined) request = request.withOffset(params.offset);
+  if (params.limit !== undefined) request = request.withLimit(params.limit);
+  return client.listReposDetails(request);
+}
+check("ListNamespaces answers the caller's organizations", async () => {
+  const response = await client.listNamespaces(new swr.ListNamespacesRequest());
+  assert.equal(response.httpStatusCode, 200);
+  assert.deepEqual(response.namespaces.map((n) => [n.id, n.name, n.creator_name, n.auth]), [[1, NS, "admin", 7]]);
+});
+check("CreateNamespace is 201, ShowNamespace shows it, a taken name is 409 SVCSTG.SWR.4090006", async () => {
+  const body = new swr.CreateNamespaceRequestBody().withNamespace("nodeorg");
+  assert.equal((await client.createNamespace(new swr.CreateNamespaceRequest().withBody(body))).httpStatusCode, 201);
+  const shown = await client.showNamespace(new swr.ShowNamespaceRequest().withNamespace("nodeorg"));
+  assert.equal(shown.name, "nodeorg");
+  assert.equal(shown.auth, 7);
+  await expectError(client.createNamespace(new swr.CreateNamespaceRequest().withBody(body)), 409, "SVCSTG.SWR.4090006");
+});
+check("ShowNamespace of another tenant's organization is 403 SVCSTG.SWR.4030170", () =>
+  expectError(client.showNamespace(new swr.ShowNamespaceRequest().withNamespace("othernamespace")), 403,
+    "SVCSTG.SWR.4030170"));
+check("CreateRepo, ShowRepository, UpdateRepo and ListReposDetails with Content-Range", async () => {
+  const body = new swr.CreateRepoRequestBody().withRepository("app").withIsPublic(true).withCategory("linux")
+    .withDescription("from node");
+  const created = await client.createRepo(new swr.CreateRepoRequest().withNamespace("nodeorg").withBody(body));
+  assert.equal(created.httpStatusCode, 201);
+  const shown = await client.showRepository(new swr.ShowRepositoryRequest().withNamespace("nodeorg").withRepository("app"));
+  assert.deepEqual([shown.name, shown.category, shown.description, shown.is_public, shown.num_images],
+    ["app", "linux", "from node", true, 0]);
+  const update = new swr.UpdateRepoRequestBody().withIsPublic(false).withDescription("changed");
+  const updated = await client.updateRepo(new swr.UpdateRepoRequest().withNamespace("nodeorg").withRepository("app")
+    .withBody(update));
+  assert.equal(updated.httpStatusCode, 201);
+  const listed = await listRepos({ namespace: "nodeorg", offset: "0", limit: "10" });
+  assert.deepEqual(repoNames(listed), ["app"]);
+  assert.equal(listed["Content-Range"], "0-1/1");
+  assert.equal(listed[0].description, "changed");
+  assert.equal(listed[0].is_public, false);
+});
+check("ListReposDetails: limit without offset is 400 SVCSTG.SWR.4001072", () =>
+  expectError(listRepos({ limit: "10" }), 400, "SVCSTG.SWR.4001072"));
+check("DeleteNamespaces while it holds a repository is 406 SVCSTG.SWR.4060012", () =>
+  expectError(client.deleteNamespaces(new swr.DeleteNamespacesRequest().withNamespace("nodeorg")), 406,
+    "SVCSTG.SWR.4060012"));
+check("DeleteRepo then DeleteNamespaces are 204; the organization is gone (404 SVCSTG.SWR.4040058)", async () => {
+  const repo = new swr.DeleteRepoRequest().withNamespace("nodeorg").withRepository("app");
+  assert.equal((await client.deleteRepo(repo)).httpStatusCode, 204);
+  await expectError(client.deleteRepo(repo), 404, "SVCSTG.SWR.4040010");
+  const ns = new swr.DeleteNamespacesRequest().withNamespace("nodeorg");
+  assert.equal((await client.deleteNamespaces(ns)).httpStatusCode, 204);
+  await expectError(client.showNamespace(new swr.ShowNamespaceRequest().withNamespace("nodeorg")), 404,
+    "SVCSTG.SWR.4040058");
 });
 
 async function main() {

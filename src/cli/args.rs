@@ -397,6 +397,16 @@ pub(crate) struct GenerateArgs {
     /// Tags per image, at most 10 (the IMS quota).
     #[arg(long, default_value_t = 3, requires = "project", value_parser = clap::value_parser!(u8).range(0..=10))]
     pub tags_per_image: u8,
+    /// Extra SWR organizations, named `{namespace}-00000`, `{namespace}-00001`, …
+    /// (for the organization and repository lists).
+    #[arg(long, default_value_t = 0)]
+    pub namespaces: usize,
+    /// Repositories in each extra organization (`repo-00000`, …).
+    #[arg(long, default_value_t = 1, requires = "namespaces")]
+    pub repos_per_namespace: usize,
+    /// Tags in each repository of the extra organizations.
+    #[arg(long, default_value_t = 0, requires = "namespaces")]
+    pub tags_per_repo: usize,
 }
 
 /// Options of `healthcheck`.

@@ -14,7 +14,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::StartError;
 use crate::server::shutdown_signal;
-use crate::store::generate::{GenerateSpec, write_fixture};
+use crate::store::generate::{GenerateSpec, ResourceSpec, write_fixture_with};
 use args::{Cli, Command, GenerateArgs, ServeArgs};
 
 /// Runs the command line: the `ims-swr-mock` binary is this function.
@@ -159,6 +159,11 @@ fn run(args: ServeArgs) -> ExitCode {
 
 /// `generate-fixture`: writes a fixture to stdout.
 fn generate(args: GenerateArgs) -> ExitCode {
+    let extra = ResourceSpec {
+        namespaces: args.namespaces,
+        repos_per_namespace: args.repos_per_namespace,
+        tags_per_repo: args.tags_per_repo,
+    };
     let spec = GenerateSpec {
         namespace: args.namespace,
         repository: args.repository,
@@ -179,7 +184,7 @@ fn generate(args: GenerateArgs) -> ExitCode {
     }
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    match write_fixture(&spec, &mut out) {
+    match write_fixture_with(&spec, &extra, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

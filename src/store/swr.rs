@@ -55,20 +55,20 @@ pub(crate) const DEFAULT_RESOURCE_TIME: i64 = 1_530_857_935;
 
 /// What the repository APIs show about a repository besides its tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RepoMeta {
+pub struct RepoMeta {
     /// `category`, one of [`CATEGORIES`].
-    pub(crate) category: Arc<str>,
+    pub category: Arc<str>,
     /// `description`.
-    pub(crate) description: Arc<str>,
+    pub description: Arc<str>,
     /// `is_public`.
-    pub(crate) is_public: bool,
+    pub is_public: bool,
     /// Creation time, epoch seconds.
-    pub(crate) created: i64,
+    pub created: i64,
     /// Last change of the repository itself (its fields, a tag deleted),
     /// epoch seconds; `updated_at` is the later of this and its newest tag.
-    pub(crate) updated: i64,
+    pub updated: i64,
     /// `num_download`.
-    pub(crate) num_download: i64,
+    pub num_download: i64,
 }
 
 impl Default for RepoMeta {
@@ -278,27 +278,27 @@ impl NamespaceView {
 /// A repository as the repository APIs describe it, read in one critical
 /// section with its tags.
 #[derive(Debug, Clone)]
-pub(crate) struct RepoView {
+pub struct RepoView {
     /// `id`.
-    pub(crate) id: i64,
+    pub id: i64,
     /// `ns_id`: the organization's id.
-    pub(crate) ns_id: i64,
+    pub ns_id: i64,
     /// Names and hosts.
-    pub(crate) ctx: Arc<RepoContext>,
+    pub ctx: Arc<RepoContext>,
     /// Category, description, visibility, times.
-    pub(crate) meta: RepoMeta,
+    pub meta: RepoMeta,
     /// `num_images`: the tag count.
-    pub(crate) num_images: usize,
+    pub num_images: usize,
     /// `size`: the sum of the tags' sizes.
-    pub(crate) size: i64,
+    pub size: i64,
     /// `updated_at`: the later of the repository's own change and its newest tag.
-    pub(crate) updated_at: i64,
+    pub updated_at: i64,
     /// `creator_name` (the organization's creator).
-    pub(crate) creator_name: Arc<str>,
+    pub creator_name: Arc<str>,
     /// `domain_name`.
-    pub(crate) domain_name: Arc<str>,
+    pub domain_name: Arc<str>,
     /// Tag names in name order (v2 list only; empty otherwise).
-    pub(crate) tags: Vec<Arc<str>>,
+    pub tags: Vec<Arc<str>>,
 }
 
 impl RepoView {
@@ -328,7 +328,7 @@ impl RepoView {
 
 /// The columns the v2 repository list sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum RepoColumn {
+pub enum RepoColumn {
     /// Organization, then name (indexed; the emulator's default).
     #[default]
     Namespace,
@@ -344,15 +344,15 @@ pub(crate) enum RepoColumn {
 
 /// Which repositories a list keeps. Every field narrows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RepoFilter {
+pub struct RepoFilter {
     /// The organization name contains this (the pages' "fuzzy match").
-    pub(crate) namespace: Option<String>,
+    pub namespace: Option<String>,
     /// The repository name contains this.
-    pub(crate) name: Option<String>,
+    pub name: Option<String>,
     /// The category is exactly this.
-    pub(crate) category: Option<String>,
+    pub category: Option<String>,
     /// `is_public` is this.
-    pub(crate) is_public: Option<bool>,
+    pub is_public: Option<bool>,
 }
 
 impl RepoFilter {
@@ -373,46 +373,46 @@ impl RepoFilter {
 
 /// A request for one page of the v2 repository list.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RepoListQuery {
+pub struct RepoListQuery {
     /// Which repositories.
-    pub(crate) filter: RepoFilter,
+    pub filter: RepoFilter,
     /// Sort column.
-    pub(crate) column: RepoColumn,
+    pub column: RepoColumn,
     /// Descending order.
-    pub(crate) desc: bool,
+    pub desc: bool,
     /// Skip this many.
-    pub(crate) offset: usize,
+    pub offset: usize,
     /// At most this many.
-    pub(crate) limit: usize,
+    pub limit: usize,
 }
 
 /// One page of the v2 repository list.
 #[derive(Debug)]
-pub(crate) struct RepoListPage {
+pub struct RepoListPage {
     /// The repositories of the page, in order.
-    pub(crate) repos: Vec<RepoView>,
+    pub repos: Vec<RepoView>,
     /// How many repositories match in all.
-    pub(crate) total: usize,
+    pub total: usize,
 }
 
 /// A request for one page of the v3 repository walk (by id).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RepoWalkQuery {
+pub struct RepoWalkQuery {
     /// Which repositories.
-    pub(crate) filter: RepoFilter,
+    pub filter: RepoFilter,
     /// Start after this repository id (`marker`).
-    pub(crate) after: Option<i64>,
+    pub after: Option<i64>,
     /// At most this many.
-    pub(crate) limit: usize,
+    pub limit: usize,
 }
 
 /// One page of the v3 repository walk.
 #[derive(Debug)]
-pub(crate) struct RepoWalkPage {
+pub struct RepoWalkPage {
     /// The repositories of the page, by id.
-    pub(crate) repos: Vec<RepoView>,
+    pub repos: Vec<RepoView>,
     /// The marker of the next page (the last id returned) when more follow.
-    pub(crate) next: Option<i64>,
+    pub next: Option<i64>,
 }
 
 /// Why an organization or repository write failed.
@@ -673,7 +673,7 @@ impl Store {
     }
 
     /// One page of the v2 repository list of `domain` (all with `None`).
-    pub(crate) fn list_repos(&self, domain: Option<&str>, query: &RepoListQuery) -> RepoListPage {
+    pub fn list_repos(&self, domain: Option<&str>, query: &RepoListQuery) -> RepoListPage {
         let inner = self.read();
         let Some(index) = inner.repo_indexes().index(domain) else {
             return RepoListPage {
@@ -750,7 +750,7 @@ impl Store {
     /// ids, so a walk returns every repository that exists for the whole
     /// walk exactly once, whatever is written between pages, and a
     /// repository created during the walk once, at the end.
-    pub(crate) fn walk_repos(&self, domain: Option<&str>, query: &RepoWalkQuery) -> RepoWalkPage {
+    pub fn walk_repos(&self, domain: Option<&str>, query: &RepoWalkQuery) -> RepoWalkPage {
         let inner = self.read();
         let Some(index) = inner.repo_indexes().index(domain) else {
             return RepoWalkPage {
