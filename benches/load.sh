@@ -183,6 +183,11 @@ log "generating fixtures in $WORK"
 "$BIN" generate-fixture --namespace bench --repository app --tags 1000000 >"$WORK/big.json"
 "$BIN" generate-fixture --namespace imsbench --repository x --tags 1 \
     --project "$GENPROJECT" --images 100000 --tags-per-image 3 >"$WORK/ims100k.json"
+# Repository lists: 100,000 repositories (1,000 organizations x 100) vs 100.
+"$BIN" generate-fixture --namespace rbench --repository x --tags 1 \
+    --namespaces 1000 --repos-per-namespace 100 --tags-per-repo 1 >"$WORK/repos100k.json"
+"$BIN" generate-fixture --namespace rbench --repository x --tags 1 \
+    --namespaces 1 --repos-per-namespace 99 --tags-per-repo 1 >"$WORK/repos100.json"
 log "1M-tag fixture: $(du -h "$WORK/big.json" | cut -f1); 100k-image fixture: $(du -h "$WORK/ims100k.json" | cut -f1)"
 
 # ---------------------------------------------------------------- servers
@@ -211,6 +216,16 @@ BIG_JSON=$(PROBE_LOG="$WORK/big.log" python3 "$WORK/probe.py" keep "$BIG_PORT" \
     --fixtures "$WORK/big.json" --log-level warn)
 BIG_PID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pid"])' "$BIG_JSON")
 PIDS+=("$BIG_PID")
+
+# The repository-list stores (no page cache: the store's own cost).
+REPOS_PORT=$(free_port)
+taskset -c "$SERVER_CPU" "$BIN" --port "$REPOS_PORT" --auth lenient --no-page-cache \
+    --fixtures "$WORK/repos100k.json" --log-level warn >"$WORK/repos100k.log" 2>&1 &
+PIDS+=($!)
+REPOS_SMALL_PORT=$(free_port)
+taskset -c "$SERVER_CPU" "$BIN" --port "$REPOS_SMALL_PORT" --auth lenient --no-page-cache \
+    --fixtures "$WORK/repos100.json" --log-level warn >"$WORK/repos100.log" 2>&1 &
+PIDS+=($!)
 
 # The 100,000-image project (same distinct tags as the 100-image one).
 IMS_PORT=$(free_port)
@@ -354,6 +369,14 @@ pair ours_ims100 "$O/v2/$GENPROJECT/images/tags" nginx_ims100 "$N/ims_100.json"
 pair big_v3 "$B$V3?limit=100&marker=$MARKER" fresh_v3 "$F$V3?limit=100"
 pair big_v2 "$B$V2?limit=100&offset=500000" fresh_v2 "$F$V2?limit=100&offset=0"
 pair big_ims "http://127.0.0.1:$IMS_PORT/v2/$GENPROJECT/images/tags" ours_ims100_again "$O/v2/$GENPROJECT/images/tags"
+for port in "$REPOS_PORT" "$REPOS_SMALL_PORT"; do  # both up before they are measured
+    for _ in $(seq 1 600); do
+        curl -fsS -o /dev/null -H "$TOKEN" "http://127.0.0.1:$port/v2/manage/repos?offset=0&limit=1" 2>/dev/null && break
+        sleep 0.05
+    done
+done
+pair big_repos "http://127.0.0.1:$REPOS_PORT/v2/manage/repos?offset=50000&limit=100" \
+    small_repos "http://127.0.0.1:$REPOS_SMALL_PORT/v2/manage/repos?offset=0&limit=100"
 
 # ---------------------------------------------------------------- startup, RSS
 # Stop the load servers first so startup runs do not share core 0 with them.
@@ -378,7 +401,8 @@ python3 - "$BIG_JSON" "$OURS_START" "$NGINX_START" \
     "${R[ours_v3]}" "${R[nginx_v3]}" "${R[ours_v3m]}" "${R[nginx_v3m]}" \
     "${R[ours_v2]}" "${R[nginx_v2]}" "${R[ours_seed]}" "${R[nginx_seed]}" \
     "${R[ours_ims100]}" "${R[nginx_ims100]}" "${R[big_v3]}" "${R[big_v2]}" "${R[big_ims]}" \
-    "${R[fresh_v3]}" "${R[fresh_v2]}" "${R[ours_ims100_again]}" "$ROUNDS" "$(size v3_100)" "$(size v3_100_manifest)" "$(size v2_100)" "$(size ims_seed)" "$(size ims_100)" <<'EOF'
+    "${R[fresh_v3]}" "${R[fresh_v2]}" "${R[ours_ims100_again]}" "$ROUNDS" "$(size v3_100)" "$(size v3_100_manifest)" "$(size v2_100)" "$(size ims_seed)" "$(size ims_100)" \
+    "${R[big_repos]}" "${R[small_repos]}" <<'EOF'
 import json, sys
 a = sys.argv[1:]
 big, ours_s, nginx_s = json.loads(a[0]), json.loads(a[1]), json.loads(a[2])
@@ -413,6 +437,7 @@ context("  v2 100-tag page, --no-page-cache", fv2, nv2)
 scale("scale: v3 marker @500k of 1M vs 100-tag <=2x", bv3, fv3)
 scale("scale: v2 offset 500000 of 1M vs 100-tag <=2x", bv2, fv2)
 scale("scale: IMS 100k vs 100 images <=2x", bi, oi2)
+scale("scale: v2 repos offset 50000 of 100k vs 100 <=2x", r(a[25]), r(a[26]))
 w = max(len(x[0]) for x in rows) + 2
 print()
 print(f"{'target':<{w}} {'ours: req/s   p50ms   p99ms':>26}   {'ref: req/s   p50ms   p99ms':>26}   {'ratio':>7}  result")
