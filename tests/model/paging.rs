@@ -48,12 +48,17 @@ fn paging_fixture(tags: &[(String, i64)]) -> String {
 }
 
 fn expected_order(tags: &[(String, i64)], order: Order) -> Vec<String> {
-    let mut keys: Vec<(i64, String)> = tags.iter().map(|(n, u)| sort_key(order, n, *u)).collect();
-    keys.sort();
-    if !order.asc {
-        keys.reverse();
-    }
-    keys.into_iter().map(|(_, n)| n).collect()
+    order.arrange(tags.iter().map(|(n, u)| sort_key(order, n, *u)).collect())
+}
+
+/// A server on [`paging_fixture`] of `tags`, without a journal.
+async fn paging_server(tags: &[(String, i64)]) -> Result<Server, TestCaseError> {
+    Server::builder()
+        .fixture_json("paging.json", paging_fixture(tags))
+        .journal_size(0)
+        .start()
+        .await
+        .map_err(|e| TestCaseError::fail(format!("server start: {e}")))
 }
 
 async fn walk_v3(http: &Http, base: &str, limit: usize) -> Result<Vec<String>, TestCaseError> {
@@ -140,12 +145,7 @@ proptest! {
         let tags = paging_tags(n, seed);
         let want = expected_order(&tags, order);
         runtime().block_on(async {
-            let server = Server::builder()
-                .fixture_json("paging.json", paging_fixture(&tags))
-                .journal_size(0)
-                .start()
-                .await
-                .map_err(|e| TestCaseError::fail(format!("server start: {e}")))?;
+            let server = paging_server(&tags).await?;
             let http = Http::new(server.uri());
             let q = format!("limit={limit}&{}", order.query());
             let v3 = walk_v3(&http, &format!("/v3/manage/namespaces/pg/repos/r/tags?{q}"), limit).await?;
@@ -183,17 +183,13 @@ impl WalkState {
 
     /// The tags that follow the position, in walk order.
     fn following(&self, order: Order) -> Vec<String> {
-        let mut keys: Vec<(i64, String)> = self
+        let keys: Vec<(i64, String)> = self
             .tags
             .iter()
             .map(|(n, u)| sort_key(order, n, *u))
             .filter(|k| self.ahead(order, k))
             .collect();
-        keys.sort();
-        if !order.asc {
-            keys.reverse();
-        }
-        keys.into_iter().map(|(_, n)| n).collect()
+        order.arrange(keys)
     }
 }
 
@@ -277,12 +273,7 @@ async fn walk_while_writing(
     order: Order,
     seed: u64,
 ) -> Result<(), TestCaseError> {
-    let server = Server::builder()
-        .fixture_json("paging.json", paging_fixture(&tags))
-        .journal_size(0)
-        .start()
-        .await
-        .map_err(|e| TestCaseError::fail(format!("server start: {e}")))?;
+    let server = paging_server(&tags).await?;
     let http = Http::new(server.uri());
     let state = Arc::new(tokio::sync::Mutex::new(WalkState {
         tags: tags.iter().cloned().collect(),
@@ -343,17 +334,13 @@ async fn walk_while_writing(
     // As a whole: every tag present at the end, except those created behind
     // the walk, exactly once and in order (deleted ones never appear).
     let s = state.lock().await;
-    let mut keys: Vec<(i64, String)> = s
+    let keys: Vec<(i64, String)> = s
         .tags
         .iter()
         .filter(|(n, _)| !s.created_behind.contains(*n))
         .map(|(n, u)| sort_key(order, n, *u))
         .collect();
-    keys.sort();
-    if !order.asc {
-        keys.reverse();
-    }
-    let want: Vec<String> = keys.into_iter().map(|(_, n)| n).collect();
+    let want = order.arrange(keys);
     let unique: HashSet<&String> = have.iter().collect();
     prop_assert_eq!(unique.len(), have.len(), "a tag returned twice");
     prop_assert_eq!(&have, &want, "{} writes during the walk", writes);

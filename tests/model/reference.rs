@@ -232,6 +232,15 @@ pub(crate) struct Order {
 }
 
 impl Order {
+    /// The names of `keys` (from [`sort_key`]) in this order.
+    pub(crate) fn arrange(self, mut keys: Vec<(i64, String)>) -> Vec<String> {
+        keys.sort();
+        if !self.asc {
+            keys.reverse();
+        }
+        keys.into_iter().map(|(_, n)| n).collect()
+    }
+
     pub(crate) fn query(self) -> String {
         format!(
             "order_column={}&order_type={}",
@@ -249,7 +258,7 @@ pub(crate) fn sort_key(order: Order, name: &str, updated: i64) -> (i64, String) 
 impl SwrModel {
     /// Tag names in `order`, keeping those containing `filter` (ASCII case ignored).
     pub(crate) fn ordered(&self, order: Order, filter: Option<&str>) -> Vec<String> {
-        let mut names: Vec<(i64, String)> = self
+        let names: Vec<(i64, String)> = self
             .tags
             .iter()
             .filter(|(n, _)| {
@@ -257,11 +266,7 @@ impl SwrModel {
             })
             .map(|(n, t)| sort_key(order, n, t.updated))
             .collect();
-        names.sort();
-        if !order.asc {
-            names.reverse();
-        }
-        names.into_iter().map(|(_, n)| n).collect()
+        order.arrange(names)
     }
 
     /// Checks one listed or shown tag's fields against the model.
