@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ims_swr_mock::Server;
-use ims_swr_mock::store::generate::{GenerateSpec, write_fixture};
+use ims_swr_mock::internals::{GenerateSpec, write_fixture};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;

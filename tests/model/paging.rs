@@ -10,7 +10,7 @@ use crate::ops::order_strategy;
 use crate::reference::{Order, sort_key};
 use crate::support::{Rng, call, config, now, parse_time, runtime};
 use ims_swr_mock::Server;
-use ims_swr_mock::store::model::format_time;
+use ims_swr_mock::internals::format_time;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use reqwest::Method;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ims_swr_mock::store::model::format_time;
+use ims_swr_mock::internals::format_time;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
