@@ -547,19 +547,15 @@ async fn tokens_secrets_and_signatures_never_reach_the_logs() {
     );
     let uri = process.uri.clone();
     let client = reqwest::Client::new();
-    let token = client
-        .get(format!("{uri}{SWR_LIST}"))
-        .header("x-auth-token", "TOKENTEST")
-        .send()
-        .await
-        .unwrap();
+    let list_with = |token: &'static str| {
+        client
+            .get(format!("{uri}{SWR_LIST}"))
+            .header("x-auth-token", token)
+            .send()
+    };
+    let token = list_with("TOKENTEST").await.unwrap();
     assert_eq!(token.status(), 200);
-    let bad_token = client
-        .get(format!("{uri}{SWR_LIST}"))
-        .header("x-auth-token", "TOKENSECRETWRONG")
-        .send()
-        .await
-        .unwrap();
+    let bad_token = list_with("TOKENSECRETWRONG").await.unwrap();
     assert_eq!(bad_token.status(), 401);
     // Signed requests, right and wrong, against the real address.
     let addr: std::net::SocketAddr = uri.trim_start_matches("http://").parse().unwrap();

@@ -49,17 +49,12 @@ fn every_setting_has_an_env_twin() {
             .env("IMS_SWR_MOCK_WORKERS", "1"),
     );
     let rt = runtime();
-    let body: serde_json::Value = rt.block_on(async {
+    let body = json_of(
+        &rt,
         reqwest::Client::new()
             .get(format!("{}/v2/manage/namespaces/envns/repos/r/tags", p.uri))
-            .header("x-auth-token", "any")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+            .header("x-auth-token", "any"),
+    );
     assert_eq!(body[0]["path"], "env.registry/envns/r:t");
 }
 

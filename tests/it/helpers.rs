@@ -282,6 +282,11 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Sends `request` on `rt` and parses the answer as JSON (for the synchronous tests).
+pub fn json_of(rt: &tokio::runtime::Runtime, request: reqwest::RequestBuilder) -> Value {
+    rt.block_on(async { request.send().await.unwrap().json().await.unwrap() })
+}
+
 /// A current-thread runtime, for the synchronous tests that also call over HTTP.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

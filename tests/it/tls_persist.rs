@@ -281,17 +281,12 @@ fn the_binary_persists_across_sigterm_and_serves_https_when_asked() {
     let server = start_it();
     let uri = server.uri.clone();
     let client = trusting(&pem);
-    let body: serde_json::Value = rt.block_on(async {
+    let body = json_of(
+        &rt,
         client
             .get(format!("{uri}/v3/manage/namespaces/team/repos/app/tags"))
-            .header("x-auth-token", "t")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+            .header("x-auth-token", "t"),
+    );
     assert_eq!(
         body["tags"][0]["tag"], "1.0",
         "the push survived the restart"
@@ -553,14 +548,10 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
         }
         // Restart: the state loads, and holds every acknowledged write.
         let server = start_bin(&args);
-        let exported: serde_json::Value = rt.block_on(async {
-            reqwest::get(format!("{}/_mock/state", server.uri))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        let exported = json_of(
+            &rt,
+            reqwest::Client::new().get(format!("{}/_mock/state", server.uri)),
+        );
         let names: std::collections::HashSet<&str> = exported["swr"]["namespaces"]
             .as_array()
             .unwrap()
