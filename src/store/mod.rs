@@ -564,7 +564,7 @@ pub struct TagPage {
 
 /// Where a v3 marker walk stands: what its marker carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalkPosition {
+pub(crate) struct WalkPosition {
     /// The store's epoch when the walk began (a reset or an import starts
     /// a new one).
     pub epoch: u64,
@@ -577,7 +577,7 @@ pub struct WalkPosition {
 
 /// A request for one page of a v3 marker walk.
 #[derive(Debug, Clone)]
-pub struct WalkQuery {
+pub(crate) struct WalkQuery {
     /// Sort order.
     pub order: Order,
     /// Case-insensitive substring that tag names must contain.
@@ -590,7 +590,7 @@ pub struct WalkQuery {
 
 /// One page of a v3 marker walk.
 #[derive(Debug)]
-pub struct WalkPage {
+pub(crate) struct WalkPage {
     /// The repository the tags belong to.
     pub ctx: Arc<RepoContext>,
     /// The tags of this page, in order.
@@ -601,7 +601,7 @@ pub struct WalkPage {
 
 /// Why a page of a marker walk cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WalkError {
+pub(crate) enum WalkError {
     /// The namespace or repository does not exist.
     #[error(transparent)]
     Lookup(#[from] LookupError),
@@ -682,13 +682,13 @@ impl Store {
     }
 
     /// A number that changes whenever the store may have changed.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The number of the latest recorded change: a write is saved once the
     /// persister has saved up to the number read after it.
-    pub fn change_seq(&self) -> u64 {
+    pub(crate) fn change_seq(&self) -> u64 {
         self.read().change_seq
     }
 
@@ -716,7 +716,7 @@ impl Store {
     }
 
     /// The state database, when the store persists.
-    pub fn durable(&self) -> Option<&Arc<crate::store::persist::Durable>> {
+    pub(crate) fn durable(&self) -> Option<&Arc<crate::store::persist::Durable>> {
         self.durable.get()
     }
 
@@ -784,7 +784,7 @@ impl Store {
     /// `docker tag` + `docker push` would. The new tag gets a fresh id and the
     /// current time; with `override_existing` an existing destination keeps its
     /// id and `created`, and gets the source's image and a new `updated`.
-    pub fn retag(
+    pub(crate) fn retag(
         &self,
         namespace: &str,
         repository: &str,
@@ -833,7 +833,7 @@ impl Store {
     }
 
     /// `DeleteRepoTag`: removes a tag and returns it.
-    pub fn delete_tag(
+    pub(crate) fn delete_tag(
         &self,
         namespace: &str,
         repository: &str,
@@ -849,7 +849,7 @@ impl Store {
     }
 
     /// The naming context of a repository (for serialising its tags).
-    pub fn list_context(
+    pub(crate) fn list_context(
         &self,
         namespace: &str,
         repository: &str,
@@ -882,7 +882,7 @@ impl Store {
     }
 
     /// The `ListImagesTags` body of a project, serialised once per change.
-    pub fn images_tags_json(&self, project_id: &str) -> bytes::Bytes {
+    pub(crate) fn images_tags_json(&self, project_id: &str) -> bytes::Bytes {
         match self.read().projects.get(project_id) {
             Some(p) if !p.summary_json.is_empty() => p.summary_json.clone(),
             _ => bytes::Bytes::from_static(b"{\"tags\":[]}"),
@@ -916,7 +916,7 @@ impl Store {
     /// tag that exists for the whole walk is returned exactly once. A tag
     /// added during the walk is returned (once) when it lands ahead of the
     /// walk; a tag deleted before the walk reaches it is not returned.
-    pub fn walk_tags(
+    pub(crate) fn walk_tags(
         &self,
         namespace: &str,
         repository: &str,
@@ -948,7 +948,11 @@ impl Store {
 
     /// IAM discovery: the projects of `caller` that serve `region` (all of
     /// them when `region` is `None`).
-    pub fn discover_projects(&self, caller: &Caller, region: Option<&str>) -> Vec<IamProject> {
+    pub(crate) fn discover_projects(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+    ) -> Vec<IamProject> {
         self.read()
             .iam
             .projects
@@ -959,7 +963,7 @@ impl Store {
     }
 
     /// The account (domain) that owns a namespace, if it exists.
-    pub fn namespace_domain(&self, namespace: &str) -> Option<Arc<str>> {
+    pub(crate) fn namespace_domain(&self, namespace: &str) -> Option<Arc<str>> {
         self.read()
             .namespaces
             .get(namespace)
