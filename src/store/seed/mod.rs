@@ -204,7 +204,7 @@ pub(crate) struct Secrets {
     pub(crate) drop_unknown: bool,
 }
 
-/// [`build`], with the secret keys an export-shaped document may lean on.
+/// [`build()`], with the secret keys an export-shaped document may lean on.
 pub(crate) fn build_with(
     sources: &[FixtureSource],
     settings: &SeedSettings,
