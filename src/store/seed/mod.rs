@@ -152,7 +152,7 @@ pub(crate) struct Loaded {
     pub faults: Vec<crate::control::faults::FaultRule>,
 }
 
-/// Loads fixtures into a new store; fault rules in them are dropped (see [`load_all`]).
+/// Loads fixtures into a new store; fault rules in them are dropped (see `load_all`).
 pub fn load(sources: &[FixtureSource], settings: &SeedSettings) -> Result<Store, FixtureError> {
     load_all(sources, settings).map(|l| l.store)
 }
