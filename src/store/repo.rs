@@ -77,23 +77,23 @@ impl RepoContext {
 
     /// `path` of a tag: the stored one, or `{registry_host}/{namespace}/{repository}:{tag}`.
     pub fn path(&self, tag: &SwrTag) -> String {
-        match &tag.explicit().path {
-            Some(p) => p.to_string(),
-            None => format!(
-                "{}/{}/{}:{}",
-                self.registry_host, self.namespace, self.repository, tag.name
-            ),
-        }
+        self.pull_path(tag.explicit().path.as_deref(), &self.registry_host, tag)
     }
 
     /// `internal_path` of a tag: the stored one, or `{internal_host}/{namespace}/{repository}:{tag}`.
     pub fn internal_path(&self, tag: &SwrTag) -> String {
-        match &tag.explicit().internal_path {
-            Some(p) => p.to_string(),
-            None => format!(
-                "{}/{}/{}:{}",
-                self.internal_host, self.namespace, self.repository, tag.name
-            ),
+        self.pull_path(
+            tag.explicit().internal_path.as_deref(),
+            &self.internal_host,
+            tag,
+        )
+    }
+
+    /// A pull path: the stored one, or `{host}/{namespace}/{repository}:{tag}`.
+    fn pull_path(&self, stored: Option<&str>, host: &str, tag: &SwrTag) -> String {
+        match stored {
+            Some(p) => p.to_owned(),
+            None => format!("{host}/{}/{}:{}", self.namespace, self.repository, tag.name),
         }
     }
 }

@@ -100,31 +100,24 @@ impl Builder<'_> {
                     regions,
                 });
             }
-            let keys = domain
-                .access_keys
-                .iter()
-                .enumerate()
-                .map(|(k, key)| PendingCredential {
-                    domain: domain.id.clone(),
-                    scope: key.projects.clone(),
-                    secret: PendingSecret::AccessKey {
-                        access: key.access.clone(),
-                        secret: key.secret.clone(),
-                    },
-                    file: doc.name.clone(),
-                    path: format!("{path}.access_keys[{k}]"),
-                });
-            let tokens = domain
-                .tokens
-                .iter()
-                .enumerate()
-                .map(|(t, token)| PendingCredential {
-                    domain: domain.id.clone(),
-                    scope: token.projects.clone(),
-                    secret: PendingSecret::Token(token_doc_digest(token)),
-                    file: doc.name.clone(),
-                    path: format!("{path}.tokens[{t}]"),
-                });
+            let pending = |scope: &Option<Vec<String>>, secret, at: String| PendingCredential {
+                domain: domain.id.clone(),
+                scope: scope.clone(),
+                secret,
+                file: doc.name.clone(),
+                path: format!("{path}.{at}"),
+            };
+            let keys = domain.access_keys.iter().enumerate().map(|(k, key)| {
+                let secret = PendingSecret::AccessKey {
+                    access: key.access.clone(),
+                    secret: key.secret.clone(),
+                };
+                pending(&key.projects, secret, format!("access_keys[{k}]"))
+            });
+            let tokens = domain.tokens.iter().enumerate().map(|(t, token)| {
+                let secret = PendingSecret::Token(token_doc_digest(token));
+                pending(&token.projects, secret, format!("tokens[{t}]"))
+            });
             let pending: Vec<_> = keys.chain(tokens).collect();
             self.credentials.extend(pending);
         }

@@ -33,16 +33,7 @@ impl Store {
         }]}});
         let doc = parse("push", wrapped.to_string().as_bytes())?;
         let raw = &doc.file.swr.namespaces[0].repositories[0].tags[0];
-        let tag_doc = &parse_tag(raw).map_err(|problems| FixtureError {
-            problems: problems
-                .into_iter()
-                .map(|(below, message)| Problem {
-                    file: "push".into(),
-                    path: format!("${below}"),
-                    message,
-                })
-                .collect(),
-        })?;
+        let tag_doc = &parse_tag(raw).map_err(|p| push_error(p, |below| format!("${below}")))?;
         let mut inner = self.write();
         // Tag ids are unique across repositories, as in fixtures: an explicit
         // id may only be the id of the tag this push replaces.
@@ -109,16 +100,7 @@ impl Store {
             id,
             crate::store::now(),
         )
-        .map_err(|problems| FixtureError {
-            problems: problems
-                .into_iter()
-                .map(|(field, message)| Problem {
-                    file: "push".into(),
-                    path: format!("$.{field}"),
-                    message,
-                })
-                .collect(),
-        })?;
+        .map_err(|p| push_error(p, |field| format!("$.{field}")))?;
         let tag = Arc::new(tag);
         let ns = inner
             .namespaces
@@ -144,5 +126,20 @@ impl Store {
         inner.next_repo_id = inner.next_repo_id.max(repo_id + 1);
         inner.next_tag_id = inner.next_tag_id.max(id + 1);
         Ok((tag, existing.is_none()))
+    }
+}
+
+/// The problems a check of the pushed tag found, each `(where, message)`
+/// with `path` turning the place into the JSONPath reported.
+fn push_error(problems: Vec<(String, String)>, path: impl Fn(&str) -> String) -> FixtureError {
+    FixtureError {
+        problems: problems
+            .into_iter()
+            .map(|(at, message)| Problem {
+                file: "push".into(),
+                path: path(&at),
+                message,
+            })
+            .collect(),
     }
 }
