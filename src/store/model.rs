@@ -55,7 +55,7 @@ pub struct Image {
 /// Kept small, since a repository may hold a million: fields a fixture rarely
 /// sets sit behind one optional box, and what can be derived (`image_id`,
 /// `digest`, `size`, `manifest`, the pull paths) is derived when the tag is
-/// first serialised (from its repository), not at load.
+/// first serialised (see `RepoContext`), not at load.
 #[derive(Debug, Clone)]
 pub struct SwrTag {
     /// Tag id (`id`).
