@@ -35,6 +35,7 @@ pub(crate) mod auth;
 pub mod cli;
 pub(crate) mod control;
 pub(crate) mod error;
+pub(crate) mod front;
 pub(crate) mod http;
 pub(crate) mod server;
 pub(crate) mod state;
@@ -56,8 +57,9 @@ pub use store::seed::FixtureError;
 /// Not part of the public API: no stability promise, hidden from the docs.
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::api::cache::{
-        MAX_BODY as PAGE_CACHE_MAX_BODY, MAX_BYTES as PAGE_CACHE_MAX_BYTES, serve as serve_cached,
+    pub use crate::http::cache::{
+        Cached, MAX_BODY as PAGE_CACHE_MAX_BODY, MAX_BYTES as PAGE_CACHE_MAX_BYTES, PageCache,
+        serve as serve_cached,
     };
     /// The SDK-HMAC-SHA256 signer the strict mode checks with.
     pub mod signer {
@@ -70,10 +72,10 @@ pub mod internals {
         GenerateSpec, ResourceSpec, write_fixture, write_fixture_with,
     };
     pub use crate::store::model::format_time;
-    pub use crate::store::seed::{FixtureSource, SeedSettings, load};
-    pub use crate::store::swr::{
+    pub use crate::store::resources::{
         RepoColumn, RepoFilter, RepoListPage, RepoListQuery, RepoView, RepoWalkPage, RepoWalkQuery,
     };
+    pub use crate::store::seed::{FixtureSource, SeedSettings, load};
     /// Fixture loading.
     pub mod seed {
         pub use crate::store::seed::{load, load_with_secrets_of};

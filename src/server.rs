@@ -1,5 +1,5 @@
 //! Starting and stopping the emulator: [`Server::builder`] for tests and Rust
-//! users, and [`serve`] underneath it, which `main` uses too.
+//! users (and the command line, `crate::cli`), over the accept loop ([`crate::http::serve`]).
 //!
 //! The shape follows wiremock-rs: `start()` binds `127.0.0.1:0` unless told
 //! otherwise, [`Server::uri`] gives the base URL, and dropping the handle
@@ -27,12 +27,12 @@ use tower::load_shed::LoadShedLayer;
 
 use crate::api;
 use crate::auth::{AuthMode, AuthSettings};
-use crate::control::faults::conn::FaultListener;
 use crate::control::faults::{FaultRule, Faults};
 use crate::control::journal::Journal;
 use crate::control::{admin, journal};
 use crate::error::ApiError;
-use crate::http::front::{self, App};
+use crate::front::{self, App};
+use crate::http::conn::FaultListener;
 use crate::http::serve::{Lifecycle, ServeOptions, serve_on};
 use crate::http::tls::{TlsListener, TlsSource};
 use crate::state::{AppState, Control, Shared};
@@ -57,14 +57,14 @@ pub(crate) struct AppOptions {
 
 /// Builds the whole application. From the outside in:
 ///
-/// 1. the front ([`crate::http::front`]): request id (every response gets
+/// 1. the front ([`crate::front`]): request id (every response gets
 ///    `X-Request-Id`), `Authorization`/`X-Auth-Token` marked sensitive, the
 ///    debug span, the request journal, draining, catch-panic (a panic is a
 ///    500, not a dropped connection), and the error renderer (native
 ///    envelopes for every error response);
 /// 2. routing; then, on API routes only: load shedding (`--max-concurrency`),
 ///    and the gate around each handler (body buffering, fault injection and
-///    authentication, see [`crate::http::front::gated`]).
+///    authentication, see [`crate::front::gated`]).
 ///
 /// The admin routes sit beside the API routes, outside the gate.
 pub(crate) fn app(state: AppState, options: AppOptions) -> App {
@@ -94,13 +94,14 @@ pub(crate) fn app(state: AppState, options: AppOptions) -> App {
     if options.admin {
         // The admin router reads its bodies itself, under its own limit
         // (`crate::http::body`); axum's extractor limit would only be a second one.
-        let admin = admin::router(state.clone()).layer(DefaultBodyLimit::disable());
-        router = router.nest(admin::PREFIX, admin);
+        let admin =
+            admin::router(state.clone(), api::admin_routes()).layer(DefaultBodyLimit::disable());
+        router = router.nest(crate::control::PREFIX, admin);
     }
     // With --persist, a write's answer waits until the write is on disk.
     let router = router.layer(from_fn_with_state(
         state.clone(),
-        crate::store::persist::acknowledge,
+        crate::control::persist::acknowledge,
     ));
     App::new(state.clone(), router.with_state(state))
 }
@@ -289,7 +290,7 @@ impl ServerBuilder {
     }
 
     /// Keeps whole answers of the list routes until the store changes
-    /// (default true; see [`crate::api::cache`]).
+    /// (default true; see `http::cache`).
     pub fn page_cache(mut self, on: bool) -> Self {
         self.page_cache = on;
         self
@@ -339,7 +340,7 @@ impl ServerBuilder {
     }
 
     /// Keeps at most `max` connections open (TLS handshakes included;
-    /// default [`crate::http::serve::DEFAULT_MAX_CONNECTIONS`], lowered to fit the
+    /// default 1024, lowered to fit the
     /// descriptor limit). At the cap, the longest-idle connection makes room
     /// for a new one. `start` refuses a cap the descriptor limit cannot hold.
     pub fn max_connections(mut self, max: usize) -> Self {
@@ -368,7 +369,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps the state in the database file `path` (see [`crate::store::persist`]):
+    /// Keeps the state in the database file `path` (a redb database):
     /// loaded at start when it holds one; every write is on disk before it is
     /// answered (writes through the Rust API before the method returns).
     /// `interval` is ignored (kept for compatibility).
@@ -482,9 +483,11 @@ impl ServerBuilder {
                     .map(|t| Sha256::digest(t.as_bytes()).into()),
             }),
             lifecycle: Lifecycle::default(),
-            body_read_timeout: self.options.body_read_timeout,
-            max_admin_body: self.options.max_admin_body,
-            pages: crate::api::cache::PageCache::new(self.page_cache),
+            body_limits: crate::http::body::BodyLimits {
+                read_timeout: self.options.body_read_timeout,
+                max_admin: self.options.max_admin_body,
+            },
+            pages: crate::http::cache::PageCache::new(self.page_cache),
         });
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);
@@ -669,16 +672,21 @@ impl Server {
     /// Pushes a tag as `docker push` would (creating the namespace and the
     /// repository when missing), like `PUT /_mock/swr/namespaces/…/tags/{tag}`.
     /// `spec` holds the tag in fixture form: `json!({"tag": "v1", "size": 1024})`.
+    /// A nested repository name may be written with `/` or, as the API's
+    /// paths write it, with `$` (`group$app`).
+    ///
+    /// # Errors
+    /// The fixture problems of `spec` or of the names.
     pub fn push_tag(
         &self,
         namespace: &str,
         repository: &str,
         spec: serde_json::Value,
     ) -> Result<Arc<crate::store::SwrTag>, FixtureError> {
-        let (tag, _) = self
-            .state
-            .store
-            .push_tag(namespace, repository, None, spec)?;
+        let (tag, _) =
+            self.state
+                .store
+                .push_tag(namespace, &repository.replace('$', "/"), None, spec)?;
         self.sync()?;
         Ok(tag)
     }

@@ -1,8 +1,8 @@
 //! The command line: parse it, then serve, generate a fixture, or check
 //! health. `main.rs` only calls [`main`].
 //!
-//! - [`args`]: the flags, their environment twins and their checks.
-//! - [`healthcheck`]: the `healthcheck` subcommand (the image's `HEALTHCHECK`).
+//! - `args`: the flags, their environment twins and their checks.
+//! - `healthcheck`: the `healthcheck` subcommand (the image's `HEALTHCHECK`).
 
 pub(crate) mod args;
 pub(crate) mod healthcheck;

@@ -15,7 +15,7 @@ use axum::body::HttpBody as _;
 use axum::extract::{MatchedPath, Request};
 use serde::Serialize;
 
-use crate::control::faults::middleware::AppliedFault;
+use crate::control::faults::AppliedFault;
 use crate::http::request_id::RequestId;
 
 /// Default number of entries kept.
@@ -80,15 +80,54 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// Method, ignoring case.
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     /// Path glob or route template (as in fault rules).
-    pub path: Option<globset::GlobMatcher>,
+    pub(crate) path: Option<globset::GlobMatcher>,
     /// Exact status.
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
     /// Only entries after this `seq`.
-    pub since_seq: Option<u64>,
+    pub(crate) since_seq: Option<u64>,
     /// Only entries at or after this time (epoch milliseconds).
-    pub since_ms: Option<i64>,
+    pub(crate) since_ms: Option<i64>,
+}
+
+impl Filter {
+    /// Every entry; narrow it with the methods below.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only requests with this method (ignoring case).
+    #[must_use]
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    /// Only requests whose path matches `pattern`: a glob (`*` within a
+    /// segment, `**` across segments) or a route template such as
+    /// `/v2/{project_id}/images/tags`, as in fault rules.
+    ///
+    /// # Errors
+    /// The pattern's problem, when it is not a valid glob.
+    pub fn path(mut self, pattern: &str) -> Result<Self, String> {
+        self.path = Some(crate::control::faults::path_matcher(pattern)?);
+        Ok(self)
+    }
+
+    /// Only answers with this status.
+    #[must_use]
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only entries after the one numbered `seq` ([`Entry::seq`]).
+    #[must_use]
+    pub fn since_seq(mut self, seq: u64) -> Self {
+        self.since_seq = Some(seq);
+        self
+    }
 }
 
 /// The journal handle; clones share the entries.
@@ -234,6 +273,21 @@ impl Recording {
         self.lock().body_size = size;
     }
 
+    /// Notes the size of `request`'s body, read whole by
+    /// [`crate::http::body::read`], in the journal entry it belongs to.
+    pub(crate) fn note_body_of(request: &axum::extract::Request) {
+        use axum::body::HttpBody as _;
+        if let Some(recording) = request.extensions().get::<Recording>() {
+            let body = request.body();
+            let size = if body.is_end_stream() {
+                0
+            } else {
+                body.size_hint().exact().unwrap_or(body.size_hint().lower())
+            };
+            recording.note_body_size(size);
+        }
+    }
+
     /// Notes the fault rule applied, as soon as it is decided (so even a
     /// request abandoned during a delay shows it).
     pub(crate) fn note_fault(&self, fault: AppliedFault) {
@@ -348,7 +402,7 @@ impl Pending {
         request_id: RequestId,
         started: Instant,
     ) -> Option<Self> {
-        if !journal.enabled() || crate::control::admin::is_admin_path(request.uri().path()) {
+        if !journal.enabled() || crate::control::is_admin_path(request.uri().path()) {
             return None;
         }
         let at_ms = jiff::Timestamp::now().as_millisecond();

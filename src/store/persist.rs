@@ -8,7 +8,8 @@
 //!
 //! # Durability
 //! A write changes the in-memory store under its lock and records the keys
-//! it touched ([`crate::store::Changes`]). The [`acknowledge`] middleware
+//! it touched ([`crate::store::Changes`]). The
+//! [`acknowledge`](crate::control::persist::acknowledge) middleware
 //! holds the answer of every write request (any method but `GET`, `HEAD`,
 //! `OPTIONS`) until the saver has committed every change recorded up to the
 //! end of the handler: a 2xx means the write is on disk. If the commit
@@ -35,15 +36,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::{Notify, watch};
 
-use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::Store;
 use crate::store::seed::{self, FixtureError, Secrets, SeedSettings, StoredRows, Table};
 
@@ -125,7 +120,7 @@ pub(crate) struct Status {
 }
 
 /// The open state database and the saver's progress.
-pub struct Durable {
+pub(crate) struct Durable {
     db: Database,
     path: PathBuf,
     /// Held from taking the changes to their commit: commits follow the
@@ -335,7 +330,7 @@ impl Durable {
     /// Commits every change recorded so far, blocking (fsync included);
     /// returns the number of the last change now on disk. On failure the
     /// changes are kept for the next commit.
-    pub fn flush_now(&self, store: &Store) -> Result<u64, (u64, String)> {
+    pub(crate) fn flush_now(&self, store: &Store) -> Result<u64, (u64, String)> {
         let _order = self.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let (seq, changes) = store.take_changes();
         let Some(changes) = changes else {
@@ -407,14 +402,14 @@ impl Durable {
 
     /// Commits what is pending now, blocking (for the Rust API's writes,
     /// which have no answer to hold).
-    pub fn sync(&self, store: &Store) -> Result<(), String> {
+    pub(crate) fn sync(&self, store: &Store) -> Result<(), String> {
         let outcome = self.flush_now(store);
         self.publish(&outcome);
         outcome.map(|_| ()).map_err(|(_, e)| e)
     }
 
     /// Waits until every change up to `target` is on disk.
-    pub async fn wait(&self, target: u64) -> Result<(), String> {
+    pub(crate) async fn wait(&self, target: u64) -> Result<(), String> {
         let mut rx = self.status.subscribe();
         loop {
             {
@@ -452,36 +447,6 @@ pub(crate) async fn run(
         }
     }
     durable.flush(&store).await
-}
-
-/// Middleware: the answer of a write waits until the write is on disk.
-pub(crate) async fn acknowledge(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(durable) = state.store.durable() else {
-        return next.run(request).await;
-    };
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
-        return next.run(request).await;
-    }
-    let response = next.run(request).await;
-    let target = state.store.change_seq();
-    match durable.wait(target).await {
-        Ok(()) => response,
-        Err(e) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "The write was applied in memory but could not be saved to the --persist file: {e}"
-            ),
-        )
-        .with_code("MOCK.0500")
-        .into_response(),
-    }
 }
 
 #[cfg(test)]

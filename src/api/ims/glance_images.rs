@@ -24,8 +24,8 @@ use super::images::{ExtraQuery, ImageBody, ImagePath, select};
 use super::v1::{ListTagsQuery, visible_image_project};
 use crate::auth::Identity;
 use crate::error::ApiResult;
+use crate::front::gated;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::front::gated;
 use crate::state::AppState;
 
 /// Images per `GlanceListImages` page when `limit` is absent (OpenStack

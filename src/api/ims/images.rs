@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::v1::{ListTagsQuery, bad_marker, bad_query, image_scope, parse_image_query};
 use crate::auth::Identity;
 use crate::error::ApiResult;
+use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Image;
 use crate::store::images::ImagePatch;
@@ -309,6 +309,14 @@ async fn update_image(
     let project = super::v1::visible_image_project(&state, &identity, &path.image_id)?;
     let image = state.store.update_image(&project, &path.image_id, &patch)?;
     Ok(Json(ImageBody::new(&image, &project)).into_response())
+}
+
+/// The IMS admin routes, relative to `/_mock`.
+pub(crate) fn admin_routes() -> Router<AppState> {
+    Router::new().route(
+        "/ims/projects/{project_id}/images",
+        axum::routing::post(admin_add_image),
+    )
 }
 
 /// `{project_id}` of the admin image route.

@@ -5,8 +5,10 @@
 //! - [`tags`]: `ShowRepoTag`, `CreateRepoTag`, `DeleteRepoTag`.
 //! - [`namespaces`]: `ListNamespaces`, `ShowNamespace`, `CreateNamespace`, `DeleteNamespaces`.
 //! - [`repos`]: `ListReposDetails` (v2), `ListRepoDetails` (v3), `ShowRepository`, `CreateRepo`, `UpdateRepo`, `DeleteRepo`.
+//! - [`admin`]: the admin route that pushes a tag (`/_mock/swr/…`).
 //! - [`shared`]: name rules, sort parameters, limits and tag fields the pages share.
 
+pub(crate) mod admin;
 pub(crate) mod namespaces;
 pub(crate) mod repos;
 pub(crate) mod shared;

@@ -27,10 +27,10 @@ use serde::{Deserialize, Serialize};
 use super::shared::NAMESPACE_PATTERN;
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::front::gated;
 use crate::state::AppState;
-use crate::store::swr::{NAMESPACE_QUOTA, NamespaceView, ResourceError};
+use crate::store::resources::{NAMESPACE_QUOTA, NamespaceView, ResourceError};
 use crate::store::{DEFAULT_DOMAIN_ID, Store};
 
 static NAMESPACE_RE: LazyLock<Regex> =

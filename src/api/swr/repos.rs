@@ -33,12 +33,12 @@ use super::namespaces::{caller_domain, check_namespace, created};
 use super::shared::{RepoPath, invalid_parameter, parse_limit};
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::model::format_time;
-use crate::store::swr::{
+use crate::store::resources::{
     CATEGORIES, RepoColumn, RepoFields, RepoFilter, RepoListQuery, RepoView, RepoWalkQuery,
 };
 
