@@ -32,7 +32,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// The emulated services' own admin routes, mounted under `/_mock` by the
 /// control plane ([`crate::control::admin::router`]).
 pub(crate) fn admin_routes() -> Router<AppState> {
-    swr::admin::routes().merge(ims::images::admin_routes())
+    swr::admin::routes().merge(ims::admin::routes())
 }
 
 /// Answers paths that no route serves, as the API gateway does.

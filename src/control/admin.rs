@@ -11,7 +11,7 @@
 //! | `GET`, `POST`, `DELETE /_mock/faults`; `DELETE /_mock/faults/{id}` | fault rules |
 //! | `GET /_mock/requests?method=&path=&status=&since=`, `DELETE /_mock/requests` | the journal |
 //! | `PUT /_mock/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}` | push a tag, as `docker push` would (a route of the SWR API, [`crate::api::swr::admin`], merged in here) |
-//! | `POST /_mock/ims/projects/{project_id}/images` | add an IMS image (fixture form) at run time (a route of the IMS API, [`crate::api::ims::images`], merged in here) |
+//! | `POST /_mock/ims/projects/{project_id}/images` | add an IMS image (fixture form) at run time (a route of the IMS API, [`crate::api::ims::admin`], merged in here) |
 //!
 //! With an admin token, every route wants `Authorization: Bearer TOKEN`
 //! (compared in constant time); otherwise 401.

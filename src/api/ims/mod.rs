@@ -4,10 +4,12 @@
 //!   v2 image tag writes.
 //! - [`search`]: `ListImageByTags`, `POST /v2/{project_id}/images/resource_instances/action`.
 //! - [`v1`]: the v1 (`/v1/cloudimages/…`) tag APIs.
+//! - [`admin`]: the admin route that adds an image (`/_mock/ims/…`).
 //! - [`images`]: `ListImages`, `UpdateImage` (`/v2/cloudimages`).
 //! - [`glance_images`]: `GlanceShowImage`, `GlanceListImages` (`/v2/images`).
 //! - [`glance`]: the OpenStack Image v2 tag routes (`/v2/images/{image_id}/tags/{tag}`).
 
+pub(crate) mod admin;
 pub(crate) mod glance;
 pub(crate) mod glance_images;
 pub(crate) mod images;
