@@ -18,7 +18,7 @@
 //!   <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0031.html>.
 //!
 //! A repository's `num_images`, `size` and `updated_at` are read from its
-//! tags under the same lock as the tag lists (see [`crate::store::swr`]).
+//! tags under the same lock as the tag lists (see [`crate::store::resources`]).
 
 use axum::extract::State;
 use axum::http::HeaderValue;
