@@ -172,6 +172,17 @@ pub struct ServeArgs {
     /// Registry host used in derived SWR `path` values.
     #[arg(long, env = "IMS_SWR_MOCK_REGISTRY_HOST", default_value = DEFAULT_REGISTRY_HOST, value_parser = parse_registry_host)]
     pub registry_host: String,
+    /// Bytes the registry may hold in blobs and uploads in progress (a blob
+    /// shared by many repositories counts once); a push past it gets 413
+    /// `DENIED` naming this flag. At least 1.
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_MAX_BLOB_BYTES",
+        default_value_t = crate::store::blobs::DEFAULT_MAX_BLOB_BYTES,
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_blob_bytes: u64,
     /// Log format on stderr.
     #[arg(long, env = "IMS_SWR_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -194,6 +205,7 @@ impl ServeArgs {
             .shutdown_timeout(Duration::from_secs(self.shutdown_timeout))
             .max_admin_body_bytes(usize::try_from(self.max_admin_body_bytes).unwrap_or(usize::MAX))
             .page_cache(!self.no_page_cache)
+            .max_blob_bytes(self.max_blob_bytes)
             .admin(!self.no_admin);
         if let Some(max) = self.max_connections {
             builder = builder.max_connections(max as usize);

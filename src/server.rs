@@ -197,6 +197,8 @@ pub struct ServerBuilder {
     fixtures: Vec<FixtureSource>,
     /// Host used in derived SWR `path` values.
     registry_host: String,
+    /// The registry's blob budget in bytes.
+    max_blob_bytes: u64,
     /// Where to listen when no listener is given.
     addr: SocketAddr,
     /// An already-bound listener, which wins over `addr`.
@@ -229,6 +231,7 @@ impl Default for ServerBuilder {
         Self {
             fixtures: Vec::new(),
             registry_host: DEFAULT_REGISTRY_HOST.to_owned(),
+            max_blob_bytes: crate::store::blobs::DEFAULT_MAX_BLOB_BYTES,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             listener: None,
             auth: AuthSettings::default(),
@@ -277,6 +280,13 @@ impl ServerBuilder {
     /// `swr.cn-north-1.myhuaweicloud.com`).
     pub fn registry_host(mut self, host: impl Into<String>) -> Self {
         self.registry_host = host.into();
+        self
+    }
+
+    /// Sets the registry's blob budget (`--max-blob-bytes`, default
+    /// [`crate::store::blobs::DEFAULT_MAX_BLOB_BYTES`]).
+    pub fn max_blob_bytes(mut self, bytes: u64) -> Self {
+        self.max_blob_bytes = bytes;
         self
     }
 
@@ -423,6 +433,12 @@ impl ServerBuilder {
         // Loading is synchronous CPU work, done once before serving starts.
         let loaded = seed::load_all(&sources, &settings)?;
         let store = loaded.store;
+        if self.max_blob_bytes == 0 {
+            return Err(StartError::Setting(
+                "--max-blob-bytes must be at least 1".into(),
+            ));
+        }
+        store.blobs().set_limit(self.max_blob_bytes);
         let durable = match &self.persistence {
             Some(p) => Some(start_persistence(&p.path, &settings, &store).await?),
             None => None,
@@ -510,6 +526,7 @@ impl ServerBuilder {
             let _ = stopped.await;
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
+        state.store.blobs().set_scheme(scheme);
         let lifecycle = state.lifecycle.clone();
         lifecycle
             .connections()

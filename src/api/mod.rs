@@ -10,7 +10,9 @@ pub mod iam;
 pub mod ims;
 pub mod ims_search;
 pub mod ims_v1;
+pub mod registry;
 pub mod swr;
+pub mod swr_secret;
 pub mod swr_tags;
 pub mod swr_v2;
 pub mod swr_v3;
@@ -19,7 +21,6 @@ use axum::Router;
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
-use crate::front::faulted;
 use crate::state::AppState;
 
 /// All emulated API routes, each handler behind the gate
@@ -36,9 +37,11 @@ pub fn router() -> Router<AppState> {
         .merge(swr_v2::router())
         .merge(swr_tags::router())
         .merge(swr_v3::router())
-        .fallback(faulted(not_found))
+        .merge(swr_secret::router())
+        // The registry lives in the fallbacks: an exact API route wins.
+        .fallback(registry::fallback)
         // After the merges: it applies to the routes present.
-        .method_not_allowed_fallback(faulted(method_not_allowed))
+        .method_not_allowed_fallback(registry::method_fallback)
 }
 
 /// Answers paths that no route serves, as the API gateway does.

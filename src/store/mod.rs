@@ -16,10 +16,12 @@
 //!   (keys and values in order of first appearance, values de-duplicated),
 //!   built when the project is loaded, so a request does not rescan images.
 
+pub mod blobs;
 pub mod generate;
 pub mod iam;
 pub mod ims;
 pub mod model;
+pub mod registry;
 pub mod seed;
 
 use std::borrow::Cow;
@@ -68,6 +70,8 @@ pub struct Store {
     /// marker from an earlier epoch is refused. Deterministic, so two
     /// servers given the same requests issue the same markers.
     epoch: Arc<std::sync::atomic::AtomicU64>,
+    /// The registry's blobs (see [`blobs`]).
+    blobs: Arc<blobs::Blobs>,
 }
 
 /// Everything the store holds.
@@ -656,6 +660,7 @@ impl Store {
             generation: Arc::default(),
             durable: Arc::default(),
             epoch: Arc::default(),
+            blobs: Arc::default(),
         }
     }
 

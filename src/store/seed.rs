@@ -497,6 +497,7 @@ impl Store {
             });
         }
         *guard = inner;
+        self.blobs().clear();
         self.next_epoch(); // under the lock: v3 markers of the old contents are refused
     }
 }

@@ -13,6 +13,7 @@ mod healthcheck;
 mod helpers;
 mod ims;
 mod ims_tags;
+mod registry;
 mod swr_tags;
 mod swr_v2;
 mod swr_v3;

@@ -1,0 +1,491 @@
+//! The registry's content store: blobs (layers, configs, manifests) held once
+//! by digest, whatever the number of repositories and tags that use them,
+//! under one byte budget (`--max-blob-bytes`).
+//!
+//! - A blob is a `Bytes` keyed by its digest (`sha256:<hex>`); each repository
+//!   keeps the set of digests it may read (its *links*). Linking a blob that is
+//!   already held costs no memory: a cross-repository mount, or a second push
+//!   of the same layer, only adds a link. A blob is dropped when the last
+//!   repository unlinks it.
+//! - Manifests are blobs too; a repository also notes the media type of each
+//!   manifest it holds. Tags are not kept here: an SWR tag (the store's
+//!   [`crate::store::SwrTag`]) names the manifest digest, so the registry and
+//!   the SWR APIs read the same tags.
+//! - Uploads in progress count against the budget as their bytes arrive, so
+//!   a client cannot exhaust memory by never finishing an upload.
+//!
+//! One `std::sync::Mutex`, held for short synchronous sections only: bodies
+//! are read before the lock is taken, and no guard lives across an `.await`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
+
+/// Default `--max-blob-bytes`: 2 GiB.
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 2 << 30;
+
+/// The registry's blob store. Cloned as part of [`crate::store::Store`].
+#[derive(Debug)]
+pub struct Blobs {
+    /// The contents.
+    inner: Mutex<Inner>,
+    /// The byte budget for blobs plus uploads in progress.
+    limit: AtomicU64,
+    /// `http` or `https`: the scheme of the token realm in challenges.
+    scheme: OnceLock<&'static str>,
+    /// Key that signs registry bearer tokens (random per process).
+    token_key: [u8; 32],
+}
+
+impl Default for Blobs {
+    fn default() -> Self {
+        // std's `RandomState` is seeded from the OS: four of them make the key.
+        use std::hash::BuildHasher as _;
+        let mut token_key = [0u8; 32];
+        for (i, chunk) in token_key.chunks_mut(8).enumerate() {
+            let word = std::collections::hash_map::RandomState::new().hash_one(i);
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        Self {
+            inner: Mutex::default(),
+            limit: AtomicU64::new(DEFAULT_MAX_BLOB_BYTES),
+            scheme: OnceLock::new(),
+            token_key,
+        }
+    }
+}
+
+/// What [`Blobs`] holds.
+#[derive(Debug, Default)]
+struct Inner {
+    /// Every blob, by digest.
+    blobs: HashMap<String, Bytes>,
+    /// Bytes held: blobs plus uploads in progress.
+    used: u64,
+    /// Links by repository name (`namespace/repository`).
+    repos: HashMap<String, Links>,
+    /// Uploads in progress, by id.
+    uploads: HashMap<String, Upload>,
+    /// The next upload id.
+    next_upload: u64,
+}
+
+/// What one repository may read.
+#[derive(Debug, Default)]
+struct Links {
+    /// Digests of the blobs (layers and configs) pushed or mounted here.
+    blobs: HashSet<String>,
+    /// Manifests held here: digest to media type.
+    manifests: HashMap<String, String>,
+}
+
+/// An upload in progress.
+#[derive(Debug)]
+struct Upload {
+    /// The repository it was started in.
+    repo: String,
+    /// The bytes received so far.
+    data: Vec<u8>,
+}
+
+/// Why a blob operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlobError {
+    /// The budget would be exceeded.
+    #[error(
+        "the registry's blob storage is full: {used} of {limit} bytes are held and {wanted} more were sent; raise --max-blob-bytes (IMS_SWR_MOCK_MAX_BLOB_BYTES) or delete images"
+    )]
+    Full {
+        /// Bytes held.
+        used: u64,
+        /// The budget.
+        limit: u64,
+        /// Bytes asked for.
+        wanted: u64,
+    },
+    /// No upload of that id (in that repository).
+    #[error("upload {0} is unknown")]
+    UploadUnknown(String),
+    /// The bytes do not hash to the digest given.
+    #[error("the content does not match digest {0}")]
+    DigestMismatch(String),
+    /// A chunk does not start where the upload ends.
+    #[error("the chunk starts at {start}, but {have} bytes were received")]
+    RangeInvalid {
+        /// Where the chunk says it starts.
+        start: u64,
+        /// Bytes received so far.
+        have: u64,
+    },
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+impl Blobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets the byte budget (`--max-blob-bytes`).
+    pub fn set_limit(&self, bytes: u64) {
+        self.limit.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The byte budget.
+    pub fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Bytes held (blobs plus uploads in progress).
+    pub fn used(&self) -> u64 {
+        self.lock().used
+    }
+
+    /// Number of distinct blobs held.
+    pub fn count(&self) -> usize {
+        self.lock().blobs.len()
+    }
+
+    /// Notes the scheme the server answers on (for the token realm).
+    pub fn set_scheme(&self, scheme: &'static str) {
+        let _ = self.scheme.set(scheme);
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme.get().copied().unwrap_or("http")
+    }
+
+    /// The key that signs bearer tokens.
+    pub(crate) fn token_key(&self) -> &[u8; 32] {
+        &self.token_key
+    }
+
+    /// Drops everything (reset, import).
+    pub fn clear(&self) {
+        *self.lock() = Inner::default();
+    }
+
+    fn room(inner: &Inner, limit: u64, wanted: u64) -> Result<(), BlobError> {
+        if inner.used.saturating_add(wanted) > limit {
+            return Err(BlobError::Full {
+                used: inner.used,
+                limit,
+                wanted,
+            });
+        }
+        Ok(())
+    }
+
+    /// The blob `digest` if `repo` may read it (a blob or a manifest linked there).
+    pub fn get(&self, repo: &str, digest: &str) -> Option<Bytes> {
+        let inner = self.lock();
+        let links = inner.repos.get(repo)?;
+        if !links.blobs.contains(digest) && !links.manifests.contains_key(digest) {
+            return None;
+        }
+        inner.blobs.get(digest).cloned()
+    }
+
+    /// The blob `digest` whoever holds it (for manifests of tags made by
+    /// `CreateRepoTag` in another repository's image).
+    pub fn get_any(&self, digest: &str) -> Option<Bytes> {
+        self.lock().blobs.get(digest).cloned()
+    }
+
+    /// Whether `repo` has the blob `digest`.
+    pub fn has(&self, repo: &str, digest: &str) -> bool {
+        let inner = self.lock();
+        inner.repos.get(repo).is_some_and(|l| {
+            (l.blobs.contains(digest) || l.manifests.contains_key(digest))
+                && inner.blobs.contains_key(digest)
+        })
+    }
+
+    /// Stores `data` as blob `digest` (verified) and links it to `repo`.
+    /// A blob already held is linked, not stored again.
+    pub fn put(&self, repo: &str, digest: &str, data: Bytes) -> Result<(), BlobError> {
+        if sha256_digest(&data) != digest {
+            return Err(BlobError::DigestMismatch(digest.to_owned()));
+        }
+        let limit = self.limit();
+        let mut inner = self.lock();
+        if !inner.blobs.contains_key(digest) {
+            Self::room(&inner, limit, data.len() as u64)?;
+            inner.used += data.len() as u64;
+            inner.blobs.insert(digest.to_owned(), data);
+        }
+        inner
+            .repos
+            .entry(repo.to_owned())
+            .or_default()
+            .blobs
+            .insert(digest.to_owned());
+        Ok(())
+    }
+
+    /// Cross-repository mount: links `digest` to `repo` if `from` has it.
+    pub fn mount(&self, repo: &str, from: &str, digest: &str) -> bool {
+        let mut inner = self.lock();
+        let ok = inner.blobs.contains_key(digest)
+            && inner
+                .repos
+                .get(from)
+                .is_some_and(|l| l.blobs.contains(digest));
+        if ok {
+            inner
+                .repos
+                .entry(repo.to_owned())
+                .or_default()
+                .blobs
+                .insert(digest.to_owned());
+        }
+        ok
+    }
+
+    /// Mount without `from`: links `digest` to `repo` if any repository holds it.
+    pub fn mount_any(&self, repo: &str, digest: &str) -> bool {
+        let mut inner = self.lock();
+        let ok = inner.blobs.contains_key(digest);
+        if ok {
+            inner
+                .repos
+                .entry(repo.to_owned())
+                .or_default()
+                .blobs
+                .insert(digest.to_owned());
+        }
+        ok
+    }
+
+    /// Stores a manifest (already verified against `digest`) and links it to
+    /// `repo` with its media type.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        digest: &str,
+        media_type: &str,
+        data: Bytes,
+    ) -> Result<(), BlobError> {
+        let limit = self.limit();
+        let mut inner = self.lock();
+        if !inner.blobs.contains_key(digest) {
+            Self::room(&inner, limit, data.len() as u64)?;
+            inner.used += data.len() as u64;
+            inner.blobs.insert(digest.to_owned(), data);
+        }
+        inner
+            .repos
+            .entry(repo.to_owned())
+            .or_default()
+            .manifests
+            .insert(digest.to_owned(), media_type.to_owned());
+        Ok(())
+    }
+
+    /// A manifest of `repo` by digest: its bytes and media type.
+    pub fn manifest(&self, repo: &str, digest: &str) -> Option<(Bytes, String)> {
+        let inner = self.lock();
+        let media = inner.repos.get(repo)?.manifests.get(digest)?.clone();
+        Some((inner.blobs.get(digest)?.clone(), media))
+    }
+
+    /// Every manifest of `repo`: digest, media type and bytes (for referrers).
+    pub fn manifests(&self, repo: &str) -> Vec<(String, String, Bytes)> {
+        let inner = self.lock();
+        let Some(links) = inner.repos.get(repo) else {
+            return Vec::new();
+        };
+        links
+            .manifests
+            .iter()
+            .filter_map(|(d, m)| Some((d.clone(), m.clone(), inner.blobs.get(d)?.clone())))
+            .collect()
+    }
+
+    /// Unlinks a blob from `repo`; `false` if it was not linked there.
+    pub fn unlink_blob(&self, repo: &str, digest: &str) -> bool {
+        let mut inner = self.lock();
+        let removed = inner
+            .repos
+            .get_mut(repo)
+            .is_some_and(|l| l.blobs.remove(digest));
+        if removed {
+            Self::collect(&mut inner, digest);
+        }
+        removed
+    }
+
+    /// Unlinks a manifest from `repo`; `false` if it was not there.
+    pub fn unlink_manifest(&self, repo: &str, digest: &str) -> bool {
+        let mut inner = self.lock();
+        let removed = inner
+            .repos
+            .get_mut(repo)
+            .is_some_and(|l| l.manifests.remove(digest).is_some());
+        if removed {
+            Self::collect(&mut inner, digest);
+        }
+        removed
+    }
+
+    /// Drops `digest` if no repository links it any more.
+    fn collect(inner: &mut Inner, digest: &str) {
+        let used = inner
+            .repos
+            .values()
+            .any(|l| l.blobs.contains(digest) || l.manifests.contains_key(digest));
+        if !used && let Some(data) = inner.blobs.remove(digest) {
+            inner.used -= data.len() as u64;
+        }
+    }
+
+    /// Starts an upload in `repo`; returns its id.
+    pub fn start_upload(&self, repo: &str) -> String {
+        let mut inner = self.lock();
+        inner.next_upload += 1;
+        let id = format!(
+            "{:016x}-{:08x}",
+            inner.next_upload,
+            u32::from_le_bytes(self.token_key[..4].try_into().unwrap_or_default())
+        );
+        inner.uploads.insert(
+            id.clone(),
+            Upload {
+                repo: repo.to_owned(),
+                data: Vec::new(),
+            },
+        );
+        id
+    }
+
+    /// Bytes received so far by upload `id` of `repo`.
+    pub fn upload_len(&self, repo: &str, id: &str) -> Result<u64, BlobError> {
+        let inner = self.lock();
+        match inner.uploads.get(id) {
+            Some(u) if u.repo == repo => Ok(u.data.len() as u64),
+            _ => Err(BlobError::UploadUnknown(id.to_owned())),
+        }
+    }
+
+    /// Appends a chunk to upload `id`; `start` is where the client says it
+    /// begins (from `Content-Range`), checked when given. Returns the new length.
+    pub fn append(
+        &self,
+        repo: &str,
+        id: &str,
+        start: Option<u64>,
+        chunk: &[u8],
+    ) -> Result<u64, BlobError> {
+        let limit = self.limit();
+        let mut inner = self.lock();
+        let have = match inner.uploads.get(id) {
+            Some(u) if u.repo == repo => u.data.len() as u64,
+            _ => return Err(BlobError::UploadUnknown(id.to_owned())),
+        };
+        if let Some(start) = start
+            && start != have
+        {
+            return Err(BlobError::RangeInvalid { start, have });
+        }
+        Self::room(&inner, limit, chunk.len() as u64)?;
+        inner.used += chunk.len() as u64;
+        let upload = inner
+            .uploads
+            .get_mut(id)
+            .ok_or_else(|| BlobError::UploadUnknown(id.to_owned()))?;
+        upload.data.extend_from_slice(chunk);
+        Ok(upload.data.len() as u64)
+    }
+
+    /// Finishes upload `id`: the bytes must hash to `digest`. The upload is
+    /// gone afterwards, whether or not the digest matched.
+    pub fn finish(&self, repo: &str, id: &str, digest: &str) -> Result<u64, BlobError> {
+        let upload = {
+            let mut inner = self.lock();
+            match inner.uploads.get(id) {
+                Some(u) if u.repo == repo => {}
+                _ => return Err(BlobError::UploadUnknown(id.to_owned())),
+            }
+            let upload = inner
+                .uploads
+                .remove(id)
+                .ok_or_else(|| BlobError::UploadUnknown(id.to_owned()))?;
+            inner.used -= upload.data.len() as u64;
+            upload
+        };
+        // Hashing runs outside the lock.
+        let data = Bytes::from(upload.data);
+        let len = data.len() as u64;
+        self.put(repo, digest, data)?;
+        Ok(len)
+    }
+
+    /// Cancels upload `id`.
+    pub fn cancel(&self, repo: &str, id: &str) -> Result<(), BlobError> {
+        let mut inner = self.lock();
+        match inner.uploads.get(id) {
+            Some(u) if u.repo == repo => {}
+            _ => return Err(BlobError::UploadUnknown(id.to_owned())),
+        }
+        if let Some(upload) = inner.uploads.remove(id) {
+            inner.used -= upload.data.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_is_held_once_whatever_the_number_of_repositories() {
+        let blobs = Blobs::default();
+        let data = Bytes::from(vec![7u8; 1000]);
+        let digest = sha256_digest(&data);
+        for repo in ["a/x", "a/y", "b/z"] {
+            blobs.put(repo, &digest, data.clone()).unwrap();
+        }
+        assert!(blobs.mount("c/w", "a/x", &digest));
+        assert_eq!(blobs.used(), 1000);
+        assert_eq!(blobs.count(), 1);
+        for repo in ["a/x", "a/y", "b/z"] {
+            assert!(blobs.unlink_blob(repo, &digest));
+        }
+        assert_eq!(blobs.used(), 1000, "c/w still links it");
+        assert!(blobs.unlink_blob("c/w", &digest));
+        assert_eq!((blobs.used(), blobs.count()), (0, 0));
+    }
+
+    #[test]
+    fn the_budget_counts_uploads_and_refuses_with_the_flag_named() {
+        let blobs = Blobs::default();
+        blobs.set_limit(10);
+        let id = blobs.start_upload("a/x");
+        blobs.append("a/x", &id, None, b"12345678").unwrap();
+        let err = blobs.append("a/x", &id, Some(8), b"abc").unwrap_err();
+        assert!(err.to_string().contains("--max-blob-bytes"), "{err}");
+        blobs.cancel("a/x", &id).unwrap();
+        assert_eq!(blobs.used(), 0);
+    }
+
+    #[test]
+    fn a_wrong_digest_is_refused_and_the_upload_is_released() {
+        let blobs = Blobs::default();
+        let id = blobs.start_upload("a/x");
+        blobs.append("a/x", &id, None, b"hello").unwrap();
+        let wrong = sha256_digest(b"other");
+        assert_eq!(
+            blobs.finish("a/x", &id, &wrong),
+            Err(BlobError::DigestMismatch(wrong))
+        );
+        assert_eq!(blobs.used(), 0);
+    }
+}
