@@ -4,18 +4,11 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
-pub mod cache;
-pub mod glance;
-pub mod iam;
-pub mod ims;
-pub mod ims_search;
-pub mod ims_v1;
-pub mod registry;
-pub mod swr;
-pub mod swr_secret;
-pub mod swr_tags;
-pub mod swr_v2;
-pub mod swr_v3;
+pub(crate) mod cache;
+pub(crate) mod iam;
+pub(crate) mod ims;
+pub(crate) mod registry;
+pub(crate) mod swr;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -24,20 +17,14 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// All emulated API routes, each handler behind the gate
-/// ([`crate::front::gated`]), with the gateway-style JSON 404 as the fallback
+/// ([`crate::http::front::gated`]), with the gateway-style JSON 404 as the fallback
 /// for unknown paths and for unknown methods on known paths (with `Allow`),
 /// which fault rules reach too.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(iam::router())
         .merge(ims::router())
-        .merge(ims_search::router())
-        .merge(ims_v1::router())
-        .merge(glance::router())
-        .merge(swr_v2::router())
-        .merge(swr_tags::router())
-        .merge(swr_v3::router())
-        .merge(swr_secret::router())
+        .merge(swr::router())
         // The registry lives in the fallbacks: an exact API route wins.
         .fallback(registry::fallback)
         // After the merges: it applies to the routes present.

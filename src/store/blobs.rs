@@ -25,11 +25,11 @@ use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 
 /// Default `--max-blob-bytes`: 2 GiB.
-pub const DEFAULT_MAX_BLOB_BYTES: u64 = 2 << 30;
+pub(crate) const DEFAULT_MAX_BLOB_BYTES: u64 = 2 << 30;
 
 /// The registry's blob store. Cloned as part of [`crate::store::Store`].
 #[derive(Debug)]
-pub struct Blobs {
+pub(crate) struct Blobs {
     /// The contents.
     inner: Mutex<Inner>,
     /// The byte budget for blobs plus uploads in progress.
@@ -93,7 +93,7 @@ struct Upload {
 
 /// Why a blob operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BlobError {
+pub(crate) enum BlobError {
     /// The budget would be exceeded.
     #[error(
         "the registry's blob storage is full: {used} of {limit} bytes are held and {wanted} more were sent; raise --max-blob-bytes (IMS_SWR_MOCK_MAX_BLOB_BYTES) or delete images"
@@ -123,7 +123,7 @@ pub enum BlobError {
 }
 
 /// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
+pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
@@ -133,32 +133,33 @@ impl Blobs {
     }
 
     /// Sets the byte budget (`--max-blob-bytes`).
-    pub fn set_limit(&self, bytes: u64) {
+    pub(crate) fn set_limit(&self, bytes: u64) {
         self.limit.store(bytes, Ordering::Relaxed);
     }
 
     /// The byte budget.
-    pub fn limit(&self) -> u64 {
+    pub(crate) fn limit(&self) -> u64 {
         self.limit.load(Ordering::Relaxed)
     }
 
     /// Bytes held (blobs plus uploads in progress).
-    pub fn used(&self) -> u64 {
+    pub(crate) fn used(&self) -> u64 {
         self.lock().used
     }
 
     /// Number of distinct blobs held.
-    pub fn count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> usize {
         self.lock().blobs.len()
     }
 
     /// Notes the scheme the server answers on (for the token realm).
-    pub fn set_scheme(&self, scheme: &'static str) {
+    pub(crate) fn set_scheme(&self, scheme: &'static str) {
         let _ = self.scheme.set(scheme);
     }
 
     /// `http` or `https`.
-    pub fn scheme(&self) -> &'static str {
+    pub(crate) fn scheme(&self) -> &'static str {
         self.scheme.get().copied().unwrap_or("http")
     }
 
@@ -168,7 +169,7 @@ impl Blobs {
     }
 
     /// Drops everything (reset, import).
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         *self.lock() = Inner::default();
     }
 
@@ -184,7 +185,7 @@ impl Blobs {
     }
 
     /// The blob `digest` if `repo` may read it (a blob or a manifest linked there).
-    pub fn get(&self, repo: &str, digest: &str) -> Option<Bytes> {
+    pub(crate) fn get(&self, repo: &str, digest: &str) -> Option<Bytes> {
         let inner = self.lock();
         let links = inner.repos.get(repo)?;
         if !links.blobs.contains(digest) && !links.manifests.contains_key(digest) {
@@ -195,12 +196,12 @@ impl Blobs {
 
     /// The blob `digest` whoever holds it (for manifests of tags made by
     /// `CreateRepoTag` in another repository's image).
-    pub fn get_any(&self, digest: &str) -> Option<Bytes> {
+    pub(crate) fn get_any(&self, digest: &str) -> Option<Bytes> {
         self.lock().blobs.get(digest).cloned()
     }
 
     /// Whether `repo` has the blob `digest`.
-    pub fn has(&self, repo: &str, digest: &str) -> bool {
+    pub(crate) fn has(&self, repo: &str, digest: &str) -> bool {
         let inner = self.lock();
         inner.repos.get(repo).is_some_and(|l| {
             (l.blobs.contains(digest) || l.manifests.contains_key(digest))
@@ -210,7 +211,7 @@ impl Blobs {
 
     /// Stores `data` as blob `digest` (verified) and links it to `repo`.
     /// A blob already held is linked, not stored again.
-    pub fn put(&self, repo: &str, digest: &str, data: Bytes) -> Result<(), BlobError> {
+    pub(crate) fn put(&self, repo: &str, digest: &str, data: Bytes) -> Result<(), BlobError> {
         if sha256_digest(&data) != digest {
             return Err(BlobError::DigestMismatch(digest.to_owned()));
         }
@@ -231,7 +232,7 @@ impl Blobs {
     }
 
     /// Cross-repository mount: links `digest` to `repo` if `from` has it.
-    pub fn mount(&self, repo: &str, from: &str, digest: &str) -> bool {
+    pub(crate) fn mount(&self, repo: &str, from: &str, digest: &str) -> bool {
         let mut inner = self.lock();
         let ok = inner.blobs.contains_key(digest)
             && inner
@@ -250,7 +251,7 @@ impl Blobs {
     }
 
     /// Mount without `from`: links `digest` to `repo` if any repository holds it.
-    pub fn mount_any(&self, repo: &str, digest: &str) -> bool {
+    pub(crate) fn mount_any(&self, repo: &str, digest: &str) -> bool {
         let mut inner = self.lock();
         let ok = inner.blobs.contains_key(digest);
         if ok {
@@ -266,7 +267,7 @@ impl Blobs {
 
     /// Stores a manifest (already verified against `digest`) and links it to
     /// `repo` with its media type.
-    pub fn put_manifest(
+    pub(crate) fn put_manifest(
         &self,
         repo: &str,
         digest: &str,
@@ -290,14 +291,14 @@ impl Blobs {
     }
 
     /// A manifest of `repo` by digest: its bytes and media type.
-    pub fn manifest(&self, repo: &str, digest: &str) -> Option<(Bytes, String)> {
+    pub(crate) fn manifest(&self, repo: &str, digest: &str) -> Option<(Bytes, String)> {
         let inner = self.lock();
         let media = inner.repos.get(repo)?.manifests.get(digest)?.clone();
         Some((inner.blobs.get(digest)?.clone(), media))
     }
 
     /// Every manifest of `repo`: digest, media type and bytes (for referrers).
-    pub fn manifests(&self, repo: &str) -> Vec<(String, String, Bytes)> {
+    pub(crate) fn manifests(&self, repo: &str) -> Vec<(String, String, Bytes)> {
         let inner = self.lock();
         let Some(links) = inner.repos.get(repo) else {
             return Vec::new();
@@ -310,7 +311,7 @@ impl Blobs {
     }
 
     /// Unlinks a blob from `repo`; `false` if it was not linked there.
-    pub fn unlink_blob(&self, repo: &str, digest: &str) -> bool {
+    pub(crate) fn unlink_blob(&self, repo: &str, digest: &str) -> bool {
         let mut inner = self.lock();
         let removed = inner
             .repos
@@ -323,7 +324,7 @@ impl Blobs {
     }
 
     /// Unlinks a manifest from `repo`; `false` if it was not there.
-    pub fn unlink_manifest(&self, repo: &str, digest: &str) -> bool {
+    pub(crate) fn unlink_manifest(&self, repo: &str, digest: &str) -> bool {
         let mut inner = self.lock();
         let removed = inner
             .repos
@@ -347,7 +348,7 @@ impl Blobs {
     }
 
     /// Starts an upload in `repo`; returns its id.
-    pub fn start_upload(&self, repo: &str) -> String {
+    pub(crate) fn start_upload(&self, repo: &str) -> String {
         let mut inner = self.lock();
         inner.next_upload += 1;
         let id = format!(
@@ -366,7 +367,7 @@ impl Blobs {
     }
 
     /// Bytes received so far by upload `id` of `repo`.
-    pub fn upload_len(&self, repo: &str, id: &str) -> Result<u64, BlobError> {
+    pub(crate) fn upload_len(&self, repo: &str, id: &str) -> Result<u64, BlobError> {
         let inner = self.lock();
         match inner.uploads.get(id) {
             Some(u) if u.repo == repo => Ok(u.data.len() as u64),
@@ -376,7 +377,7 @@ impl Blobs {
 
     /// Appends a chunk to upload `id`; `start` is where the client says it
     /// begins (from `Content-Range`), checked when given. Returns the new length.
-    pub fn append(
+    pub(crate) fn append(
         &self,
         repo: &str,
         id: &str,
@@ -406,7 +407,7 @@ impl Blobs {
 
     /// Finishes upload `id`: the bytes must hash to `digest`. The upload is
     /// gone afterwards, whether or not the digest matched.
-    pub fn finish(&self, repo: &str, id: &str, digest: &str) -> Result<u64, BlobError> {
+    pub(crate) fn finish(&self, repo: &str, id: &str, digest: &str) -> Result<u64, BlobError> {
         let upload = {
             let mut inner = self.lock();
             match inner.uploads.get(id) {
@@ -428,7 +429,7 @@ impl Blobs {
     }
 
     /// Cancels upload `id`.
-    pub fn cancel(&self, repo: &str, id: &str) -> Result<(), BlobError> {
+    pub(crate) fn cancel(&self, repo: &str, id: &str) -> Result<(), BlobError> {
         let mut inner = self.lock();
         match inner.uploads.get(id) {
             Some(u) if u.repo == repo => {}

@@ -16,44 +16,44 @@ use super::{LookupError, Store, SwrTag, lookup, model};
 
 /// A tag as the registry serves it.
 #[derive(Debug, Clone)]
-pub struct PulledTag {
+pub(crate) struct PulledTag {
     /// `sha256:<hex>` of the manifest.
-    pub digest: String,
+    pub(crate) digest: String,
     /// The manifest, as `ShowRepoTag`'s `manifest` gives it.
-    pub manifest: String,
+    pub(crate) manifest: String,
 }
 
 /// What a manifest push writes into the tag.
 #[derive(Debug, Clone)]
-pub struct PushedManifest<'a> {
+pub(crate) struct PushedManifest<'a> {
     /// The tag name.
-    pub tag: &'a str,
+    pub(crate) tag: &'a str,
     /// `sha256:<hex>` of the manifest bytes.
-    pub digest: &'a str,
+    pub(crate) digest: &'a str,
     /// The manifest text.
-    pub manifest: &'a str,
+    pub(crate) manifest: &'a str,
     /// Config plus layers, in bytes (for an index: the sum over its manifests).
-    pub size: i64,
+    pub(crate) size: i64,
     /// The config digest's hex (the image id), or the manifest's for an index.
-    pub image_id: &'a str,
+    pub(crate) image_id: &'a str,
     /// 0 for an image manifest, 1 for a manifest list or image index.
-    pub tag_type: i64,
+    pub(crate) tag_type: i64,
 }
 
 impl Store {
     /// The registry's blob store.
-    pub fn blobs(&self) -> &Blobs {
+    pub(crate) fn blobs(&self) -> &Blobs {
         &self.blobs
     }
 
     /// The host of derived `path` values (`--registry-host`).
-    pub fn registry_host_name(&self) -> String {
+    pub(crate) fn registry_host_name(&self) -> String {
         self.read().registry_host.to_string()
     }
 
     /// An access key of `domain_id` and its SK (the first by AK), for
     /// callers that authenticated with a token.
-    pub fn access_key_of(&self, domain_id: &str) -> Option<(Arc<str>, Arc<str>)> {
+    pub(crate) fn access_key_of(&self, domain_id: &str) -> Option<(Arc<str>, Arc<str>)> {
         let inner = self.read();
         inner
             .iam
@@ -65,12 +65,12 @@ impl Store {
     }
 
     /// The account that owns `namespace`, or `None` when it does not exist.
-    pub fn registry_owner(&self, namespace: &str) -> Option<Arc<str>> {
+    pub(crate) fn registry_owner(&self, namespace: &str) -> Option<Arc<str>> {
         self.namespace_domain(namespace)
     }
 
     /// Every tag name of a repository, in name order.
-    pub fn tag_names(
+    pub(crate) fn tag_names(
         &self,
         namespace: &str,
         repository: &str,
@@ -83,7 +83,7 @@ impl Store {
     }
 
     /// A tag as the registry serves it.
-    pub fn pulled_tag(
+    pub(crate) fn pulled_tag(
         &self,
         namespace: &str,
         repository: &str,
@@ -99,7 +99,7 @@ impl Store {
 
     /// A manifest of the repository by digest, from its tags (for tags the
     /// SWR API made, whose manifest the registry never received).
-    pub fn manifest_by_digest(
+    pub(crate) fn manifest_by_digest(
         &self,
         namespace: &str,
         repository: &str,
@@ -114,7 +114,12 @@ impl Store {
     }
 
     /// Names of the tags of a repository that point at `digest`.
-    pub fn tags_of_digest(&self, namespace: &str, repository: &str, digest: &str) -> Vec<Arc<str>> {
+    pub(crate) fn tags_of_digest(
+        &self,
+        namespace: &str,
+        repository: &str,
+        digest: &str,
+    ) -> Vec<Arc<str>> {
         let inner = self.read();
         let Ok(repo) = lookup(&inner, namespace, repository) else {
             return Vec::new();
@@ -129,7 +134,7 @@ impl Store {
     /// Writes the SWR tag of a manifest push, creating the organization
     /// (owned by `domain_id`) and the repository when missing. A re-push
     /// keeps the tag's id and `created`, and moves `updated`.
-    pub fn push_manifest_tag(
+    pub(crate) fn push_manifest_tag(
         &self,
         namespace: &str,
         repository: &str,

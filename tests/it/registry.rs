@@ -2,8 +2,8 @@
 //! tag APIs on the same tags, login and tenancy, the blob budget.
 
 use base64::Engine as _;
+use ims_swr_mock::AuthMode;
 use ims_swr_mock::Server;
-use ims_swr_mock::auth::AuthMode;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -314,7 +314,7 @@ async fn a_blob_is_held_once_across_repositories_and_mounts() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let used = server.store().blobs().used();
+    let used = ims_swr_mock::internals::blob_bytes_used(server.store());
     // One layer, one config, three manifests (the same bytes: one).
     assert!(
         used < (1 << 20) + 2048,
@@ -353,7 +353,7 @@ async fn a_full_blob_store_answers_413_denied_naming_the_flag() {
             .contains("--max-blob-bytes"),
         "{body}"
     );
-    assert_eq!(server.store().blobs().used(), 0);
+    assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
 }
 
 #[tokio::test]
@@ -506,7 +506,7 @@ async fn strict_mode_challenges_then_accepts_the_login_key_by_basic_and_by_beare
     );
 
     // The login key, as the SWR page derives it: hex HMAC-SHA256(SK, AK).
-    let key = ims_swr_mock::api::registry::auth::login_key("AKTEST", "SKTEST");
+    let key = ims_swr_mock::internals::login_key("AKTEST", "SKTEST");
     let wrong = Client::new(&server).with_basic("cn-north-4@AKTEST", "not-the-key");
     let r = wrong.send(Method::GET, "/v2/", vec![]).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -539,7 +539,7 @@ async fn strict_mode_challenges_then_accepts_the_login_key_by_basic_and_by_beare
 #[tokio::test]
 async fn strict_mode_refuses_a_push_into_another_tenants_organization() {
     let server = strict_server().await;
-    let key = ims_swr_mock::api::registry::auth::login_key("AKTEST", "SKTEST");
+    let key = ims_swr_mock::internals::login_key("AKTEST", "SKTEST");
     let tenant1 = Client::new(&server).with_basic("cn-north-4@AKTEST", &key);
     let r = tenant1
         .send(
@@ -555,7 +555,7 @@ async fn strict_mode_refuses_a_push_into_another_tenants_organization() {
         server.store().namespace_domain("tenant1org").as_deref(),
         Some("0503dda878000fed0f75c0096d70a960")
     );
-    let other_key = ims_swr_mock::api::registry::auth::login_key("AKOTHER", "SKOTHER");
+    let other_key = ims_swr_mock::internals::login_key("AKOTHER", "SKOTHER");
     let tenant2 = Client::new(&server).with_basic("cn-north-4@AKOTHER", &other_key);
     let r = tenant2
         .send(Method::GET, "/v2/tenant1org/app/tags/list", vec![])
@@ -576,7 +576,7 @@ async fn create_secret_answers_the_login_command_and_auths_with_the_derived_key(
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    let key = ims_swr_mock::api::registry::auth::login_key("AKTEST", "SKTEST");
+    let key = ims_swr_mock::internals::login_key("AKTEST", "SKTEST");
     assert_eq!(
         a.header("x-swr-dockerlogin"),
         format!("docker login -u cn-north-4@AKTEST -p {key} swr.cn-north-1.myhuaweicloud.com")
@@ -598,9 +598,9 @@ async fn reset_clears_the_blobs() {
     let server = helpers::spawn().await;
     let client = Client::new(&server);
     client.push_image("org1/app", "v1", b"layer").await;
-    assert!(server.store().blobs().used() > 0);
+    assert!(ims_swr_mock::internals::blob_bytes_used(server.store()) > 0);
     server.reset().unwrap();
-    assert_eq!(server.store().blobs().used(), 0);
+    assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
     let r = client
         .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
         .await;

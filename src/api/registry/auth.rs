@@ -5,7 +5,7 @@
 //!   "Obtaining a Long-Term Valid Login Command" page derives with
 //!   `printf "$AK" | openssl dgst -binary -sha256 -hmac "$SK" | od -An -vtx1 …`
 //!   (<https://support.huaweicloud.com/intl/en-us/usermanual-swr/swr_01_1000.html>).
-//!   `CreateSecret` hands out the same pair ([`crate::api::swr_secret`]).
+//!   `CreateSecret` hands out the same pair ([`crate::api::swr::secret`]).
 //! - **Schemes**: `Basic` on any registry request, or the bearer token flow:
 //!   an unauthenticated request in `--auth strict` gets 401 with
 //!   `WWW-Authenticate: Bearer realm="<scheme>://<host>/v2/token",service=…,scope=…`;
@@ -34,7 +34,7 @@ use crate::auth::AuthMode;
 use crate::state::AppState;
 
 /// How long a bearer token lasts, in seconds.
-pub const TOKEN_SECONDS: u64 = 3600;
+pub(crate) const TOKEN_SECONDS: u64 = 3600;
 
 /// The long-term login key of an access key: hex HMAC-SHA256(key = SK, message = AK).
 pub fn login_key(ak: &str, sk: &str) -> String {
@@ -45,9 +45,9 @@ pub fn login_key(ak: &str, sk: &str) -> String {
 
 /// Who a registry request comes from: the account, when known.
 #[derive(Debug, Clone, Default)]
-pub struct RegistryCaller {
+pub(crate) struct RegistryCaller {
     /// The account (domain) id.
-    pub domain_id: Option<Arc<str>>,
+    pub(crate) domain_id: Option<Arc<str>>,
 }
 
 fn now() -> u64 {
@@ -65,7 +65,7 @@ fn sign(state: &AppState, payload: &str) -> String {
 }
 
 /// A bearer token for `domain` (empty for an anonymous caller in lenient mode).
-pub fn issue_token(state: &AppState, domain: &str) -> String {
+pub(crate) fn issue_token(state: &AppState, domain: &str) -> String {
     let payload = format!("{domain}.{}", now() + TOKEN_SECONDS);
     let signature = sign(state, &payload);
     format!("{payload}.{signature}")
@@ -132,7 +132,7 @@ fn credentials(state: &AppState, parts: &Parts) -> Result<Option<RegistryCaller>
 }
 
 /// The host the client used (for the token realm).
-pub fn host(state: &AppState, parts: &Parts) -> String {
+pub(crate) fn host(state: &AppState, parts: &Parts) -> String {
     parts
         .headers
         .get(header::HOST)
@@ -160,7 +160,7 @@ fn challenge(state: &AppState, parts: &Parts, route: &Route, why: &str) -> Regis
 }
 
 /// Authenticates a registry request and checks tenancy (see the module docs).
-pub fn check(
+pub(crate) fn check(
     state: &AppState,
     parts: &Parts,
     route: &Route,
@@ -196,7 +196,7 @@ pub fn check(
 
 /// `GET /v2/token`: a bearer token for the Basic credentials sent (in
 /// strict mode they must verify; otherwise anything gets a token).
-pub fn token(state: &AppState, parts: &Parts) -> Result<serde_json::Value, RegistryError> {
+pub(crate) fn token(state: &AppState, parts: &Parts) -> Result<serde_json::Value, RegistryError> {
     let strict = state.auth.mode == AuthMode::Strict;
     let domain = match credentials(state, parts) {
         Ok(Some(caller)) => caller.domain_id,

@@ -18,12 +18,12 @@ use crate::store::blobs::{BlobError, sha256_digest};
 use crate::store::registry::PushedManifest;
 
 /// Largest manifest accepted, in bytes.
-pub const MAX_MANIFEST: usize = 4 << 20;
+pub(crate) const MAX_MANIFEST: usize = 4 << 20;
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
 /// Answers one registry request.
-pub async fn handle(state: AppState, route: Route, request: Request) -> Response {
+pub(crate) async fn handle(state: AppState, route: Route, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let answer = async {
         if let Route::Token = route {

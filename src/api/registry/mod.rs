@@ -25,7 +25,7 @@
 //! `<organization>/<repo…>`: the first component is the SWR organization, the
 //! rest the repository (`group/app`, which the SWR API spells `group$app`).
 
-pub mod auth;
+pub(crate) mod auth;
 mod handlers;
 
 use std::sync::LazyLock;
@@ -41,18 +41,19 @@ use serde_json::json;
 use crate::state::AppState;
 
 /// The API version header every registry answer carries.
-pub const API_VERSION: &str = "registry/2.0";
+pub(crate) const API_VERSION: &str = "registry/2.0";
 
 /// Media types of manifests.
-pub mod media {
+pub(crate) mod media {
     /// Docker image manifest, schema 2.
-    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
     /// Docker manifest list.
-    pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub(crate) const DOCKER_LIST: &str =
+        "application/vnd.docker.distribution.manifest.list.v2+json";
     /// OCI image manifest.
-    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
     /// OCI image index.
-    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 }
 
 /// A repository name as the distribution spec allows it.
@@ -71,7 +72,7 @@ static DIGEST_RE: LazyLock<Regex> =
 
 /// What a registry request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     /// `GET /v2/`: the API version check.
     Base,
     /// `GET /v2/token`: the bearer token endpoint.
@@ -113,7 +114,7 @@ pub enum Route {
 
 impl Route {
     /// The repository name, if the route has one.
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         match self {
             Route::Base | Route::Token => None,
             Route::Manifest { name, .. }
@@ -123,16 +124,11 @@ impl Route {
             | Route::Referrers { name, .. } => Some(name),
         }
     }
-
-    /// Whether the request writes (push, delete).
-    pub fn writes(&self, method: &Method) -> bool {
-        !matches!(*method, Method::GET | Method::HEAD)
-    }
 }
 
 /// Reads `method path` as a registry request, by suffix and method; `None`
 /// when it is not one (see the module docs).
-pub fn parse(method: &Method, path: &str) -> Option<Route> {
+pub(crate) fn parse(method: &Method, path: &str) -> Option<Route> {
     let get = matches!(*method, Method::GET | Method::HEAD);
     if path == "/v2/" || path == "/v2" {
         return get.then_some(Route::Base);
@@ -199,7 +195,7 @@ pub fn parse(method: &Method, path: &str) -> Option<Route> {
 
 /// Splits a repository name into the SWR organization and repository, or
 /// says why it cannot be one.
-pub fn split_name(name: &str) -> Result<(&str, &str), RegistryError> {
+pub(crate) fn split_name(name: &str) -> Result<(&str, &str), RegistryError> {
     if name.len() > 255 || !NAME_RE.is_match(name) {
         return Err(RegistryError::new(
             StatusCode::BAD_REQUEST,
@@ -220,12 +216,12 @@ pub fn split_name(name: &str) -> Result<(&str, &str), RegistryError> {
 }
 
 /// Whether `reference` is a digest (else a tag).
-pub fn is_digest(reference: &str) -> bool {
+pub(crate) fn is_digest(reference: &str) -> bool {
     reference.contains(':')
 }
 
 /// Checks a digest: only `sha256:<64 hex>` is accepted.
-pub fn check_digest(digest: &str) -> Result<(), RegistryError> {
+pub(crate) fn check_digest(digest: &str) -> Result<(), RegistryError> {
     if DIGEST_RE.is_match(digest) {
         Ok(())
     } else {
@@ -238,7 +234,7 @@ pub fn check_digest(digest: &str) -> Result<(), RegistryError> {
 }
 
 /// Checks a tag name.
-pub fn check_tag(tag: &str) -> Result<(), RegistryError> {
+pub(crate) fn check_tag(tag: &str) -> Result<(), RegistryError> {
     if TAG_RE.is_match(tag) {
         Ok(())
     } else {
@@ -252,20 +248,20 @@ pub fn check_tag(tag: &str) -> Result<(), RegistryError> {
 
 /// An error in the distribution spec's format.
 #[derive(Debug, Clone)]
-pub struct RegistryError {
+pub(crate) struct RegistryError {
     /// The HTTP status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The spec's code (`BLOB_UNKNOWN`, `MANIFEST_UNKNOWN`, …).
-    pub code: &'static str,
+    pub(crate) code: &'static str,
     /// A message for people.
-    pub message: String,
+    pub(crate) message: String,
     /// Extra headers (`WWW-Authenticate` on a 401).
-    pub challenge: Option<String>,
+    pub(crate) challenge: Option<String>,
 }
 
 impl RegistryError {
     /// An error with `status`, `code` and `message`.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -314,11 +310,11 @@ impl From<crate::store::blobs::BlobError> for RegistryError {
 
 /// The API router's fallback (unknown path): a registry request if it reads
 /// as one, else the gateway's 404 behind the gate as before.
-pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+pub(crate) async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     match parse(request.method(), request.uri().path()) {
         Some(route) => handlers::handle(state, route, request).await,
         None => {
-            crate::front::faulted(super::not_found)
+            crate::http::front::faulted(super::not_found)
                 .call(request, state)
                 .await
         }
@@ -327,11 +323,11 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
 
 /// The API router's fallback for a known path with another method: a
 /// registry request if it reads as one, else the gateway's answer.
-pub async fn method_fallback(State(state): State<AppState>, request: Request) -> Response {
+pub(crate) async fn method_fallback(State(state): State<AppState>, request: Request) -> Response {
     match parse(request.method(), request.uri().path()) {
         Some(route) => handlers::handle(state, route, request).await,
         None => {
-            crate::front::faulted(super::method_not_allowed)
+            crate::http::front::faulted(super::method_not_allowed)
                 .call(request, state)
                 .await
         }

@@ -28,11 +28,11 @@ use crate::api::registry::auth::login_key;
 use crate::auth::Identity;
 use crate::auth::signer::Authorization;
 use crate::error::{ApiError, ApiResult, Service};
-use crate::front::gated;
+use crate::http::front::gated;
 use crate::state::AppState;
 
 /// SWR login-command routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/manage/utils/secret", post(gated(create_secret)))
         .route(
