@@ -592,6 +592,12 @@ async fn start_persistence(
         if let Some(inner) = loaded {
             fixtures.replace(inner);
         }
+        durable.load_blobs(fixtures.blobs()).map_err(|reason| {
+            crate::store::persist::PersistError {
+                path: path.display().to_string(),
+                reason: format!("cannot read the registry's blobs: {reason}"),
+            }
+        })?;
         // A new database gets the whole state before any write is answered.
         fixtures.track_changes(fresh);
         durable.flush_now(&fixtures).map_err(|(_, reason)| {

@@ -71,6 +71,78 @@ struct Inner {
     uploads: HashMap<String, Upload>,
     /// The next upload id.
     next_upload: u64,
+    /// What changed since persistence last saved (`None`: nothing persists).
+    changes: Option<BlobChanges>,
+}
+
+/// What changed in the blob store since the last save (see [`crate::store::persist`]).
+#[derive(Debug, Default)]
+pub(crate) struct BlobChanges {
+    /// Everything (reset, import, or a new database).
+    all: bool,
+    /// Blobs stored.
+    put: HashSet<String>,
+    /// Blobs dropped.
+    removed: HashSet<String>,
+    /// Repositories whose links changed.
+    repos: HashSet<String>,
+}
+
+impl BlobChanges {
+    fn merge(&mut self, other: BlobChanges) {
+        self.all |= other.all;
+        self.put.extend(other.put);
+        self.removed.extend(other.removed);
+        self.repos.extend(other.repos);
+    }
+}
+
+/// Rows to write for a set of changes.
+#[derive(Debug, Default)]
+pub(crate) struct BlobRows {
+    /// Empty both tables first.
+    pub(crate) clear: bool,
+    /// Blobs to write: digest and bytes.
+    pub(crate) put: Vec<(String, Bytes)>,
+    /// Blobs to delete.
+    pub(crate) delete: Vec<String>,
+    /// Links to write (`Some(json)`) or delete (`None`), by repository.
+    pub(crate) links: Vec<(String, Option<String>)>,
+}
+
+impl Inner {
+    fn note_put(&mut self, digest: &str) {
+        if let Some(c) = &mut self.changes {
+            c.removed.remove(digest);
+            c.put.insert(digest.to_owned());
+        }
+    }
+
+    fn note_removed(&mut self, digest: &str) {
+        if let Some(c) = &mut self.changes {
+            c.put.remove(digest);
+            c.removed.insert(digest.to_owned());
+        }
+    }
+
+    fn note_repo(&mut self, repo: &str) {
+        if let Some(c) = &mut self.changes {
+            c.repos.insert(repo.to_owned());
+        }
+    }
+
+    /// A repository's links as stored: `{"blobs": [...], "manifests": {digest: media type}}`.
+    fn links_json(&self, repo: &str) -> Option<String> {
+        let links = self.repos.get(repo)?;
+        if links.blobs.is_empty() && links.manifests.is_empty() {
+            return None;
+        }
+        let mut blobs: Vec<&String> = links.blobs.iter().collect();
+        blobs.sort();
+        let manifests: std::collections::BTreeMap<&String, &String> =
+            links.manifests.iter().collect();
+        Some(serde_json::json!({"blobs": blobs, "manifests": manifests}).to_string())
+    }
 }
 
 /// What one repository may read.
@@ -170,7 +242,111 @@ impl Blobs {
 
     /// Drops everything (reset, import).
     pub(crate) fn clear(&self) {
-        *self.lock() = Inner::default();
+        let mut inner = self.lock();
+        let tracking = inner.changes.is_some();
+        *inner = Inner::default();
+        if tracking {
+            inner.changes = Some(BlobChanges {
+                all: true,
+                ..BlobChanges::default()
+            });
+        }
+    }
+
+    /// Starts recording changes for persistence; with `all`, everything
+    /// counts as changed.
+    pub(crate) fn track_changes(&self, all: bool) {
+        self.lock().changes = Some(BlobChanges {
+            all,
+            ..BlobChanges::default()
+        });
+    }
+
+    /// Takes what changed so far (`None`: nothing).
+    pub(crate) fn take_changes(&self) -> Option<BlobChanges> {
+        let mut inner = self.lock();
+        let c = inner.changes.as_mut()?;
+        if !c.all && c.put.is_empty() && c.removed.is_empty() && c.repos.is_empty() {
+            return None;
+        }
+        Some(std::mem::take(c))
+    }
+
+    /// Puts back changes that could not be saved.
+    pub(crate) fn restore_changes(&self, failed: BlobChanges) {
+        if let Some(c) = &mut self.lock().changes {
+            c.merge(failed);
+        }
+    }
+
+    /// The rows that save `changes` (cheap: blob bytes are shared, not copied).
+    pub(crate) fn rows(&self, changes: &BlobChanges) -> BlobRows {
+        let inner = self.lock();
+        if changes.all {
+            let mut repos: Vec<&String> = inner.repos.keys().collect();
+            repos.sort();
+            return BlobRows {
+                clear: true,
+                put: inner
+                    .blobs
+                    .iter()
+                    .map(|(d, b)| (d.clone(), b.clone()))
+                    .collect(),
+                delete: Vec::new(),
+                links: repos
+                    .into_iter()
+                    .filter_map(|r| Some((r.clone(), Some(inner.links_json(r)?))))
+                    .collect(),
+            };
+        }
+        BlobRows {
+            clear: false,
+            put: changes
+                .put
+                .iter()
+                .filter_map(|d| Some((d.clone(), inner.blobs.get(d)?.clone())))
+                .collect(),
+            delete: changes
+                .removed
+                .iter()
+                .filter(|d| !inner.blobs.contains_key(*d))
+                .cloned()
+                .collect(),
+            links: changes
+                .repos
+                .iter()
+                .map(|r| (r.clone(), inner.links_json(r)))
+                .collect(),
+        }
+    }
+
+    /// Loads saved blobs and links (at start, before any request).
+    pub(crate) fn load(
+        &self,
+        blobs: Vec<(String, Bytes)>,
+        links: Vec<(String, String)>,
+    ) -> Result<(), String> {
+        let mut inner = self.lock();
+        for (digest, data) in blobs {
+            inner.used += data.len() as u64;
+            inner.blobs.insert(digest, data);
+        }
+        for (repo, json) in links {
+            let doc: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|e| format!("the links of {repo} are not JSON: {e}"))?;
+            let entry = inner.repos.entry(repo).or_default();
+            for d in doc["blobs"].as_array().into_iter().flatten() {
+                if let Some(d) = d.as_str() {
+                    entry.blobs.insert(d.to_owned());
+                }
+            }
+            for (d, m) in doc["manifests"].as_object().into_iter().flatten() {
+                entry
+                    .manifests
+                    .insert(d.clone(), m.as_str().unwrap_or_default().to_owned());
+            }
+        }
+        Ok(())
     }
 
     fn room(inner: &Inner, limit: u64, wanted: u64) -> Result<(), BlobError> {
@@ -221,13 +397,17 @@ impl Blobs {
             Self::room(&inner, limit, data.len() as u64)?;
             inner.used += data.len() as u64;
             inner.blobs.insert(digest.to_owned(), data);
+            inner.note_put(digest);
         }
-        inner
+        if inner
             .repos
             .entry(repo.to_owned())
             .or_default()
             .blobs
-            .insert(digest.to_owned());
+            .insert(digest.to_owned())
+        {
+            inner.note_repo(repo);
+        }
         Ok(())
     }
 
@@ -246,6 +426,7 @@ impl Blobs {
                 .or_default()
                 .blobs
                 .insert(digest.to_owned());
+            inner.note_repo(repo);
         }
         ok
     }
@@ -261,6 +442,7 @@ impl Blobs {
                 .or_default()
                 .blobs
                 .insert(digest.to_owned());
+            inner.note_repo(repo);
         }
         ok
     }
@@ -280,6 +462,7 @@ impl Blobs {
             Self::room(&inner, limit, data.len() as u64)?;
             inner.used += data.len() as u64;
             inner.blobs.insert(digest.to_owned(), data);
+            inner.note_put(digest);
         }
         inner
             .repos
@@ -287,6 +470,7 @@ impl Blobs {
             .or_default()
             .manifests
             .insert(digest.to_owned(), media_type.to_owned());
+        inner.note_repo(repo);
         Ok(())
     }
 
@@ -318,6 +502,7 @@ impl Blobs {
             .get_mut(repo)
             .is_some_and(|l| l.blobs.remove(digest));
         if removed {
+            inner.note_repo(repo);
             Self::collect(&mut inner, digest);
         }
         removed
@@ -331,6 +516,7 @@ impl Blobs {
             .get_mut(repo)
             .is_some_and(|l| l.manifests.remove(digest).is_some());
         if removed {
+            inner.note_repo(repo);
             Self::collect(&mut inner, digest);
         }
         removed
@@ -344,6 +530,7 @@ impl Blobs {
             .any(|l| l.blobs.contains(digest) || l.manifests.contains_key(digest));
         if !used && let Some(data) = inner.blobs.remove(digest) {
             inner.used -= data.len() as u64;
+            inner.note_removed(digest);
         }
     }
 

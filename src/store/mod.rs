@@ -700,6 +700,7 @@ impl Store {
     /// Starts recording changes for persistence; with `all`, everything
     /// counts as changed (the database does not hold this state yet).
     pub(crate) fn track_changes(&self, all: bool) {
+        self.blobs.track_changes(all);
         let mut inner = self.write_quiet();
         inner.changes = Some(Changes {
             all,

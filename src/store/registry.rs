@@ -46,6 +46,12 @@ impl Store {
         &self.blobs
     }
 
+    /// Counts a registry write (blobs, links) as a change, so that with
+    /// `--persist` its answer waits until it is on disk.
+    pub(crate) fn note_registry_change(&self) {
+        self.write_quiet().change_seq += 1;
+    }
+
     /// The host of derived `path` values (`--registry-host`).
     pub(crate) fn registry_host_name(&self) -> String {
         self.read().registry_host.to_string()

@@ -606,3 +606,55 @@ async fn reset_clears_the_blobs() {
         .await;
     assert_eq!(error_code(r).await, (404, "NAME_UNKNOWN".to_owned()));
 }
+
+#[tokio::test]
+async fn with_persist_pushed_blobs_survive_a_restart_and_reset_clears_them_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let layer = vec![9u8; 200_000];
+    let (d, manifest) = {
+        let server = Server::builder()
+            .persist(&state, None)
+            .start()
+            .await
+            .unwrap();
+        let client = Client::new(&server);
+        let (d, manifest, _) = client.push_image("org1/kept", "v1", &layer).await;
+        client.push_image("org1/other", "v1", &layer).await;
+        server.shutdown().await.unwrap();
+        (d, manifest)
+    };
+    let server = Server::builder()
+        .persist(&state, None)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&server);
+    let r = client
+        .send(Method::GET, "/v2/org1/kept/manifests/v1", vec![])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+    assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
+    let r = client
+        .send(
+            Method::GET,
+            &format!("/v2/org1/kept/blobs/{}", digest(&layer)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
+    let held = ims_swr_mock::internals::blob_bytes_used(server.store());
+    assert!(
+        held < 200_000 + 2048,
+        "the layer is held once after a reload: {held}"
+    );
+    server.reset().unwrap();
+    server.shutdown().await.unwrap();
+    let server = Server::builder()
+        .persist(&state, None)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
+}

@@ -34,7 +34,13 @@ pub(crate) async fn handle(state: AppState, route: Route, request: Request) -> R
             split_name(name)?;
         }
         let caller = auth::check(&state, &parts, &route)?;
-        dispatch(&state, route, parts, body, caller).await
+        let writes = !matches!(parts.method, Method::GET | Method::HEAD);
+        let answer = dispatch(&state, route, parts, body, caller).await;
+        if writes {
+            // With --persist, the answer waits until this is on disk.
+            state.store.note_registry_change();
+        }
+        answer
     };
     match answer.await {
         Ok(response) => response,
@@ -107,9 +113,21 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
 }
 
 /// Reads a body, refusing it once it would exceed the blob budget or `cap`.
-async fn read(state: &AppState, body: Body, cap: Option<usize>) -> Result<Bytes> {
+async fn read(state: &AppState, parts: &Parts, body: Body, cap: Option<usize>) -> Result<Bytes> {
     let blobs = state.store.blobs();
-    let mut buf = BytesMut::new();
+    // Room for the declared length up front (within the budget left): no
+    // copies while a large blob arrives.
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let room = blobs.limit().saturating_sub(blobs.used());
+    let reserve = declared
+        .min(room)
+        .min(cap.map_or(u64::MAX, |c| c as u64 + 1));
+    let mut buf = BytesMut::with_capacity(usize::try_from(reserve).unwrap_or(0));
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
@@ -253,7 +271,7 @@ async fn start_upload(state: &AppState, parts: &Parts, body: Body, name: &str) -
     }
     if let Some(digest) = param(&query, "digest") {
         check_digest(digest)?;
-        let data = read(state, body, None).await?;
+        let data = read(state, parts, body, None).await?;
         blobs.put(name, digest, data)?;
         return Ok(blob_created(name, digest));
     }
@@ -292,7 +310,7 @@ async fn patch_upload(
     let blobs = state.store.blobs();
     blobs.upload_len(name, id)?;
     let start = chunk_start(parts)?;
-    let data = read(state, body, None).await?;
+    let data = read(state, parts, body, None).await?;
     let len = blobs.append(name, id, start, &data)?;
     Ok(upload_status(StatusCode::ACCEPTED, name, id, len))
 }
@@ -317,7 +335,7 @@ async fn put_upload(
     check_digest(digest)?;
     let blobs = state.store.blobs();
     blobs.upload_len(name, id)?;
-    let data = read(state, body, None).await?;
+    let data = read(state, parts, body, None).await?;
     if !data.is_empty() {
         let start = chunk_start(parts)?;
         blobs.append(name, id, start, &data)?;
@@ -391,7 +409,7 @@ async fn put_manifest(
     } else {
         check_tag(reference)?;
     }
-    let data = read(state, body, Some(MAX_MANIFEST)).await?;
+    let data = read(state, parts, body, Some(MAX_MANIFEST)).await?;
     let digest = sha256_digest(&data);
     if by_digest && digest != reference {
         return Err(RegistryError::new(
