@@ -658,3 +658,38 @@ async fn with_persist_pushed_blobs_survive_a_restart_and_reset_clears_them_on_di
         .unwrap();
     assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
 }
+
+#[tokio::test]
+async fn a_blob_upload_that_stalls_is_cut_off_after_the_read_timeout_and_releases_its_bytes() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let server = Server::builder()
+        .read_timeout(std::time::Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let mut conn = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    let head = "POST /v2/org1/slow/blobs/uploads/?digest=sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&[0u8; 10]).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = conn.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer 5 s into a stalled upload");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
+}

@@ -129,7 +129,24 @@ async fn read(state: &AppState, parts: &Parts, body: Body, cap: Option<usize>) -
         .min(cap.map_or(u64::MAX, |c| c as u64 + 1));
     let mut buf = BytesMut::with_capacity(usize::try_from(reserve).unwrap_or(0));
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    // A blob may take long to arrive, but not stall: each piece must come
+    // within --read-timeout of the last (the API's total deadline would cut
+    // large blobs on slow links).
+    let idle = state.body_read_timeout;
+    loop {
+        let Ok(next) = tokio::time::timeout(idle, stream.next()).await else {
+            return Err(RegistryError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "BLOB_UPLOAD_INVALID",
+                format!(
+                    "the request body stalled: nothing arrived for {} s (--read-timeout)",
+                    idle.as_secs()
+                ),
+            ));
+        };
+        let Some(chunk) = next else {
+            break;
+        };
         let chunk = chunk.map_err(|e| {
             RegistryError::new(
                 StatusCode::BAD_REQUEST,
