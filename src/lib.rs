@@ -75,6 +75,7 @@ pub mod internals {
     }
     /// The registry's login key: hex HMAC-SHA256(key = SK, message = AK).
     pub use crate::api::registry::auth::login_key;
+    pub use crate::store::blobs::MAX_UPLOADS;
     pub use crate::store::{Order, PageQuery, Start};
     /// Bytes the registry's blob store holds (blobs plus uploads in progress).
     pub fn blob_bytes_used(store: &crate::Store) -> u64 {

@@ -27,6 +27,10 @@ use sha2::{Digest as _, Sha256};
 /// Default `--max-blob-bytes`: 2 GiB.
 pub(crate) const DEFAULT_MAX_BLOB_BYTES: u64 = 2 << 30;
 
+/// Most uploads in progress at once: a client that starts uploads and never
+/// finishes them cannot grow the table without bound.
+pub const MAX_UPLOADS: usize = 1024;
+
 /// The registry's blob store. Cloned as part of [`crate::store::Store`].
 #[derive(Debug)]
 pub(crate) struct Blobs {
@@ -184,6 +188,11 @@ pub(crate) enum BlobError {
     /// The bytes do not hash to the digest given.
     #[error("the content does not match digest {0}")]
     DigestMismatch(String),
+    /// Too many uploads are in progress.
+    #[error(
+        "{0} uploads are in progress, the most the registry keeps; finish or cancel some (DELETE the upload)"
+    )]
+    TooManyUploads(usize),
     /// A chunk does not start where the upload ends.
     #[error("the chunk starts at {start}, but {have} bytes were received")]
     RangeInvalid {
@@ -535,8 +544,11 @@ impl Blobs {
     }
 
     /// Starts an upload in `repo`; returns its id.
-    pub(crate) fn start_upload(&self, repo: &str) -> String {
+    pub(crate) fn start_upload(&self, repo: &str) -> Result<String, BlobError> {
         let mut inner = self.lock();
+        if inner.uploads.len() >= MAX_UPLOADS {
+            return Err(BlobError::TooManyUploads(MAX_UPLOADS));
+        }
         inner.next_upload += 1;
         let id = format!(
             "{:016x}-{:08x}",
@@ -550,7 +562,7 @@ impl Blobs {
                 data: Vec::new(),
             },
         );
-        id
+        Ok(id)
     }
 
     /// Bytes received so far by upload `id` of `repo`.
@@ -656,7 +668,7 @@ mod tests {
     fn the_budget_counts_uploads_and_refuses_with_the_flag_named() {
         let blobs = Blobs::default();
         blobs.set_limit(10);
-        let id = blobs.start_upload("a/x");
+        let id = blobs.start_upload("a/x").unwrap();
         blobs.append("a/x", &id, None, b"12345678").unwrap();
         let err = blobs.append("a/x", &id, Some(8), b"abc").unwrap_err();
         assert!(err.to_string().contains("--max-blob-bytes"), "{err}");
@@ -667,7 +679,7 @@ mod tests {
     #[test]
     fn a_wrong_digest_is_refused_and_the_upload_is_released() {
         let blobs = Blobs::default();
-        let id = blobs.start_upload("a/x");
+        let id = blobs.start_upload("a/x").unwrap();
         blobs.append("a/x", &id, None, b"hello").unwrap();
         let wrong = sha256_digest(b"other");
         assert_eq!(

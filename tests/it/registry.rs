@@ -693,3 +693,20 @@ async fn a_blob_upload_that_stalls_is_cut_off_after_the_read_timeout_and_release
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
 }
+
+#[tokio::test]
+async fn uploads_in_progress_are_capped_with_429_toomanyrequests() {
+    let server = helpers::spawn().await;
+    let client = Client::new(&server);
+    let cap = ims_swr_mock::internals::MAX_UPLOADS;
+    for _ in 0..cap {
+        let r = client
+            .send(Method::POST, "/v2/org1/many/blobs/uploads/", vec![])
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+    let r = client
+        .send(Method::POST, "/v2/org1/many/blobs/uploads/", vec![])
+        .await;
+    assert_eq!(error_code(r).await, (429, "TOOMANYREQUESTS".to_owned()));
+}

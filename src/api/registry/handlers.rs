@@ -292,7 +292,7 @@ async fn start_upload(state: &AppState, parts: &Parts, body: Body, name: &str) -
         blobs.put(name, digest, data)?;
         return Ok(blob_created(name, digest));
     }
-    let id = blobs.start_upload(name);
+    let id = blobs.start_upload(name)?;
     Ok(upload_status(StatusCode::ACCEPTED, name, &id, 0))
 }
 

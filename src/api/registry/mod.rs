@@ -300,6 +300,7 @@ impl From<crate::store::blobs::BlobError> for RegistryError {
             BlobError::Full { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "DENIED"),
             BlobError::UploadUnknown(_) => (StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN"),
             BlobError::DigestMismatch(_) => (StatusCode::BAD_REQUEST, "DIGEST_INVALID"),
+            BlobError::TooManyUploads(_) => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
             BlobError::RangeInvalid { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID")
             }
