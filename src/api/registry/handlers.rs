@@ -132,7 +132,7 @@ async fn read(state: &AppState, parts: &Parts, body: Body, cap: Option<usize>) -
     // A blob may take long to arrive, but not stall: each piece must come
     // within --read-timeout of the last (the API's total deadline would cut
     // large blobs on slow links).
-    let idle = state.body_read_timeout;
+    let idle = state.body_limits.read_timeout;
     loop {
         let Ok(next) = tokio::time::timeout(idle, stream.next()).await else {
             return Err(RegistryError::new(

@@ -315,7 +315,7 @@ pub(crate) async fn fallback(State(state): State<AppState>, request: Request) ->
     match parse(request.method(), request.uri().path()) {
         Some(route) => handlers::handle(state, route, request).await,
         None => {
-            crate::http::front::faulted(super::not_found)
+            crate::front::faulted(super::not_found)
                 .call(request, state)
                 .await
         }
@@ -328,7 +328,7 @@ pub(crate) async fn method_fallback(State(state): State<AppState>, request: Requ
     match parse(request.method(), request.uri().path()) {
         Some(route) => handlers::handle(state, route, request).await,
         None => {
-            crate::http::front::faulted(super::method_not_allowed)
+            crate::front::faulted(super::method_not_allowed)
                 .call(request, state)
                 .await
         }

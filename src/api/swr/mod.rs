@@ -4,8 +4,10 @@
 //! - [`v3`]: `ListRepositoryTag`, the marker-paged `GET /v3/manage/…/tags`.
 //! - [`tags`]: `ShowRepoTag`, `CreateRepoTag`, `DeleteRepoTag`.
 //! - [`secret`]: `CreateSecret`, `CreateAuthorizationToken` (registry login commands).
+//! - [`admin`]: the admin route that pushes a tag (`/_mock/swr/…`).
 //! - [`shared`]: name rules, sort parameters, limits and tag fields the pages share.
 
+pub(crate) mod admin;
 pub(crate) mod secret;
 pub(crate) mod shared;
 pub(crate) mod tags;

@@ -28,7 +28,7 @@ use crate::api::registry::auth::login_key;
 use crate::auth::Identity;
 use crate::auth::signer::Authorization;
 use crate::error::{ApiError, ApiResult, Service};
-use crate::http::front::gated;
+use crate::front::gated;
 use crate::state::AppState;
 
 /// SWR login-command routes.
