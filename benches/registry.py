@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "registry-tests"))
@@ -109,9 +110,18 @@ http:
             for who, port in (("ours", OURS_PORT), ("ref", REF_PORT)):
                 base = f"http://127.0.0.1:{port}"
                 repo = f"bench{round_}/blob"
-                record("64 MiB blob upload", who, timed(
-                    ["curl", "-sf", "-o", "/dev/null", "-X", "POST", "-H", "Content-Type: application/octet-stream",
-                     "--data-binary", f"@{blob}", f"{base}/v2/{repo}/blobs/uploads/?digest={digest}"]))
+                # Monolithic upload as the 2.8 reference serves it: POST, then PUT ?digest= with the body.
+                start = time.perf_counter()
+                request = urllib.request.Request(f"{base}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+                with urllib.request.urlopen(request) as response:
+                    location = response.headers["Location"]
+                if location.startswith("/"):
+                    location = base + location
+                sep = "&" if "?" in location else "?"
+                subprocess.run(["curl", "-sf", "-o", "/dev/null", "-X", "PUT", "-H",
+                                "Content-Type: application/octet-stream", "--data-binary", f"@{blob}",
+                                f"{location}{sep}digest={digest}"], check=True, capture_output=True, timeout=600)
+                record("64 MiB blob upload (POST + PUT)", who, time.perf_counter() - start)
                 record("64 MiB blob download", who, timed(
                     ["curl", "-sf", "-o", "/dev/null", f"{base}/v2/{repo}/blobs/{digest}"]))
                 dest = f"docker://127.0.0.1:{port}/bench{round_}/image:v1"

@@ -163,8 +163,10 @@ struct Links {
 struct Upload {
     /// The repository it was started in.
     repo: String,
-    /// The bytes received so far.
-    data: Vec<u8>,
+    /// The pieces received so far, as they arrived (joined once, at the end).
+    chunks: Vec<Bytes>,
+    /// Their total length.
+    len: u64,
 }
 
 /// Why a blob operation failed.
@@ -559,7 +561,8 @@ impl Blobs {
             id.clone(),
             Upload {
                 repo: repo.to_owned(),
-                data: Vec::new(),
+                chunks: Vec::new(),
+                len: 0,
             },
         );
         Ok(id)
@@ -569,7 +572,7 @@ impl Blobs {
     pub(crate) fn upload_len(&self, repo: &str, id: &str) -> Result<u64, BlobError> {
         let inner = self.lock();
         match inner.uploads.get(id) {
-            Some(u) if u.repo == repo => Ok(u.data.len() as u64),
+            Some(u) if u.repo == repo => Ok(u.len),
             _ => Err(BlobError::UploadUnknown(id.to_owned())),
         }
     }
@@ -581,12 +584,13 @@ impl Blobs {
         repo: &str,
         id: &str,
         start: Option<u64>,
-        chunk: &[u8],
+        chunks: Vec<Bytes>,
     ) -> Result<u64, BlobError> {
+        let size: u64 = chunks.iter().map(|c| c.len() as u64).sum();
         let limit = self.limit();
         let mut inner = self.lock();
         let have = match inner.uploads.get(id) {
-            Some(u) if u.repo == repo => u.data.len() as u64,
+            Some(u) if u.repo == repo => u.len,
             _ => return Err(BlobError::UploadUnknown(id.to_owned())),
         };
         if let Some(start) = start
@@ -594,14 +598,15 @@ impl Blobs {
         {
             return Err(BlobError::RangeInvalid { start, have });
         }
-        Self::room(&inner, limit, chunk.len() as u64)?;
-        inner.used += chunk.len() as u64;
+        Self::room(&inner, limit, size)?;
+        inner.used += size;
         let upload = inner
             .uploads
             .get_mut(id)
             .ok_or_else(|| BlobError::UploadUnknown(id.to_owned()))?;
-        upload.data.extend_from_slice(chunk);
-        Ok(upload.data.len() as u64)
+        upload.chunks.extend(chunks);
+        upload.len += size;
+        Ok(upload.len)
     }
 
     /// Finishes upload `id`: the bytes must hash to `digest`. The upload is
@@ -617,11 +622,11 @@ impl Blobs {
                 .uploads
                 .remove(id)
                 .ok_or_else(|| BlobError::UploadUnknown(id.to_owned()))?;
-            inner.used -= upload.data.len() as u64;
+            inner.used -= upload.len;
             upload
         };
-        // Hashing runs outside the lock.
-        let data = Bytes::from(upload.data);
+        // Joining and hashing run outside the lock.
+        let data = join(upload.chunks);
         let len = data.len() as u64;
         self.put(repo, digest, data)?;
         Ok(len)
@@ -635,10 +640,24 @@ impl Blobs {
             _ => return Err(BlobError::UploadUnknown(id.to_owned())),
         }
         if let Some(upload) = inner.uploads.remove(id) {
-            inner.used -= upload.data.len() as u64;
+            inner.used -= upload.len;
         }
         Ok(())
     }
+}
+
+/// The pieces as one buffer of exactly their length: one piece is kept as it
+/// is (no copy); several are copied once.
+pub(crate) fn join(mut chunks: Vec<Bytes>) -> Bytes {
+    if chunks.len() == 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let total = chunks.iter().map(Bytes::len).sum();
+    let mut out = bytes::BytesMut::with_capacity(total);
+    for c in chunks {
+        out.extend_from_slice(&c);
+    }
+    out.freeze()
 }
 
 #[cfg(test)]
@@ -669,8 +688,12 @@ mod tests {
         let blobs = Blobs::default();
         blobs.set_limit(10);
         let id = blobs.start_upload("a/x").unwrap();
-        blobs.append("a/x", &id, None, b"12345678").unwrap();
-        let err = blobs.append("a/x", &id, Some(8), b"abc").unwrap_err();
+        blobs
+            .append("a/x", &id, None, vec![Bytes::from_static(b"12345678")])
+            .unwrap();
+        let err = blobs
+            .append("a/x", &id, Some(8), vec![Bytes::from_static(b"abc")])
+            .unwrap_err();
         assert!(err.to_string().contains("--max-blob-bytes"), "{err}");
         blobs.cancel("a/x", &id).unwrap();
         assert_eq!(blobs.used(), 0);
@@ -680,7 +703,9 @@ mod tests {
     fn a_wrong_digest_is_refused_and_the_upload_is_released() {
         let blobs = Blobs::default();
         let id = blobs.start_upload("a/x").unwrap();
-        blobs.append("a/x", &id, None, b"hello").unwrap();
+        blobs
+            .append("a/x", &id, None, vec![Bytes::from_static(b"hello")])
+            .unwrap();
         let wrong = sha256_digest(b"other");
         assert_eq!(
             blobs.finish("a/x", &id, &wrong),

@@ -5,7 +5,7 @@ use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -112,22 +112,12 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// Reads a body, refusing it once it would exceed the blob budget or `cap`.
-async fn read(state: &AppState, parts: &Parts, body: Body, cap: Option<usize>) -> Result<Bytes> {
+/// Reads a body as the pieces it arrived in (no copy), refusing it once it
+/// would exceed the blob budget or `cap`.
+async fn read_chunks(state: &AppState, body: Body, cap: Option<usize>) -> Result<Vec<Bytes>> {
     let blobs = state.store.blobs();
-    // Room for the declared length up front (within the budget left): no
-    // copies while a large blob arrives.
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    let room = blobs.limit().saturating_sub(blobs.used());
-    let reserve = declared
-        .min(room)
-        .min(cap.map_or(u64::MAX, |c| c as u64 + 1));
-    let mut buf = BytesMut::with_capacity(usize::try_from(reserve).unwrap_or(0));
+    let mut chunks = Vec::new();
+    let mut total = 0usize;
     let mut stream = body.into_data_stream();
     // A blob may take long to arrive, but not stall: each piece must come
     // within --read-timeout of the last (the API's total deadline would cut
@@ -154,9 +144,12 @@ async fn read(state: &AppState, parts: &Parts, body: Body, cap: Option<usize>) -
                 format!("the request body could not be read: {e}"),
             )
         })?;
-        buf.extend_from_slice(&chunk);
+        total += chunk.len();
+        if !chunk.is_empty() {
+            chunks.push(chunk);
+        }
         if let Some(cap) = cap
-            && buf.len() > cap
+            && total > cap
         {
             return Err(RegistryError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -165,16 +158,23 @@ async fn read(state: &AppState, parts: &Parts, body: Body, cap: Option<usize>) -
             ));
         }
         let used = blobs.used();
-        if used.saturating_add(buf.len() as u64) > blobs.limit() {
+        if used.saturating_add(total as u64) > blobs.limit() {
             return Err(BlobError::Full {
                 used,
                 limit: blobs.limit(),
-                wanted: buf.len() as u64,
+                wanted: total as u64,
             }
             .into());
         }
     }
-    Ok(buf.freeze())
+    Ok(chunks)
+}
+
+/// Reads a body into one buffer of exactly its length.
+async fn read(state: &AppState, body: Body, cap: Option<usize>) -> Result<Bytes> {
+    Ok(crate::store::blobs::join(
+        read_chunks(state, body, cap).await?,
+    ))
 }
 
 /// `GET`/`HEAD /v2/<name>/blobs/<digest>`, with a single `Range` if asked.
@@ -288,7 +288,7 @@ async fn start_upload(state: &AppState, parts: &Parts, body: Body, name: &str) -
     }
     if let Some(digest) = param(&query, "digest") {
         check_digest(digest)?;
-        let data = read(state, parts, body, None).await?;
+        let data = read(state, body, None).await?;
         blobs.put(name, digest, data)?;
         return Ok(blob_created(name, digest));
     }
@@ -327,8 +327,8 @@ async fn patch_upload(
     let blobs = state.store.blobs();
     blobs.upload_len(name, id)?;
     let start = chunk_start(parts)?;
-    let data = read(state, parts, body, None).await?;
-    let len = blobs.append(name, id, start, &data)?;
+    let data = read_chunks(state, body, None).await?;
+    let len = blobs.append(name, id, start, data)?;
     Ok(upload_status(StatusCode::ACCEPTED, name, id, len))
 }
 
@@ -352,10 +352,10 @@ async fn put_upload(
     check_digest(digest)?;
     let blobs = state.store.blobs();
     blobs.upload_len(name, id)?;
-    let data = read(state, parts, body, None).await?;
+    let data = read_chunks(state, body, None).await?;
     if !data.is_empty() {
         let start = chunk_start(parts)?;
-        blobs.append(name, id, start, &data)?;
+        blobs.append(name, id, start, data)?;
     }
     blobs.finish(name, id, digest)?;
     Ok(blob_created(name, digest))
@@ -426,7 +426,7 @@ async fn put_manifest(
     } else {
         check_tag(reference)?;
     }
-    let data = read(state, parts, body, Some(MAX_MANIFEST)).await?;
+    let data = read(state, body, Some(MAX_MANIFEST)).await?;
     let digest = sha256_digest(&data);
     if by_digest && digest != reference {
         return Err(RegistryError::new(
