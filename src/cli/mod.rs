@@ -100,7 +100,7 @@ fn from_environment(command: &clap::Command, error: &clap::Error) -> Option<Stri
 /// The runtime: multi-threaded with `workers` threads (0: one per available
 /// core), or single-threaded when that comes to one.
 fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime, String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let workers = if workers == 0 { cores } else { workers };
     let mut builder = if workers <= 1 {
         tokio::runtime::Builder::new_current_thread()

@@ -357,8 +357,7 @@ impl Store {
         self.read()
             .projects
             .get(project_id)
-            .map(|p| p.summary.clone())
-            .unwrap_or_else(|| Arc::from([]))
+            .map_or_else(|| Arc::from([]), |p| p.summary.clone())
     }
 
     /// The `ListImagesTags` body of a project, serialised once per change.

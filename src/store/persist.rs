@@ -440,7 +440,7 @@ pub(crate) async fn run(
 ) -> Result<(), String> {
     loop {
         tokio::select! {
-            _ = durable.wake.notified() => {
+            () = durable.wake.notified() => {
                 let _ = durable.flush(&store).await;
             }
             _ = stop.changed() => break,
