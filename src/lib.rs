@@ -33,6 +33,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod env_cmd;
 pub mod error;
 pub mod extract;
 pub mod faults;

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         None => run(cli.serve),
         Some(Command::GenerateFixture(args)) => generate(args),
         Some(Command::Healthcheck(args)) => ims_swr_mock::healthcheck::run(args),
+        Some(Command::Env(args)) => ims_swr_mock::env_cmd::run(args),
     }
 }
 
