@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ims_swr_mock::Store;
-use ims_swr_mock::store::generate::{GenerateSpec, write_fixture};
-use ims_swr_mock::store::seed::{FixtureSource, SeedSettings, load};
-use ims_swr_mock::store::{Order, PageQuery, Start};
+use ims_swr_mock::internals::{FixtureSource, SeedSettings, load};
+use ims_swr_mock::internals::{GenerateSpec, write_fixture};
+use ims_swr_mock::internals::{Order, PageQuery, Start};
 
 const NS: &str = "bench";
 const REPO: &str = "app";

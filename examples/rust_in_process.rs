@@ -13,8 +13,8 @@
 //! and the admin push door, `PUT /_mock/swr/namespaces/{ns}/repos/{repo}/tags/{tag}`.
 //! It panics (exit code 101) on any unexpected answer.
 
+use ims_swr_mock::AuthMode;
 use ims_swr_mock::Server;
-use ims_swr_mock::auth::AuthMode;
 use serde_json::{Value, json};
 
 const PROJECT: &str = "fd73a4a14a4a4dfb9771a8475e5198ea";

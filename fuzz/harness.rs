@@ -20,9 +20,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ims_swr_mock::Server;
-use ims_swr_mock::auth::signer::{self, Authorization, UriForm};
-use ims_swr_mock::store::generate::{GenerateSpec, write_fixture};
-use ims_swr_mock::store::seed::{self, FixtureSource, SeedSettings};
+use ims_swr_mock::internals::signer::{self, Authorization, UriForm};
+use ims_swr_mock::internals::{FixtureSource, SeedSettings, seed};
+use ims_swr_mock::internals::{GenerateSpec, write_fixture};
 use serde_json::Value;
 
 /// What a target does with one input.

@@ -20,8 +20,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = REPO / "openapi.json"
-API_SOURCES = sorted((REPO / "src" / "api").glob("*.rs"))
-ADMIN_SOURCE = REPO / "src" / "admin.rs"
+API_SOURCES = sorted((REPO / "src" / "api").rglob("*.rs"))
+ADMIN_SOURCE = REPO / "src" / "control" / "admin.rs"
 ADMIN_PREFIX = "/_mock"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -81,7 +81,7 @@ def _routes_in(path: Path) -> list:
 
 
 def source_routes() -> set:
-    """Every path template routed by src/api/*.rs and src/admin.rs (admin under /_mock)."""
+    """Every path template routed by src/api/**/*.rs and src/control/admin.rs (admin under /_mock)."""
     routes = set()
     for source in API_SOURCES:
         routes.update(_routes_in(source))

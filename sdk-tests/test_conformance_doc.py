@@ -21,7 +21,7 @@ def _defined(ref_kind: str, name: str) -> bool:
         if not path.is_file():
             return False
         return function == "" or re.search(r"^def %s\b" % re.escape(function), path.read_text(), re.M) is not None
-    # unit:api::swr::tests::names_follow_the_documented_rules -> src/api/swr.rs, fn names_...
+    # unit:api::swr::shared::tests::names_follow_the_documented_rules -> src/api/swr/shared.rs, fn names_...
     parts = name.split("::")
     function = parts[-1]
     module = [p for p in parts[:-1] if p != "tests"]

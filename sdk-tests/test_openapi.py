@@ -101,7 +101,7 @@ def test_every_documented_operation_is_routed(doc, off_server):
 
 
 def test_every_route_is_documented_with_its_methods(doc, off_server):
-    """Each `.route("…")` of src/api/*.rs and src/admin.rs is a path of the document, and the
+    """Each `.route("…")` of src/api/**/*.rs and src/control/admin.rs is a path of the document, and the
     methods the router answers there (the `Allow` of the gateway's 404 for an undefined method,
     minus HEAD) are the documented ones."""
     routes = source_routes()

@@ -3,7 +3,7 @@
 //! Handlers, extractor rejections, the 404 fallback and bare error responses
 //! from axum or tower all end up as an [`ApiError`]. [`ApiError::into_response`]
 //! only records the error on the response; [`render`], called by the front
-//! of the stack ([`crate::front`]), which knows the request path and the
+//! of the stack ([`crate::http::front`]), which knows the request path and the
 //! request id, writes the body in the envelope of the service that owns the
 //! path:
 //!
@@ -25,7 +25,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::request_id::RequestId;
+use crate::http::request_id::RequestId;
 
 /// The service whose native error format a response uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct ApiError {
 }
 
 /// Result type of handlers.
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     /// An error in the envelope of the service that owns the request path,
@@ -196,7 +196,11 @@ impl IntoResponse for ApiError {
 /// Errors raised as [`ApiError`] carry their own status, code and message.
 /// Bare error responses made elsewhere (axum's 405, tower's timeouts) have no
 /// content type; they get the default code for their status.
-pub async fn render(service: Service, request_id: RequestId, mut response: Response) -> Response {
+pub(crate) async fn render(
+    service: Service,
+    request_id: RequestId,
+    mut response: Response,
+) -> Response {
     if response.status().is_success() {
         return response;
     }

@@ -20,37 +20,61 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Layout
-//! - [`server`]: [`Server::builder`], [`serve`](server::serve) and the router ([`server::app`]).
-//! - `api/`: one router per emulated API page (`ims`, `swr_v2`, `swr_v3`).
-//! - [`error`]: the one error type and its per-service envelopes.
-//! - [`store`]: the indexed in-memory store, fixtures ([`store::seed`]) and
-//!   the fixture generator ([`store::generate`]).
-//! - [`config`]: the command line; `main.rs` only wires it up.
+//! # Public API
+//! The crate root is the whole public API: [`Server`] and its
+//! [`ServerBuilder`], the handles a running server gives ([`Store`],
+//! [`Faults`], [`Journal`]) and the types their methods take and return.
+//! Everything else is private to the crate; ARCHITECTURE.md maps it.
 
-pub mod admin;
-pub mod api;
-pub mod auth;
-pub mod body;
-pub mod config;
-pub mod env_cmd;
-pub mod error;
-pub mod extract;
-pub mod faults;
-pub mod front;
-pub mod healthcheck;
-pub mod journal;
-pub mod persist;
-pub mod request_id;
-pub mod serve;
-pub mod server;
-pub mod state;
-pub mod store;
-pub mod telemetry;
-pub mod tls;
-pub mod zerocopy;
+// Everything not re-exported below is `pub(crate)`; this keeps it so.
+#![warn(unreachable_pub)]
 
+pub(crate) mod api;
+pub(crate) mod auth;
+#[doc(hidden)]
+pub mod cli;
+pub(crate) mod control;
+pub(crate) mod error;
+pub(crate) mod http;
+pub(crate) mod server;
+pub(crate) mod state;
+pub(crate) mod store;
+pub(crate) mod telemetry;
+
+pub use auth::AuthMode;
+pub use control::faults::{ConnectionFault, Delay, FaultRule, Faults};
+pub use control::journal::Journal;
+pub use control::journal::{Entry, Filter};
 pub use error::{ApiError, Service};
+pub use http::tls::TlsSource;
+pub use server::{Server, ServerBuilder, StartError};
+pub use store::Store;
+pub use store::model::{Image, SwrTag};
+pub use store::seed::FixtureError;
+
+/// What this crate's own tests, benches and fuzz targets reach inside it.
+/// Not part of the public API: no stability promise, hidden from the docs.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::api::cache::{
+        MAX_BODY as PAGE_CACHE_MAX_BODY, MAX_BYTES as PAGE_CACHE_MAX_BYTES, serve as serve_cached,
+    };
+    /// The SDK-HMAC-SHA256 signer the strict mode checks with.
+    pub mod signer {
+        pub use crate::auth::signer::*;
+    }
+    pub use crate::http::body::{DEFAULT_MAX_ADMIN_BODY, MAX_BODY};
+    pub use crate::http::zerocopy::{MIN_SHARED, shared_count};
+    pub use crate::state::AppState;
+    pub use crate::store::generate::{GenerateSpec, write_fixture};
+    pub use crate::store::model::format_time;
+    pub use crate::store::seed::{FixtureSource, SeedSettings, load};
+    /// Fixture loading.
+    pub mod seed {
+        pub use crate::store::seed::{load, load_with_secrets_of};
+    }
+    pub use crate::store::{Order, PageQuery, Start};
+}
 
 /// The crate version and the git commit it was built from, as `--version` shows it.
 pub const VERSION: &str = concat!(
@@ -64,5 +88,3 @@ pub const VERSION: &str = concat!(
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-pub use server::{Server, ServerBuilder, StartError};
-pub use store::Store;

@@ -25,23 +25,24 @@ use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 
+use crate::api;
 use crate::auth::{AuthMode, AuthSettings};
+use crate::control::faults::conn::FaultListener;
+use crate::control::faults::{FaultRule, Faults};
+use crate::control::journal::Journal;
+use crate::control::{admin, journal};
 use crate::error::ApiError;
-use crate::faults::conn::FaultListener;
-use crate::faults::{FaultRule, Faults};
-use crate::front::{self, App};
-use crate::journal::Journal;
-use crate::persist::Persistence;
-use crate::serve::{Lifecycle, ServeOptions, serve_on};
+use crate::http::front::{self, App};
+use crate::http::serve::{Lifecycle, ServeOptions, serve_on};
+use crate::http::tls::{TlsListener, TlsSource};
 use crate::state::{AppState, Control, Shared};
+use crate::store::persist::Persistence;
 use crate::store::seed::{self, FixtureError, FixtureSource, SeedSettings};
 use crate::store::{DEFAULT_REGISTRY_HOST, Store};
-use crate::tls::{TlsListener, TlsSource};
-use crate::{admin, api, journal};
 
 /// Optional parts of the application.
 #[derive(Debug, Clone, Default)]
-pub struct AppOptions {
+pub(crate) struct AppOptions {
     /// Shed load with 503 beyond this many requests in flight.
     pub max_concurrency: Option<usize>,
     /// Serve the admin API under `/_mock`.
@@ -56,17 +57,17 @@ pub struct AppOptions {
 
 /// Builds the whole application. From the outside in:
 ///
-/// 1. the front ([`crate::front`]): request id (every response gets
+/// 1. the front ([`crate::http::front`]): request id (every response gets
 ///    `X-Request-Id`), `Authorization`/`X-Auth-Token` marked sensitive, the
 ///    debug span, the request journal, draining, catch-panic (a panic is a
 ///    500, not a dropped connection), and the error renderer (native
 ///    envelopes for every error response);
 /// 2. routing; then, on API routes only: load shedding (`--max-concurrency`),
 ///    and the gate around each handler (body buffering, fault injection and
-///    authentication, see [`crate::front::gated`]).
+///    authentication, see [`crate::http::front::gated`]).
 ///
 /// The admin routes sit beside the API routes, outside the gate.
-pub fn app(state: AppState, options: AppOptions) -> App {
+pub(crate) fn app(state: AppState, options: AppOptions) -> App {
     let mut api = api::router();
     if let Some(extra) = options.extra_routes {
         // Their handlers are not `gated`: the same gate as layers.
@@ -92,35 +93,16 @@ pub fn app(state: AppState, options: AppOptions) -> App {
     let mut router = Router::new().merge(api);
     if options.admin {
         // The admin router reads its bodies itself, under its own limit
-        // (`crate::body`); axum's extractor limit would only be a second one.
+        // (`crate::http::body`); axum's extractor limit would only be a second one.
         let admin = admin::router(state.clone()).layer(DefaultBodyLimit::disable());
         router = router.nest(admin::PREFIX, admin);
     }
     // With --persist, a write's answer waits until the write is on disk.
     let router = router.layer(from_fn_with_state(
         state.clone(),
-        crate::persist::acknowledge,
+        crate::store::persist::acknowledge,
     ));
     App::new(state.clone(), router.with_state(state))
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight (see [`crate::serve`]). Connections can be broken by
-/// fault rules.
-pub async fn serve(
-    listener: TcpListener,
-    app: App,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let options = ServeOptions::default();
-    serve_on(
-        FaultListener::new(listener),
-        app,
-        Lifecycle::default(),
-        options,
-        shutdown,
-    )
-    .await
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, the signal `docker stop` sends.
@@ -128,7 +110,7 @@ pub async fn serve(
 /// The handlers are installed when this is called, not when the future is
 /// first polled, so call it before announcing readiness: a signal that
 /// arrives right after the `Listening at` line is then never lost.
-pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+pub(crate) fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     let (mut interrupt, mut terminate) = {
         use tokio::signal::unix::{SignalKind, signal};
@@ -173,7 +155,7 @@ pub enum StartError {
     Fixture(#[from] FixtureError),
     /// The `--persist` path cannot be used.
     #[error(transparent)]
-    Persist(#[from] crate::persist::PersistError),
+    Persist(#[from] crate::store::persist::PersistError),
     /// The TLS certificate could not be loaded or made.
     #[error("{0}")]
     Tls(String),
@@ -241,7 +223,7 @@ impl Default for ServerBuilder {
                 max_concurrency: None,
                 extra_routes: None,
                 body_read_timeout: ServeOptions::default().header_read_timeout,
-                max_admin_body: crate::body::DEFAULT_MAX_ADMIN_BODY,
+                max_admin_body: crate::http::body::DEFAULT_MAX_ADMIN_BODY,
             },
             serve_options: ServeOptions::default(),
             max_connections_set: false,
@@ -357,7 +339,7 @@ impl ServerBuilder {
     }
 
     /// Keeps at most `max` connections open (TLS handshakes included;
-    /// default [`crate::serve::DEFAULT_MAX_CONNECTIONS`], lowered to fit the
+    /// default [`crate::http::serve::DEFAULT_MAX_CONNECTIONS`], lowered to fit the
     /// descriptor limit). At the cap, the longest-idle connection makes room
     /// for a new one. `start` refuses a cap the descriptor limit cannot hold.
     pub fn max_connections(mut self, max: usize) -> Self {
@@ -367,7 +349,7 @@ impl ServerBuilder {
     }
 
     /// Largest admin request body, in bytes (default
-    /// [`crate::body::DEFAULT_MAX_ADMIN_BODY`], 64 MiB); larger ones get 413.
+    /// [`crate::http::body::DEFAULT_MAX_ADMIN_BODY`], 64 MiB); larger ones get 413.
     pub fn max_admin_body_bytes(mut self, limit: usize) -> Self {
         self.options.max_admin_body = limit;
         self
@@ -386,7 +368,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps the state in the database file `path` (see [`crate::persist`]):
+    /// Keeps the state in the database file `path` (see [`crate::store::persist`]):
     /// loaded at start when it holds one; every write is on disk before it is
     /// answered (writes through the Rust API before the method returns).
     /// `interval` is ignored (kept for compatibility).
@@ -427,9 +409,9 @@ impl ServerBuilder {
             Some(p) => Some(start_persistence(&p.path, &settings, &store).await?),
             None => None,
         };
-        let fd_limit = crate::serve::descriptor_limit();
+        let fd_limit = crate::http::serve::descriptor_limit();
         let mut serve_options = self.serve_options;
-        match crate::serve::fit_connection_cap(serve_options.max_connections, fd_limit) {
+        match crate::http::serve::fit_connection_cap(serve_options.max_connections, fd_limit) {
             Ok(_) if serve_options.max_connections == 0 => {
                 return Err(StartError::Setting(
                     "--max-connections must be at least 1".into(),
@@ -443,7 +425,7 @@ impl ServerBuilder {
                      lower --max-connections or raise the limit",
                     serve_options.max_connections,
                     fd_limit.unwrap_or_default(),
-                    crate::serve::RESERVED_FDS
+                    crate::http::serve::RESERVED_FDS
                 )));
             }
             Err(room) => {
@@ -455,7 +437,7 @@ impl ServerBuilder {
             }
         }
         let tls = match &self.tls {
-            Some(source) => Some(crate::tls::config(source).map_err(StartError::Tls)?),
+            Some(source) => Some(crate::http::tls::config(source).map_err(StartError::Tls)?),
             None => None,
         };
         let faults = Faults::default();
@@ -532,7 +514,7 @@ impl ServerBuilder {
         };
         let saver = durable.map(|durable| {
             let (tx, rx) = tokio::sync::watch::channel(false);
-            let handle = tokio::spawn(crate::persist::run(durable, state.store.clone(), rx));
+            let handle = tokio::spawn(crate::store::persist::run(durable, state.store.clone(), rx));
             Saver { stop: tx, handle }
         });
         Ok(Server {
@@ -578,30 +560,30 @@ struct Saver {
     handle: JoinHandle<Result<(), String>>,
 }
 
-/// Opens the state database (see [`crate::persist`]), loads the state it
+/// Opens the state database (see [`crate::store::persist`]), loads the state it
 /// holds into `store`, and makes `store` save every write into it.
 async fn start_persistence(
     path: &std::path::Path,
     settings: &SeedSettings,
     store: &Store,
-) -> Result<Arc<crate::persist::Durable>, StartError> {
+) -> Result<Arc<crate::store::persist::Durable>, StartError> {
     let shown = path.display().to_string();
     let (path, settings, fixtures) = (path.to_owned(), settings.clone(), store.clone());
     let opened = tokio::task::spawn_blocking(move || {
-        let (durable, loaded) = crate::persist::open(&path, &settings, &fixtures)?;
+        let (durable, loaded) = crate::store::persist::open(&path, &settings, &fixtures)?;
         let fresh = loaded.is_none();
         if let Some(inner) = loaded {
             fixtures.replace(inner);
         }
         // A new database gets the whole state before any write is answered.
         fixtures.track_changes(fresh);
-        durable
-            .flush_now(&fixtures)
-            .map_err(|(_, reason)| crate::persist::PersistError {
+        durable.flush_now(&fixtures).map_err(|(_, reason)| {
+            crate::store::persist::PersistError {
                 path: path.display().to_string(),
                 reason: format!("cannot write it: {reason}"),
-            })?;
-        Ok::<_, crate::persist::OpenError>(durable)
+            }
+        })?;
+        Ok::<_, crate::store::persist::OpenError>(durable)
     })
     .await
     .map_err(|e| {
@@ -614,14 +596,14 @@ async fn start_persistence(
                 .unwrap_or_default(),
             Err(e) => e.to_string(),
         };
-        StartError::Persist(crate::persist::PersistError {
+        StartError::Persist(crate::store::persist::PersistError {
             path: shown,
             reason: format!("the state database is damaged (truncated or overwritten?): {detail}"),
         })
     })?;
     let durable = Arc::new(opened.map_err(|e| match e {
-        crate::persist::OpenError::Persist(p) => StartError::Persist(p),
-        crate::persist::OpenError::Fixture(f) => StartError::Fixture(f),
+        crate::store::persist::OpenError::Persist(p) => StartError::Persist(p),
+        crate::store::persist::OpenError::Fixture(f) => StartError::Fixture(f),
     })?);
     store.set_durable(durable.clone());
     Ok(durable)

@@ -6,8 +6,8 @@ use std::time::Instant;
 use axum::extract::FromRef;
 
 use crate::auth::AuthSettings;
-use crate::faults::{FaultRule, Faults};
-use crate::journal::Journal;
+use crate::control::faults::{FaultRule, Faults};
+use crate::control::journal::Journal;
 use crate::store::Store;
 use crate::store::seed::{FixtureSource, SeedSettings};
 
@@ -47,7 +47,7 @@ pub struct Shared {
     /// What `POST /_mock/reset` goes back to, and admin settings.
     pub control: Arc<Control>,
     /// Draining state and running requests, shared with the accept loop.
-    pub lifecycle: crate::serve::Lifecycle,
+    pub lifecycle: crate::http::serve::Lifecycle,
     /// Total time a client may take to send a request body.
     pub body_read_timeout: std::time::Duration,
     /// Largest admin request body, in bytes (`--max-admin-body-bytes`).

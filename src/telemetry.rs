@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -25,7 +25,7 @@ const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 /// `tracing`'s own parser takes a lone word as a target name, so a misspelt
 /// level (`debg`) used to turn every log line off without a word. Here a
 /// lone word must be a level; name a target with `target=level`.
-pub fn parse_filter(text: &str) -> Result<String, String> {
+pub(crate) fn parse_filter(text: &str) -> Result<String, String> {
     let level = |word: &str| LEVELS.iter().any(|l| l.eq_ignore_ascii_case(word.trim()));
     for directive in text.split(',') {
         let directive = directive.trim();
@@ -56,7 +56,7 @@ pub fn parse_filter(text: &str) -> Result<String, String> {
 
 /// Installs the global subscriber. `level` is an `EnvFilter` directive such
 /// as `info` or `ims_swr_mock=debug,hyper=debug`.
-pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
+pub(crate) fn init(format: LogFormat, level: &str) -> Result<(), String> {
     let filter =
         EnvFilter::try_new(level).map_err(|e| format!("invalid --log-level {level:?}: {e}"))?;
     let builder = tracing_subscriber::fmt()

@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 use hostile_support::{
     Envelope, IMAGE, PROJECT, Raw, SWR_V2, SWR_V3, TOKEN, exchange, head, with_body,
 };
+use ims_swr_mock::AuthMode;
 use ims_swr_mock::Server;
-use ims_swr_mock::auth::AuthMode;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 /// The API body limit (1 MiB).
-const MAX_BODY: usize = ims_swr_mock::auth::MAX_BODY;
+const MAX_BODY: usize = ims_swr_mock::internals::MAX_BODY;
 
 async fn lenient() -> Server {
     Server::builder().start().await.expect("server starts")

@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 /// The API body limit (1 MiB).
-const MAX_BODY: usize = ims_swr_mock::body::MAX_BODY;
+const MAX_BODY: usize = ims_swr_mock::internals::MAX_BODY;
 
 /// A server that cuts slow and silent clients after one second.
 async fn impatient() -> Server {
@@ -236,7 +236,7 @@ async fn a_trickled_admin_body_is_408_in_the_admin_envelope() {
 #[tokio::test]
 async fn an_admin_body_over_the_default_limit_is_413_at_once() {
     let server = impatient().await;
-    let over = ims_swr_mock::body::DEFAULT_MAX_ADMIN_BODY + 1;
+    let over = ims_swr_mock::internals::DEFAULT_MAX_ADMIN_BODY + 1;
     let extra = format!("Content-Type: application/json\r\nContent-Length: {over}\r\n");
     let mut request = head("PUT", "/_mock/state", &extra).into_bytes();
     request.extend_from_slice(b"{");
@@ -452,7 +452,7 @@ async fn an_idle_h2_connection_after_a_request_is_cut() {
 #[tokio::test]
 async fn a_client_that_never_reads_its_answer_is_cut() {
     let fixture = {
-        let spec = ims_swr_mock::store::generate::GenerateSpec {
+        let spec = ims_swr_mock::internals::GenerateSpec {
             namespace: "ns".into(),
             repository: "app".into(),
             tags: 3000,
@@ -461,7 +461,7 @@ async fn a_client_that_never_reads_its_answer_is_cut() {
             tags_per_image: 0,
         };
         let mut out = Vec::new();
-        ims_swr_mock::store::generate::write_fixture(&spec, &mut out).unwrap();
+        ims_swr_mock::internals::write_fixture(&spec, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     };
     let server = Server::builder()
@@ -640,7 +640,7 @@ async fn tls_server(dir: &std::path::Path) -> (Server, std::sync::Arc<rustls::Cl
     let pem = dir.join("ca.pem");
     let server = Server::builder()
         .read_timeout(Duration::from_secs(1))
-        .tls(ims_swr_mock::tls::TlsSource::SelfSigned(pem.clone()))
+        .tls(ims_swr_mock::TlsSource::SelfSigned(pem.clone()))
         .start()
         .await
         .unwrap();
@@ -915,7 +915,7 @@ async fn tls_at_the_connection_cap_and_a_trickled_tls_body() {
     let server = Server::builder()
         .read_timeout(Duration::from_secs(1))
         .max_connections(16)
-        .tls(ims_swr_mock::tls::TlsSource::SelfSigned(pem.clone()))
+        .tls(ims_swr_mock::TlsSource::SelfSigned(pem.clone()))
         .start()
         .await
         .unwrap();
@@ -1012,7 +1012,7 @@ fn zero_connections_and_a_tiny_admin_body_limit_are_refused() {
 /// through `PUT /_mock/state`. About 15 s in a debug build.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_admin_limit_admits_the_export_of_a_100000_tag_store() {
-    let spec = ims_swr_mock::store::generate::GenerateSpec {
+    let spec = ims_swr_mock::internals::GenerateSpec {
         namespace: "ns".into(),
         repository: "app".into(),
         tags: 100_000,
@@ -1021,7 +1021,7 @@ async fn the_default_admin_limit_admits_the_export_of_a_100000_tag_store() {
         tags_per_image: 3,
     };
     let mut fixture = Vec::new();
-    ims_swr_mock::store::generate::write_fixture(&spec, &mut fixture).unwrap();
+    ims_swr_mock::internals::write_fixture(&spec, &mut fixture).unwrap();
     let server = Server::builder()
         .fixture_json("big.json", String::from_utf8(fixture).unwrap())
         .default_fixture()
@@ -1036,7 +1036,7 @@ async fn the_default_admin_limit_admits_the_export_of_a_100000_tag_store() {
         .unwrap();
     eprintln!("export of a 100,000-tag store: {} bytes", export.len());
     assert!(export.len() > 20_000_000, "{}", export.len());
-    assert!(export.len() < ims_swr_mock::body::DEFAULT_MAX_ADMIN_BODY);
+    assert!(export.len() < ims_swr_mock::internals::DEFAULT_MAX_ADMIN_BODY);
     // Only the reading is this test's business (the import's cost is the
     // benchmark's): the whole body is read and handed on, not refused.
     let response = reqwest::Client::new()

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Http, Reply};
 use ims_swr_mock::Server;
-use ims_swr_mock::store::model::format_time;
+use ims_swr_mock::internals::format_time;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError};

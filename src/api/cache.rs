@@ -9,7 +9,7 @@
 //!
 //! A hit skips extraction, validation, the store and the JSON assembly: the
 //! answer is the same reference-counted bytes again, and a large one is sent
-//! with `sendfile(2)` ([`crate::zerocopy`]). Pages of a marker walk
+//! with `sendfile(2)` ([`crate::http::zerocopy`]). Pages of a marker walk
 //! are each asked for once, so the cache is small and simply emptied when it
 //! fills up.
 
@@ -27,7 +27,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Most answers kept.
-pub const MAX_ENTRIES: usize = 256;
+pub(crate) const MAX_ENTRIES: usize = 256;
 /// Most body bytes kept.
 pub const MAX_BYTES: usize = 16 << 20;
 /// Largest answer kept. Larger answers are sent whole, and not kept.
@@ -75,7 +75,7 @@ where
         return Response::from_parts(parts, Body::from(body));
     }
     // Large pages are sent with sendfile(2) from here on.
-    let body = crate::zerocopy::share(body);
+    let body = crate::http::zerocopy::share(body);
     let page = Arc::new(Page {
         headers: parts.headers.clone(),
         body: body.clone(),

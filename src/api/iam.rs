@@ -16,20 +16,20 @@ use serde_json::{Value, json};
 
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
-use crate::front::gated;
+use crate::http::extract::ApiQuery;
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 
 /// The region a project bound to every region is named after when the
 /// request names none (the region of the README's examples).
-pub const DEFAULT_REGION: &str = "cn-north-4";
+pub(crate) const DEFAULT_REGION: &str = "cn-north-4";
 
 /// Largest `per_page` (Keystone "Querying the Project List": 1-5000).
-pub const MAX_PER_PAGE: usize = 5000;
+pub(crate) const MAX_PER_PAGE: usize = 5000;
 
 /// IAM routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v3/projects", get(gated(list_projects)))
 }
 

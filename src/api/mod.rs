@@ -4,38 +4,27 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
-pub mod cache;
-pub mod glance;
-pub mod iam;
-pub mod ims;
-pub mod ims_search;
-pub mod ims_v1;
-pub mod swr;
-pub mod swr_tags;
-pub mod swr_v2;
-pub mod swr_v3;
+pub(crate) mod cache;
+pub(crate) mod iam;
+pub(crate) mod ims;
+pub(crate) mod swr;
 
 use axum::Router;
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
-use crate::front::faulted;
+use crate::http::front::faulted;
 use crate::state::AppState;
 
 /// All emulated API routes, each handler behind the gate
-/// ([`crate::front::gated`]), with the gateway-style JSON 404 as the fallback
+/// ([`crate::http::front::gated`]), with the gateway-style JSON 404 as the fallback
 /// for unknown paths and for unknown methods on known paths (with `Allow`),
 /// which fault rules reach too.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(iam::router())
         .merge(ims::router())
-        .merge(ims_search::router())
-        .merge(ims_v1::router())
-        .merge(glance::router())
-        .merge(swr_v2::router())
-        .merge(swr_tags::router())
-        .merge(swr_v3::router())
+        .merge(swr::router())
         .fallback(faulted(not_found))
         // After the merges: it applies to the routes present.
         .method_not_allowed_fallback(faulted(method_not_allowed))

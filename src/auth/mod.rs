@@ -25,7 +25,7 @@
 //! Secrets never leave: SKs and tokens are not logged or echoed, and
 //! `Authorization` and `X-Auth-Token` are marked sensitive for the trace layer.
 
-pub mod signer;
+pub(crate) mod signer;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -42,14 +42,15 @@ use crate::store::{Caller, Store};
 use signer::{Authorization, UriForm};
 
 /// The token header.
-pub static X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
+pub(crate) static X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
 /// The signing date header.
-pub static X_SDK_DATE: HeaderName = HeaderName::from_static("x-sdk-date");
+pub(crate) static X_SDK_DATE: HeaderName = HeaderName::from_static("x-sdk-date");
 /// The payload-hash override header.
-pub static X_SDK_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-sdk-content-sha256");
+pub(crate) static X_SDK_CONTENT_SHA256: HeaderName =
+    HeaderName::from_static("x-sdk-content-sha256");
 
-/// Largest request body read for signature checks (see [`crate::body`]).
-pub const MAX_BODY: usize = crate::body::MAX_BODY;
+/// Largest request body read for signature checks (see [`crate::http::body`]).
+pub(crate) const MAX_BODY: usize = crate::http::body::MAX_BODY;
 
 /// How strictly requests are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -87,7 +88,7 @@ impl Default for AuthSettings {
 
 /// Request extension: the caller, when the credential is one a fixture defines.
 #[derive(Debug, Clone, Default)]
-pub struct Identity(pub Option<Caller>);
+pub(crate) struct Identity(pub Option<Caller>);
 
 /// 401 `APIGW.0301` "Incorrect IAM authentication information: {detail}".
 fn unauthorized(detail: impl std::fmt::Display) -> ApiError {
@@ -100,8 +101,8 @@ fn unauthorized(detail: impl std::fmt::Display) -> ApiError {
 }
 
 /// Authenticates, checks tenancy, and records the [`Identity`] (called by the
-/// API routes' gate, [`crate::front::gate`]).
-pub async fn authenticate(state: &AppState, request: Request) -> ApiResult<Request> {
+/// API routes' gate, [`crate::http::front::gate`]).
+pub(crate) async fn authenticate(state: &AppState, request: Request) -> ApiResult<Request> {
     let (mut parts, body) = request.into_parts();
     let (caller, body) = match state.auth.mode {
         AuthMode::Off => (identify(&state.store, &parts), body),
@@ -272,7 +273,7 @@ fn verify_signature(
         .iter()
         .map(|&(name, value)| {
             if is_secret_header(name) {
-                (name, crate::journal::REDACTED)
+                (name, crate::control::journal::REDACTED)
             } else {
                 (name, value)
             }

@@ -27,13 +27,13 @@ pub struct GenerateSpec {
 
 /// Number of distinct values each generated IMS key takes, whatever the
 /// number of images, so that aggregates stay the same size as images grow.
-pub const VALUES_PER_KEY: usize = 10;
+pub(crate) const VALUES_PER_KEY: usize = 10;
 
 /// Checks a spec with the fixture loader's own rules, before anything is
 /// written: a small fixture of the same shape (at most 2 tags and 2 images)
 /// is generated and loaded. Returns one line per problem, naming the
 /// `generate-fixture` option it comes from.
-pub fn check(spec: &GenerateSpec) -> Result<(), Vec<String>> {
+pub(crate) fn check(spec: &GenerateSpec) -> Result<(), Vec<String>> {
     let sample = GenerateSpec {
         tags: spec.tags.min(2),
         images: spec.images.min(2),

@@ -58,7 +58,7 @@ impl IamProject {
 
 /// Every account's projects and credentials.
 #[derive(Debug, Default)]
-pub struct Iam {
+pub(crate) struct Iam {
     /// Access keys by AK.
     pub(crate) access_keys: HashMap<Arc<str>, AccessKey>,
     /// Callers by the SHA-256 of their token.
@@ -66,7 +66,7 @@ pub struct Iam {
     /// Projects in fixture order.
     pub(crate) projects: Vec<IamProject>,
     /// The accounts as the fixtures defined them, for state export.
-    pub(crate) export: Vec<super::seed::DomainDoc>,
+    pub(crate) export: Vec<crate::store::seed::DomainDoc>,
 }
 
 impl Iam {

@@ -14,18 +14,18 @@ use super::{Image, Inner, Project, Store};
 /// (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0902.html>),
 /// the newest official page; the per-operation pages (`ims_03_0617/0618`) still
 /// say 10. The decision and both sources are in CONFORMANCE.md.
-pub const MAX_TAGS: usize = 20;
+pub(crate) const MAX_TAGS: usize = 20;
 
 /// Longest tag key, in characters: 128 (`ims_03_0902`; the per-operation pages
 /// say 36).
-pub const MAX_KEY_CHARS: usize = 128;
+pub(crate) const MAX_KEY_CHARS: usize = 128;
 
 /// Longest tag value, in characters: 255 (`ims_03_0902`; the per-operation
 /// pages say 43).
-pub const MAX_VALUE_CHARS: usize = 255;
+pub(crate) const MAX_VALUE_CHARS: usize = 255;
 
 /// One image's tags, as `(key, value)` in the order they were added.
-pub type Tags = Vec<(Arc<str>, Arc<str>)>;
+pub(crate) type Tags = Vec<(Arc<str>, Arc<str>)>;
 
 /// Why an IMS tag operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +55,7 @@ pub enum ImsError {
 }
 
 /// Sets `key` to `value`, keeping the key's place if it exists.
-pub fn upsert(tags: &mut Tags, key: &str, value: &str) {
+pub(crate) fn upsert(tags: &mut Tags, key: &str, value: &str) {
     match tags.iter_mut().find(|(k, _)| &**k == key) {
         Some(tag) => tag.1 = value.into(),
         None => tags.push((key.into(), value.into())),
@@ -63,7 +63,7 @@ pub fn upsert(tags: &mut Tags, key: &str, value: &str) {
 }
 
 /// Removes the tag with `key` whatever its value; `TagNotFound` if there is none.
-pub fn remove_key(tags: &mut Tags, image: &str, key: &str) -> Result<(), ImsError> {
+pub(crate) fn remove_key(tags: &mut Tags, image: &str, key: &str) -> Result<(), ImsError> {
     let before = tags.len();
     tags.retain(|(k, _)| **k != *key);
     if tags.len() == before {

@@ -16,11 +16,12 @@
 //!   (keys and values in order of first appearance, values de-duplicated),
 //!   built when the project is loaded, so a request does not rescan images.
 
-pub mod generate;
-pub mod iam;
-pub mod ims;
-pub mod model;
-pub mod seed;
+pub(crate) mod generate;
+pub(crate) mod iam;
+pub(crate) mod ims;
+pub(crate) mod model;
+pub(crate) mod persist;
+pub(crate) mod seed;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -29,27 +30,27 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use indexmap::IndexMap;
 
-pub use iam::{AccessKey, Caller, IamProject};
-pub use model::{Image, SwrTag};
+pub(crate) use iam::{AccessKey, Caller, IamProject};
+pub(crate) use model::{Image, SwrTag};
 
 /// The account (domain) id used when a fixture gives a namespace none.
 ///
 /// Seed 004 shows a masked `050*****************6d70a9600`; this fills the mask
 /// in with a fixed, documented value.
-pub const DEFAULT_DOMAIN_ID: &str = "0503dda878000fed0f75c0096d70a960";
+pub(crate) const DEFAULT_DOMAIN_ID: &str = "0503dda878000fed0f75c0096d70a960";
 
 /// The registry host used in `path` when none is configured (seed 002).
-pub const DEFAULT_REGISTRY_HOST: &str = "swr.cn-north-1.myhuaweicloud.com";
+pub(crate) const DEFAULT_REGISTRY_HOST: &str = "swr.cn-north-1.myhuaweicloud.com";
 
 /// The intra-cluster registry host used in `internal_path` when a fixture gives
 /// none (seeds 002-004).
-pub const DEFAULT_INTERNAL_HOST: &str = "10.125.0.198:20202";
+pub(crate) const DEFAULT_INTERNAL_HOST: &str = "10.125.0.198:20202";
 
 /// The largest repository or tag id: 2^53-1, the largest integer every JSON
 /// client (JavaScript's `Number` included) reads exactly. Fixtures, imports
 /// and pushes may not give a larger one, and allocation stops there instead
 /// of wrapping.
-pub const MAX_ID: i64 = 9_007_199_254_740_991;
+pub(crate) const MAX_ID: i64 = 9_007_199_254_740_991;
 
 /// The id `next` if it is still in range (ids never wrap).
 pub(crate) fn allocate_id(next: i64) -> Option<i64> {
@@ -63,7 +64,7 @@ pub struct Store {
     /// Counts write-lock acquisitions.
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// The state database, with `--persist`.
-    durable: Arc<std::sync::OnceLock<Arc<crate::persist::Durable>>>,
+    durable: Arc<std::sync::OnceLock<Arc<crate::store::persist::Durable>>>,
     /// Counts wholesale replacements of the contents (reset, import): a v3
     /// marker from an earlier epoch is refused. Deterministic, so two
     /// servers given the same requests issue the same markers.
@@ -94,7 +95,7 @@ pub(crate) struct Inner {
     pub(crate) changes: Option<Changes>,
 }
 
-/// What changed since the last save, by key (see [`crate::persist`]).
+/// What changed since the last save, by key (see [`crate::store::persist`]).
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     /// Everything (an import or a reset replaced the store).
@@ -338,7 +339,7 @@ struct Change {
 /// Changes kept per repository for marker walks: a walk during which more
 /// changes than this happened to its repository gets a 400 asking to start
 /// again, rather than a page that might repeat or skip a tag.
-pub const WALK_CHANGE_WINDOW: usize = 10_000;
+pub(crate) const WALK_CHANGE_WINDOW: usize = 10_000;
 
 /// A random `u64` (a per-process keyed `SipHash` of a counter and the clock).
 pub(crate) fn random_u64() -> u64 {
@@ -715,12 +716,12 @@ impl Store {
     }
 
     /// The state database, when the store persists.
-    pub fn durable(&self) -> Option<&Arc<crate::persist::Durable>> {
+    pub fn durable(&self) -> Option<&Arc<crate::store::persist::Durable>> {
         self.durable.get()
     }
 
     /// Makes the store persist into `durable` (once).
-    pub(crate) fn set_durable(&self, durable: Arc<crate::persist::Durable>) {
+    pub(crate) fn set_durable(&self, durable: Arc<crate::store::persist::Durable>) {
         let _ = self.durable.set(durable);
     }
 

@@ -155,7 +155,7 @@ impl Clone for JsonCache {
 
 /// A deterministic schema-2 manifest for an image id and size, in the compact
 /// form the registry stores (seed 003 shows this shape).
-pub fn derived_manifest(image_id: &str, size: i64) -> String {
+pub(crate) fn derived_manifest(image_id: &str, size: i64) -> String {
     let layer = hex_sha256(format!("layer:{image_id}").as_bytes());
     let mut m = String::with_capacity(420);
     let _ = write!(
@@ -166,14 +166,14 @@ pub fn derived_manifest(image_id: &str, size: i64) -> String {
 }
 
 /// A plausible image size (1 MB to 200 MB) derived from a tag reference.
-pub fn derived_size(reference: &str) -> i64 {
+pub(crate) fn derived_size(reference: &str) -> i64 {
     let h = hex_sha256(format!("size:{reference}").as_bytes());
     let n = i64::from_str_radix(&h[..8], 16).unwrap_or(0);
     1_000_000 + n % 199_000_000
 }
 
 /// Lowercase hex SHA-256 of `data`.
-pub fn hex_sha256(data: &[u8]) -> String {
+pub(crate) fn hex_sha256(data: &[u8]) -> String {
     let digest = Sha256::digest(data);
     let mut out = String::with_capacity(64);
     for b in digest {
@@ -193,7 +193,7 @@ pub fn format_time(secs: i64) -> String {
 
 /// Parses an RFC 3339 time (`2018-07-06T06:18:55Z`, offsets and fractions allowed)
 /// into epoch seconds.
-pub fn parse_time(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_time(text: &str) -> Result<i64, String> {
     text.parse::<jiff::Timestamp>()
         .map(|t| t.as_second())
         .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2018-07-06T06:18:55Z ({e})"))

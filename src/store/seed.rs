@@ -25,11 +25,11 @@ use super::model::{self, Image, SwrTag, hex_sha256};
 use super::{DEFAULT_DOMAIN_ID, DEFAULT_INTERNAL_HOST, Inner, Namespace, Repo, RepoContext, Store};
 
 /// The JSON Schema every fixture must follow (`fixtures/schema.json`).
-pub const SCHEMA: &str = include_str!("../../fixtures/schema.json");
+pub(crate) const SCHEMA: &str = include_str!("../../fixtures/schema.json");
 
 /// The default fixture compiled into the binary (`fixtures/default.json`).
 /// It reproduces the examples of the API pages the emulator implements.
-pub const DEFAULT_FIXTURE: &str = include_str!("../../fixtures/default.json");
+pub(crate) const DEFAULT_FIXTURE: &str = include_str!("../../fixtures/default.json");
 
 /// Name under which errors in the embedded default fixture are reported.
 const DEFAULT_FIXTURE_NAME: &str = "<embedded default fixture: fixtures/default.json>";
@@ -123,11 +123,11 @@ static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::ne
 /// What fixtures hold: the store's data and the fault rules of their
 /// `faults` sections.
 #[derive(Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// The data.
     pub store: Store,
     /// Fault rules, validated, in file order.
-    pub faults: Vec<crate::faults::FaultRule>,
+    pub faults: Vec<crate::control::faults::FaultRule>,
 }
 
 /// Loads fixtures into a new store; fault rules in them are dropped (see [`load_all`]).
@@ -152,7 +152,7 @@ pub fn load_with_secrets_of(
 }
 
 /// Loads fixtures: data and fault rules.
-pub fn load_all(
+pub(crate) fn load_all(
     sources: &[FixtureSource],
     settings: &SeedSettings,
 ) -> Result<Loaded, FixtureError> {
@@ -167,7 +167,7 @@ pub fn load_all(
 pub(crate) fn build(
     sources: &[FixtureSource],
     settings: &SeedSettings,
-) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+) -> Result<(Inner, Vec<crate::control::faults::FaultRule>), FixtureError> {
     build_with(sources, settings, &Secrets::default())
 }
 
@@ -187,7 +187,7 @@ pub(crate) fn build_with(
     sources: &[FixtureSource],
     settings: &SeedSettings,
     secrets: &Secrets,
-) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+) -> Result<(Inner, Vec<crate::control::faults::FaultRule>), FixtureError> {
     let mut docs = Vec::new();
     for source in sources {
         match source {
@@ -219,7 +219,7 @@ fn build_docs(
     docs: Vec<Document>,
     settings: &SeedSettings,
     secrets: &Secrets,
-) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+) -> Result<(Inner, Vec<crate::control::faults::FaultRule>), FixtureError> {
     let mut builder = Builder::new(settings);
     builder.known_secrets = secrets.known.clone();
     builder.drop_unknown_secrets = secrets.drop_unknown;
@@ -234,7 +234,7 @@ pub(crate) fn build_bytes(
     bytes: bytes::Bytes,
     settings: &SeedSettings,
     secrets: &Secrets,
-) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+) -> Result<(Inner, Vec<crate::control::faults::FaultRule>), FixtureError> {
     let doc = parse(name, &bytes)?;
     drop(bytes);
     build_docs(vec![doc], settings, secrets)
@@ -570,7 +570,7 @@ fn export_image(image: &Image) -> ImageDoc {
 }
 
 // ---------------------------------------------------------------------------
-// Persisted rows: the state as key/value rows (see `crate::persist`). Values
+// Persisted rows: the state as key/value rows (see `crate::store::persist`). Values
 // are the export's own JSON records, so a persisted state loads through the
 // same checks as a fixture.
 
@@ -1184,7 +1184,7 @@ pub(crate) struct FixtureFile<T: TagItem = TagDoc> {
     #[serde(default = "Default::default")]
     pub(crate) swr: SwrSection<T>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) faults: Vec<crate::faults::FaultRule>,
+    pub(crate) faults: Vec<crate::control::faults::FaultRule>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -1496,7 +1496,7 @@ impl<'a> Builder<'a> {
     fn build(
         mut self,
         docs: Vec<Document>,
-    ) -> Result<(Inner, Vec<crate::faults::FaultRule>), FixtureError> {
+    ) -> Result<(Inner, Vec<crate::control::faults::FaultRule>), FixtureError> {
         self.reserve_ids(&docs);
         let mut faults = Vec::new();
         for mut doc in docs {
@@ -1506,7 +1506,7 @@ impl<'a> Builder<'a> {
             self.load_swr(&mut doc);
             for (i, rule) in doc.file.faults.iter().enumerate() {
                 match rule.validate() {
-                    Ok(()) => faults.push(crate::faults::FaultRule {
+                    Ok(()) => faults.push(crate::control::faults::FaultRule {
                         id: None,
                         ..rule.clone()
                     }),

@@ -1,7 +1,7 @@
 //! The admin API under /_mock: faults, journal, reset, state, the admin token.
 
+use ims_swr_mock::FaultRule;
 use ims_swr_mock::Server;
-use ims_swr_mock::faults::FaultRule;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -362,7 +362,7 @@ fn healthcheck_sends_the_admin_token_from_the_environment() {
 
 #[tokio::test]
 async fn abandoned_and_broken_requests_are_journaled_without_a_status() {
-    use ims_swr_mock::faults::{ConnectionFault, Delay};
+    use ims_swr_mock::{ConnectionFault, Delay};
     use tokio::io::AsyncWriteExt;
     let server = Server::builder()
         .fault(FaultRule::new("GET", "/v3/**").delay(Delay::Fixed(2_000)))

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ims_swr_mock::AuthMode;
 use ims_swr_mock::Server;
-use ims_swr_mock::auth::AuthMode;
-use ims_swr_mock::auth::signer::{self, UriForm};
+use ims_swr_mock::internals::signer::{self, UriForm};
 use reqwest::Method;
 
 use crate::helpers::*;

@@ -58,13 +58,13 @@ async fn a_repeated_page_is_byte_identical_with_its_headers() {
         let third = raw(&server, &path).await;
         assert_eq!(first.0, 200, "{path}");
         assert!(
-            first.2.len() > ims_swr_mock::zerocopy::MIN_SHARED,
+            first.2.len() > ims_swr_mock::internals::MIN_SHARED,
             "{path}: a large page"
         );
         assert_eq!(first, second, "{path}");
         assert_eq!(second, third, "{path}");
     }
-    assert!(ims_swr_mock::zerocopy::shared_count() > 0);
+    assert!(ims_swr_mock::internals::shared_count() > 0);
     let v2 = raw(&server, &format!("{V2}?limit=100&offset=100")).await;
     assert_eq!(v2.1, "100-100/300");
 }
@@ -246,7 +246,7 @@ async fn answers_over_the_largest_kept_answer_arrive_whole_and_repeatedly() {
         let want = raw(&fresh, &path).await;
         assert_eq!(want.0, 200, "{path}");
         assert!(
-            want.2.len() > ims_swr_mock::api::cache::MAX_BODY,
+            want.2.len() > ims_swr_mock::internals::PAGE_CACHE_MAX_BODY,
             "{path}: {} bytes, not over the cache's largest answer",
             want.2.len()
         );
@@ -271,7 +271,7 @@ async fn ims_list_images_tags_over_6000_images_arrives_whole_and_repeatedly() {
     let first = raw(&server, &path).await;
     assert_eq!(first.0, 200);
     assert!(
-        first.2.len() > ims_swr_mock::api::cache::MAX_BODY,
+        first.2.len() > ims_swr_mock::internals::PAGE_CACHE_MAX_BODY,
         "{} bytes, not over the cache's largest answer",
         first.2.len()
     );
@@ -290,9 +290,11 @@ async fn ims_list_images_tags_over_6000_images_arrives_whole_and_repeatedly() {
 #[tokio::test]
 async fn answers_at_every_size_boundary_are_whole_fresh_and_cached() {
     use axum::extract::{Path, Request, State};
-    use ims_swr_mock::api::cache::{MAX_BODY, MAX_BYTES};
-    use ims_swr_mock::state::AppState;
-    use ims_swr_mock::zerocopy::MIN_SHARED;
+    use ims_swr_mock::internals::AppState;
+    use ims_swr_mock::internals::MIN_SHARED;
+    use ims_swr_mock::internals::{
+        PAGE_CACHE_MAX_BODY as MAX_BODY, PAGE_CACHE_MAX_BYTES as MAX_BYTES,
+    };
 
     async fn sized(
         State(state): State<AppState>,
@@ -300,7 +302,7 @@ async fn answers_at_every_size_boundary_are_whole_fresh_and_cached() {
         request: Request,
     ) -> axum::response::Response {
         let body: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
-        ims_swr_mock::api::cache::serve(state, request, move || async move { body }).await
+        ims_swr_mock::internals::serve_cached(state, request, move || async move { body }).await
     }
     let server = ims_swr_mock::Server::builder()
         .extra_routes(axum::Router::new().route("/sized/{len}", axum::routing::get(sized)))

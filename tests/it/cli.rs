@@ -194,14 +194,14 @@ fn generate_fixture_writes_the_same_valid_fixture_every_time() {
     };
     let (a, b) = (run(), run());
     assert_eq!(a, b);
-    let src = ims_swr_mock::store::seed::FixtureSource::Json {
+    let src = ims_swr_mock::internals::FixtureSource::Json {
         name: "gen".into(),
         text: String::from_utf8(a).unwrap(),
     };
-    let settings = ims_swr_mock::store::seed::SeedSettings {
+    let settings = ims_swr_mock::internals::SeedSettings {
         registry_host: "h".into(),
     };
-    let store = ims_swr_mock::store::seed::load(&[src], &settings).expect("valid");
+    let store = ims_swr_mock::internals::load(&[src], &settings).expect("valid");
     assert_eq!(store.tag_count("gen", "team/app"), Some(1500));
     assert_eq!(store.images("p1").len(), 40);
     assert_eq!(store.images_tags("p1").len(), 10);

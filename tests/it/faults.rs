@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::routing::get as route_get;
 use ims_swr_mock::Server;
-use ims_swr_mock::faults::{ConnectionFault, Delay, FaultRule};
+use ims_swr_mock::{ConnectionFault, Delay, FaultRule};
 use reqwest::Method;
 
 use crate::helpers::*;
@@ -299,7 +299,7 @@ async fn a_reset_is_a_tcp_rst_without_any_bytes() {
 #[tokio::test]
 async fn faults_run_before_authentication() {
     let server = Server::builder()
-        .auth(ims_swr_mock::auth::AuthMode::Strict)
+        .auth(ims_swr_mock::AuthMode::Strict)
         .fault(FaultRule::new("GET", "/v3/**").status(500))
         .start()
         .await

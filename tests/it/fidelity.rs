@@ -362,7 +362,7 @@ async fn list_tags_is_scoped_to_one_project_for_raw_tokens() {
     );
     assert_eq!(by_header, ["owner=tenant2"]);
     let off = ims_swr_mock::Server::builder()
-        .auth(ims_swr_mock::auth::AuthMode::Off)
+        .auth(ims_swr_mock::AuthMode::Off)
         .start()
         .await
         .unwrap();
@@ -541,7 +541,7 @@ async fn img_0027_and_img_0030_answer_400_as_the_error_table_says() {
     let a = get(&server, &format!("/v2/{PROJECT}/images/{unknown}/tags")).await;
     assert_ims_error(&a, 400, "IMG.0027");
     let strict = ims_swr_mock::Server::builder()
-        .auth(ims_swr_mock::auth::AuthMode::Strict)
+        .auth(ims_swr_mock::AuthMode::Strict)
         .start()
         .await
         .unwrap();
@@ -641,7 +641,7 @@ async fn a_go_sdk_style_signed_request_passes_strict_mode() {
     }"#;
     let server = ims_swr_mock::Server::builder()
         .fixture_json("go.json", fixture)
-        .auth(ims_swr_mock::auth::AuthMode::Strict)
+        .auth(ims_swr_mock::AuthMode::Strict)
         .start()
         .await
         .unwrap();

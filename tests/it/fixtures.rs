@@ -108,11 +108,11 @@ fn every_shipped_fixture_is_valid_and_every_bad_example_is_not() {
                 .unwrap()
                 .components()
                 .any(|c| matches!(c.as_os_str().to_str(), Some("bad" | "invalid" | "broken")));
-            let src = ims_swr_mock::store::seed::FixtureSource::Path(path.clone());
-            let settings = ims_swr_mock::store::seed::SeedSettings {
+            let src = ims_swr_mock::internals::FixtureSource::Path(path.clone());
+            let settings = ims_swr_mock::internals::SeedSettings {
                 registry_host: "h".into(),
             };
-            let result = ims_swr_mock::store::seed::load(&[src], &settings);
+            let result = ims_swr_mock::internals::load(&[src], &settings);
             assert_eq!(
                 result.is_err(),
                 broken,

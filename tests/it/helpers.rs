@@ -1,7 +1,7 @@
 //! Shared test setup: servers, fixtures and a JSON-speaking client.
 
 use ims_swr_mock::Server;
-use ims_swr_mock::store::generate::{GenerateSpec, write_fixture};
+use ims_swr_mock::internals::{GenerateSpec, write_fixture};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;

@@ -533,7 +533,7 @@ async fn glance_tags_are_key_only_tags() {
 #[tokio::test]
 async fn strict_tenancy_covers_paths_with_and_without_a_project() {
     let server = ims_swr_mock::Server::builder()
-        .auth(ims_swr_mock::auth::AuthMode::Strict)
+        .auth(ims_swr_mock::AuthMode::Strict)
         .start()
         .await
         .unwrap();

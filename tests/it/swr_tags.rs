@@ -320,7 +320,7 @@ async fn the_push_door_creates_namespaces_repositories_and_tags() {
 #[tokio::test]
 async fn tag_writes_respect_tenancy_in_strict_mode() {
     let server = ims_swr_mock::Server::builder()
-        .auth(ims_swr_mock::auth::AuthMode::Strict)
+        .auth(ims_swr_mock::AuthMode::Strict)
         .start()
         .await
         .unwrap();

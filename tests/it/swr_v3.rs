@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use ims_swr_mock::store::SwrTag;
+use ims_swr_mock::SwrTag;
 use serde_json::{Value, json};
 
 use crate::helpers::*;

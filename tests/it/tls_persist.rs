@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use ims_swr_mock::Server;
-use ims_swr_mock::faults::{ConnectionFault, FaultRule};
-use ims_swr_mock::tls::TlsSource;
+use ims_swr_mock::TlsSource;
+use ims_swr_mock::{ConnectionFault, FaultRule};
 use serde_json::json;
 
 const V3: &str = "/v3/manage/namespaces/namespace/repos/busybox/tags";

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::conn::ConnHandle;
 use super::{ConnectionFault, Decision, RequestFacts};
+use crate::control::journal::Recording;
 use crate::error::{ApiError, Service};
-use crate::journal::Recording;
 use crate::state::AppState;
 
 /// What a rule did to a request (a response extension, read by the journal).
@@ -30,8 +30,8 @@ pub struct AppliedFault {
 }
 
 /// Applies the first rule that matches and fires; `next` answers the request
-/// when no rule stops it (called by the API routes' gate, [`crate::front::gate`]).
-pub async fn inject<F, Fut>(state: &AppState, request: Request, next: F) -> Response
+/// when no rule stops it (called by the API routes' gate, [`crate::http::front::gate`]).
+pub(crate) async fn inject<F, Fut>(state: &AppState, request: Request, next: F) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
@@ -82,7 +82,7 @@ where
             match request.extensions().get::<ConnectInfo<ConnHandle>>() {
                 Some(ConnectInfo(conn)) => conn.break_with(fault),
                 None => tracing::warn!(
-                    "fault rule {id}: no connection to break (not served by ims_swr_mock::serve)"
+                    "fault rule {id}: no connection to break (not served by ims_swr_mock::http::serve)"
                 ),
             }
             // Never sent: the connection breaks on the first write.

@@ -27,8 +27,8 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::faults::conn::{ConnHandle, FaultListener, FaultStream};
-use crate::serve::{Connections, FaultIo, Slot};
+use crate::control::faults::conn::{ConnHandle, FaultListener, FaultStream};
+use crate::http::serve::{Connections, FaultIo, Slot};
 
 /// Where the certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub enum TlsSource {
 }
 
 /// Builds the server's TLS configuration (HTTP/1.1 over TLS 1.2 and 1.3).
-pub fn config(source: &TlsSource) -> Result<Arc<ServerConfig>, String> {
+pub(crate) fn config(source: &TlsSource) -> Result<Arc<ServerConfig>, String> {
     let (chain, key) = match source {
         TlsSource::Files { cert, key } => (read_chain(cert)?, read_key(key)?),
         TlsSource::SelfSigned(pem_out) => self_signed(pem_out)?,
@@ -93,7 +93,7 @@ fn self_signed(
 
 /// A TLS connection, with its place under the connection cap.
 #[derive(Debug)]
-pub struct TlsConn {
+pub(crate) struct TlsConn {
     stream: TlsStream<FaultStream>,
     slot: Option<Slot>,
 }
@@ -150,7 +150,7 @@ impl AsyncWrite for TlsConn {
 
 /// A listener that yields TLS connections, handshaken in the background.
 #[derive(Debug)]
-pub struct TlsListener {
+pub(crate) struct TlsListener {
     ready: mpsc::Receiver<(TlsConn, SocketAddr)>,
     local: SocketAddr,
 }
@@ -159,7 +159,7 @@ impl TlsListener {
     /// Starts accepting on `inner` with `config`. Each connection takes a
     /// place in `connections` before its handshake, which must finish
     /// within `handshake_timeout`.
-    pub fn new(
+    pub(crate) fn new(
         mut inner: FaultListener,
         config: Arc<ServerConfig>,
         connections: Arc<Connections>,

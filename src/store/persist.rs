@@ -49,7 +49,7 @@ use crate::store::seed::{self, FixtureError, Secrets, SeedSettings, StoredRows, 
 
 /// Persistence settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Persistence {
+pub(crate) struct Persistence {
     /// The state database.
     pub path: PathBuf,
     /// Ignored: every write is saved before it is acknowledged. Kept so
@@ -117,7 +117,7 @@ const ALL_TABLES: [Table; 6] = [
 
 /// What the saver has done so far.
 #[derive(Debug, Clone, Default)]
-pub struct Status {
+pub(crate) struct Status {
     /// Every change up to this number is on disk.
     pub durable: u64,
     /// The last failed commit: changes up to this number, and the error.
@@ -438,7 +438,7 @@ impl Durable {
 
 /// The saver: commits pending changes whenever a write waits for them, until
 /// `stop` fires; then commits what is left.
-pub async fn run(
+pub(crate) async fn run(
     durable: Arc<Durable>,
     store: Store,
     mut stop: watch::Receiver<bool>,
@@ -455,7 +455,11 @@ pub async fn run(
 }
 
 /// Middleware: the answer of a write waits until the write is on disk.
-pub async fn acknowledge(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(durable) = state.store.durable() else {
         return next.run(request).await;
     };

@@ -26,18 +26,18 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ims::{
+use super::tags::{
     NewTag, ResourceTag, check_deleted_tag, check_new_tag, check_project_id, delete_tags,
 };
 use crate::auth::{AuthMode, Identity};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::front::gated;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::ims::{ImageFilter, ImageSort, ImsError, TimeOp, V1Page, upsert};
 
 /// v1 routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/{project_id}/cloudimages/{image_id}/tags/delete",

@@ -15,11 +15,11 @@ use axum::body::HttpBody as _;
 use axum::extract::{MatchedPath, Request};
 use serde::Serialize;
 
-use crate::faults::middleware::AppliedFault;
-use crate::request_id::RequestId;
+use crate::control::faults::middleware::AppliedFault;
+use crate::http::request_id::RequestId;
 
 /// Default number of entries kept.
-pub const DEFAULT_SIZE: usize = 1000;
+pub(crate) const DEFAULT_SIZE: usize = 1000;
 
 /// Request headers kept in entries (others are dropped).
 const KEPT_HEADERS: [&str; 10] = [
@@ -36,7 +36,7 @@ const KEPT_HEADERS: [&str; 10] = [
 ];
 
 /// What is shown instead of a secret.
-pub const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// One journal entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -216,7 +216,7 @@ impl Record {
 /// it with the outcome, and noted on by the API routes' gate (the route
 /// template, the fault applied). A request extension.
 #[derive(Debug, Clone)]
-pub struct Recording(Arc<Mutex<Record>>);
+pub(crate) struct Recording(Arc<Mutex<Record>>);
 
 impl Recording {
     fn lock(&self) -> MutexGuard<'_, Record> {
@@ -224,19 +224,19 @@ impl Recording {
     }
 
     /// Notes the route template that matched.
-    pub fn note_route(&self, route: &MatchedPath) {
+    pub(crate) fn note_route(&self, route: &MatchedPath) {
         self.lock().route = Some(route.clone());
     }
 
-    /// Notes the size of the body as read (see [`crate::body`]): what a
+    /// Notes the size of the body as read (see [`crate::http::body`]): what a
     /// chunked or HTTP/2 body really held, whatever its headers declared.
-    pub fn note_body_size(&self, size: u64) {
+    pub(crate) fn note_body_size(&self, size: u64) {
         self.lock().body_size = size;
     }
 
     /// Notes the fault rule applied, as soon as it is decided (so even a
     /// request abandoned during a delay shows it).
-    pub fn note_fault(&self, fault: AppliedFault) {
+    pub(crate) fn note_fault(&self, fault: AppliedFault) {
         self.lock().fault = Some(fault);
     }
 }
@@ -331,7 +331,7 @@ fn redact_authorization(value: &str) -> String {
 /// before [`Pending::finish`] (the client went away), the entry is recorded
 /// as abandoned.
 #[derive(Debug)]
-pub struct Pending {
+pub(crate) struct Pending {
     journal: Journal,
     started: Instant,
     recording: Option<Recording>,
@@ -342,13 +342,13 @@ impl Pending {
     /// request's extensions; `None` when the journal is off or the request is
     /// an admin one (`/_mock/…`: the journal shows what the code under test sent).
     /// `started` is when the request arrived (its latency is measured from then).
-    pub fn open(
+    pub(crate) fn open(
         journal: &Journal,
         request: &mut Request,
         request_id: RequestId,
         started: Instant,
     ) -> Option<Self> {
-        if !journal.enabled() || crate::admin::is_admin_path(request.uri().path()) {
+        if !journal.enabled() || crate::control::admin::is_admin_path(request.uri().path()) {
             return None;
         }
         let at_ms = jiff::Timestamp::now().as_millisecond();
@@ -364,7 +364,7 @@ impl Pending {
     }
 
     /// Records the answer's status.
-    pub fn finish(mut self, status: u16) {
+    pub(crate) fn finish(mut self, status: u16) {
         self.close(Some(status), false);
     }
 

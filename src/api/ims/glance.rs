@@ -24,17 +24,17 @@ use axum::http::StatusCode;
 use axum::routing::put;
 use serde::Deserialize;
 
-use super::ims::check_new_tag;
-use super::ims_v1::visible_image_project;
+use super::tags::check_new_tag;
+use super::v1::visible_image_project;
 use crate::auth::Identity;
 use crate::error::ApiResult;
-use crate::extract::ApiPath;
-use crate::front::gated;
+use crate::http::extract::ApiPath;
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::ims::{ImsError, remove_key};
 
 /// Glance tag routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route(
         "/v2/images/{image_id}/tags/{tag}",
         put(gated(glance_create_tag)).delete(gated(glance_delete_tag)),

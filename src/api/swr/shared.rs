@@ -21,11 +21,11 @@ use crate::store::{LookupError, Order, OrderColumn, OrderType};
 /// expression, which allows repeated hyphens as Docker's reference grammar
 /// does: `a--b` is valid; see CONFORMANCE.md for the sources). The length is
 /// checked separately. The same pattern is in `fixtures/schema.json`.
-pub const NAMESPACE_PATTERN: &str = "^[a-z][a-z0-9]*(?:(?:[._]|__|-+)[a-z0-9]+)*$";
+pub(crate) const NAMESPACE_PATTERN: &str = "^[a-z][a-z0-9]*(?:(?:[._]|__|-+)[a-z0-9]+)*$";
 
 /// Repository names: 1-128 characters, a lowercase letter or digit first and
 /// last, components joined by `.`, `_`, `__`, `/` or one or more `-`.
-pub const REPOSITORY_PATTERN: &str = "^[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*$";
+pub(crate) const REPOSITORY_PATTERN: &str = "^[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*$";
 
 static NAMESPACE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(NAMESPACE_PATTERN).expect("valid pattern"));
@@ -33,13 +33,13 @@ static REPOSITORY_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(REPOSITORY_PATTERN).expect("valid pattern"));
 
 /// Default and largest page sizes of both list APIs.
-pub const DEFAULT_LIMIT: usize = 100;
+pub(crate) const DEFAULT_LIMIT: usize = 100;
 /// Largest page size of both list APIs.
-pub const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = 1000;
 
 /// `{namespace}` and `{repository}` as they arrive in the path.
 #[derive(Debug, Deserialize)]
-pub struct RepoPath {
+pub(crate) struct RepoPath {
     /// Organization name.
     pub namespace: String,
     /// Repository name, with `/` written as `$` (raw, or `%24` from the Python SDK).
@@ -51,7 +51,7 @@ impl RepoPath {
     ///
     /// 400 `SVCSTG.SWR.4001028` "Invalid organization name" or
     /// `SVCSTG.SWR.4001029` "Invalid image name".
-    pub fn resolve(self) -> ApiResult<(String, String)> {
+    pub(crate) fn resolve(self) -> ApiResult<(String, String)> {
         let ns = self.namespace;
         if ns.len() > 64 || !NAMESPACE_RE.is_match(&ns) {
             return Err(ApiError::bad_request(format!(
@@ -125,7 +125,7 @@ pub(crate) fn cached<T: serde::Serialize>(
 }
 
 /// 400 `SVCSTG.SWR.4000014` "Invalid API parameter(s)" naming the parameter.
-pub fn invalid_parameter(name: &str, value: &str, expected: &str) -> ApiError {
+pub(crate) fn invalid_parameter(name: &str, value: &str, expected: &str) -> ApiError {
     ApiError::bad_request(format!(
         "Invalid API parameter(s): {name}={value:?}; expected {expected}."
     ))
@@ -133,7 +133,7 @@ pub fn invalid_parameter(name: &str, value: &str, expected: &str) -> ApiError {
 }
 
 /// Parses `limit`: default 100, 1-1000, else 400 `SVCSTG.SWR.4000056` "Invalid page size".
-pub fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
+pub(crate) fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
     let Some(raw) = raw else {
         return Ok(DEFAULT_LIMIT);
     };
@@ -149,7 +149,7 @@ pub fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
 /// Parses `order_column` (`updated_at` | `tag`) and `order_type` (`desc` |
 /// `asc`). The defaults, `updated_at` and `desc`, are the emulator's choice:
 /// the API pages document no default.
-pub fn parse_order(column: Option<&str>, direction: Option<&str>) -> ApiResult<Order> {
+pub(crate) fn parse_order(column: Option<&str>, direction: Option<&str>) -> ApiResult<Order> {
     let column = match column {
         None | Some("updated_at") => OrderColumn::UpdatedAt,
         Some("tag") => OrderColumn::Tag,

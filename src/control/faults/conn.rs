@@ -25,13 +25,13 @@ const EMPTY: u8 = 2;
 
 /// A TCP listener whose connections can be broken on purpose.
 #[derive(Debug)]
-pub struct FaultListener {
+pub(crate) struct FaultListener {
     inner: TcpListener,
 }
 
 impl FaultListener {
     /// Wraps a bound listener.
-    pub fn new(inner: TcpListener) -> Self {
+    pub(crate) fn new(inner: TcpListener) -> Self {
         Self { inner }
     }
 }
@@ -81,7 +81,7 @@ fn is_connection_error(e: &io::Error) -> bool {
 
 /// An accepted connection.
 #[derive(Debug)]
-pub struct FaultStream {
+pub(crate) struct FaultStream {
     inner: TcpStream,
     state: Arc<AtomicU8>,
 }
@@ -89,11 +89,11 @@ pub struct FaultStream {
 /// Lets a request break its own connection. Reach it as
 /// `ConnectInfo<ConnHandle>` in request extensions.
 #[derive(Debug, Clone)]
-pub struct ConnHandle(Arc<AtomicU8>);
+pub(crate) struct ConnHandle(Arc<AtomicU8>);
 
 impl ConnHandle {
     /// Breaks the connection instead of answering.
-    pub fn break_with(&self, fault: ConnectionFault) {
+    pub(crate) fn break_with(&self, fault: ConnectionFault) {
         let code = match fault {
             ConnectionFault::Reset => RESET,
             ConnectionFault::Empty | ConnectionFault::Malformed => EMPTY,
@@ -104,7 +104,7 @@ impl ConnHandle {
 
 impl FaultStream {
     /// The handle that breaks this connection.
-    pub fn handle(&self) -> ConnHandle {
+    pub(crate) fn handle(&self) -> ConnHandle {
         ConnHandle(self.state.clone())
     }
 
@@ -160,7 +160,7 @@ impl AsyncWrite for FaultStream {
         if let Some(e) = this.broken() {
             return Poll::Ready(Err(e));
         }
-        if let Some(sent) = crate::zerocopy::poll_write_vectored(&this.inner, cx, bufs) {
+        if let Some(sent) = crate::http::zerocopy::poll_write_vectored(&this.inner, cx, bufs) {
             return sent;
         }
         Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)

@@ -30,17 +30,17 @@ pub const MIN_SHARED: usize = 16 * 1024;
 
 /// Most bodies shared at once: each holds a file descriptor, and the process
 /// may run under a low `ulimit -n`. Beyond it, bodies are written as usual.
-pub const MAX_SHARED: usize = 64;
+pub(crate) const MAX_SHARED: usize = 64;
 
 /// Shares `body` for zero-copy sending (see the module docs), or returns it
 /// as is when it is small or sharing fails.
-pub fn share(body: Bytes) -> Bytes {
+pub(crate) fn share(body: Bytes) -> Bytes {
     imp::share(body)
 }
 
 /// Writes `bufs` to `tcp` with `sendfile(2)` when one of them is shared
 /// memory; `None` when none is (the caller then writes as usual).
-pub fn poll_write_vectored(
+pub(crate) fn poll_write_vectored(
     tcp: &TcpStream,
     cx: &mut Context<'_>,
     bufs: &[io::IoSlice<'_>],

@@ -25,8 +25,8 @@ use axum::body::{Body, HttpBody as _};
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 
+use crate::control::journal::Recording;
 use crate::error::{ApiError, ApiResult};
-use crate::journal::Recording;
 use crate::state::AppState;
 
 /// Largest API request body.
@@ -39,7 +39,7 @@ pub const DEFAULT_MAX_ADMIN_BODY: usize = 64 << 20;
 
 /// Which door a body comes through: it decides the limit and the error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Door {
+pub(crate) enum Door {
     /// The emulated APIs ([`MAX_BODY`]).
     Api,
     /// The admin API under `/_mock` (the server's admin body limit).
@@ -73,13 +73,13 @@ impl Door {
 }
 
 /// Buffers an API request's body (see the module docs).
-pub async fn buffer(state: &AppState, request: Request) -> ApiResult<Request> {
+pub(crate) async fn buffer(state: &AppState, request: Request) -> ApiResult<Request> {
     read(state, Door::Api, request).await
 }
 
 /// Buffers the body of a request that came through `door` (see the module
 /// docs) and returns the request with the whole body in memory.
-pub async fn read(state: &AppState, door: Door, request: Request) -> ApiResult<Request> {
+pub(crate) async fn read(state: &AppState, door: Door, request: Request) -> ApiResult<Request> {
     let limit = door.limit(state);
     let declared = request
         .headers()

@@ -27,24 +27,24 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::control::faults::{FaultRule, RuleStatus};
+use crate::control::journal::{Entry, Filter};
 use crate::error::{ApiError, ApiResult, Service};
-use crate::extract::{ApiPath, ApiQuery};
-use crate::faults::{FaultRule, RuleStatus};
-use crate::journal::{Entry, Filter};
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::seed::{self, FixtureError};
 
 /// The reserved prefix of admin routes.
-pub const PREFIX: &str = "/_mock";
+pub(crate) const PREFIX: &str = "/_mock";
 
 /// Whether `path` belongs to the admin API (`/_mock` or below).
-pub fn is_admin_path(path: &str) -> bool {
+pub(crate) fn is_admin_path(path: &str) -> bool {
     path.strip_prefix(PREFIX)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Admin routes, to be nested at [`PREFIX`].
-pub fn router(state: AppState) -> Router<AppState> {
+pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
@@ -65,13 +65,13 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Middleware: reads the body whole, under the admin body limit and the read
-/// deadline, with the API's one body reader ([`crate::body`]).
+/// deadline, with the API's one body reader ([`crate::http::body`]).
 async fn read_body(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> ApiResult<Response> {
-    let request = crate::body::read(&state, crate::body::Door::Admin, request).await?;
+    let request = crate::http::body::read(&state, crate::http::body::Door::Admin, request).await?;
     Ok(next.run(request).await)
 }
 
@@ -124,7 +124,7 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
 }
 
 /// The OpenAPI document, as kept in the repository.
-pub const OPENAPI: &str = include_str!("../openapi.json");
+pub(crate) const OPENAPI: &str = include_str!("../../openapi.json");
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
@@ -134,7 +134,7 @@ async fn openapi() -> Response {
 /// disk), fault counters and admin-added rules dropped, the fixtures' and the
 /// command line's rules installed afresh, the journal emptied. On a fixture
 /// error nothing changes.
-pub fn reset(state: &AppState) -> Result<(), FixtureError> {
+pub(crate) fn reset(state: &AppState) -> Result<(), FixtureError> {
     let (inner, fixture_faults) = seed::build(&state.control.sources, &state.control.settings)?;
     state.store.replace(inner);
     state.faults.clear();
@@ -159,7 +159,7 @@ pub fn reset(state: &AppState) -> Result<(), FixtureError> {
 /// memory stays within a few times its size. Access keys given without a
 /// `secret` (as exports give them) keep the secret key the server has for
 /// that AK; an unknown one is refused.
-pub fn import_state(state: &AppState, json: Bytes) -> Result<(), FixtureError> {
+pub(crate) fn import_state(state: &AppState, json: Bytes) -> Result<(), FixtureError> {
     let secrets = seed::Secrets {
         known: state.store.secret_keys(),
         drop_unknown: false,
@@ -287,7 +287,7 @@ async fn list_requests(
     };
     if let Some(path) = &query.path {
         filter.path = Some(
-            crate::faults::path_matcher(path)
+            crate::control::faults::path_matcher(path)
                 .map_err(|e| ApiError::bad_request(e).with_code("MOCK.0400"))?,
         );
     }
@@ -353,7 +353,7 @@ async fn push_tag(
         );
     };
     fields.insert("tag".into(), Value::String(path.tag));
-    let (namespace, repository) = crate::api::swr::RepoPath {
+    let (namespace, repository) = crate::api::swr::shared::RepoPath {
         namespace: path.namespace,
         repository: path.repository,
     }
@@ -370,7 +370,7 @@ async fn push_tag(
     };
     Ok((
         status,
-        Json(crate::api::swr_v3::V3Tag::new(&tag, &ctx, true)),
+        Json(crate::api::swr::v3::V3Tag::new(&tag, &ctx, true)),
     )
         .into_response())
 }

@@ -9,13 +9,13 @@ use crate::error::ApiError;
 /// `axum::extract::Path` with a native-envelope rejection.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
-pub struct ApiPath<T>(pub T);
+pub(crate) struct ApiPath<T>(pub T);
 
 /// `axum::extract::Query` with a native-envelope rejection. Duplicate keys of
 /// a struct field are rejected too.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct ApiQuery<T>(pub T);
+pub(crate) struct ApiQuery<T>(pub T);
 
 /// `axum::Json` with a native-envelope rejection: 400 for a body that is not
 /// JSON, does not fit the type (a wrong JSON type, a missing required field,
@@ -30,7 +30,7 @@ pub struct ApiQuery<T>(pub T);
 /// them (CONFORMANCE.md marks this "not documented").
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     /// 413 for a body over the limit, 400 for anything else.

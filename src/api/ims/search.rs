@@ -20,16 +20,16 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::ims::{check_project_id, key_values};
+use super::tags::{check_project_id, key_values};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
-use crate::front::gated;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ByTags, TagCondition};
 
 /// `ListImageByTags` route.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route(
         "/v2/{project_id}/images/resource_instances/action",
         post(gated(list_image_by_tags)),
@@ -217,5 +217,5 @@ struct Resource {
     /// `{"status": …}`.
     resource_detail: Value,
     /// The image's tags.
-    tags: Vec<super::ims::KeyValue>,
+    tags: Vec<super::tags::KeyValue>,
 }

@@ -31,18 +31,18 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 /// The default tenant of the embedded fixture (tenant 1): its access key.
-pub const DEFAULT_AK: &str = "AKTEST";
+pub(crate) const DEFAULT_AK: &str = "AKTEST";
 /// The default tenant's secret key.
-pub const DEFAULT_SK: &str = "SKTEST";
+pub(crate) const DEFAULT_SK: &str = "SKTEST";
 /// The default tenant's project.
-pub const DEFAULT_PROJECT_ID: &str = "fd73a4a14a4a4dfb9771a8475e5198ea";
+pub(crate) const DEFAULT_PROJECT_ID: &str = "fd73a4a14a4a4dfb9771a8475e5198ea";
 
 /// The SDK service names whose region variables are printed.
 const SERVICES: [&str; 2] = ["IMS", "SWR"];
 
 /// Output format of `env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnvFormat {
+pub(crate) enum EnvFormat {
     /// `export NAME='value'` lines, for `eval "$(ims-swr-mock env)"`.
     Shell,
     /// `NAME=value` lines (Docker `--env-file`, compose `env_file`, python-dotenv).
@@ -55,7 +55,7 @@ pub enum EnvFormat {
 
 /// Options of `env`.
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     /// Region the SDK clients are built for (`XxxRegion.value_of(REGION)`);
     /// repeatable (comma-separated in the env var).
     #[arg(
@@ -107,12 +107,12 @@ pub struct EnvArgs {
     /// Leave `HUAWEICLOUD_SDK_PROJECT_ID` out, so that the SDKs ask IAM
     /// (`HUAWEICLOUD_SDK_IAM_ENDPOINT`) for the region's project. The Go
     /// SDK reaches IAM only over https.
-    #[arg(long, env = "IMS_SWR_MOCK_ENV_DISCOVER_PROJECT", value_parser = crate::config::parse_bool)]
+    #[arg(long, env = "IMS_SWR_MOCK_ENV_DISCOVER_PROJECT", value_parser = super::args::parse_bool)]
     pub discover_project: bool,
 }
 
 /// Runs `env`: prints the variables, or refuses a bad setting (exit 2).
-pub fn run(args: EnvArgs) -> ExitCode {
+pub(crate) fn run(args: EnvArgs) -> ExitCode {
     match render(&args) {
         Ok(text) => {
             use std::io::Write;
@@ -134,7 +134,7 @@ pub fn run(args: EnvArgs) -> ExitCode {
 }
 
 /// The variables, in output order, for these options.
-pub fn variables(args: &EnvArgs) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn variables(args: &EnvArgs) -> Result<Vec<(String, String)>, String> {
     let tls_file = args.tls_self_signed.as_ref().or(args.tls_cert.as_ref());
     let url = match &args.url {
         Some(url) => url.clone(),
@@ -214,7 +214,7 @@ pub fn variables(args: &EnvArgs) -> Result<Vec<(String, String)>, String> {
 }
 
 /// The whole output text.
-pub fn render(args: &EnvArgs) -> Result<String, String> {
+pub(crate) fn render(args: &EnvArgs) -> Result<String, String> {
     let vars = variables(args)?;
     let mut out = String::new();
     match args.format {
@@ -282,7 +282,7 @@ fn absolute(path: &Path, flag: &str) -> Result<String, String> {
 /// `--region`: a region id such as `cn-north-4`, `ap-southeast-1` or
 /// `my-kualalumpur-1`: lower-case letters and digits in `-`-separated parts,
 /// starting with a letter.
-pub fn parse_region(text: &str) -> Result<String, String> {
+pub(crate) fn parse_region(text: &str) -> Result<String, String> {
     let ok = text.len() <= 64
         && text.starts_with(|c: char| c.is_ascii_lowercase())
         && text.split('-').all(|part| {
@@ -304,7 +304,7 @@ pub fn parse_region(text: &str) -> Result<String, String> {
 
 /// `--url`: `http://` or `https://`, a host and an optional port; no path,
 /// query or user info.
-pub fn parse_base_url(text: &str) -> Result<String, String> {
+pub(crate) fn parse_base_url(text: &str) -> Result<String, String> {
     let bad = |why: &str| Err(format!("{text:?} is not a server base URL: {why}"));
     let trimmed = text.strip_suffix('/').unwrap_or(text);
     let Some((scheme, rest)) = trimmed.split_once("://") else {

@@ -42,38 +42,32 @@ use tower::Service as _;
 use tracing::Instrument as _;
 
 use crate::auth;
+use crate::control::journal::{Pending, Recording};
 use crate::error::{ApiError, Service};
-use crate::journal::{Pending, Recording};
-use crate::request_id::{RequestId, X_REQUEST_ID};
+use crate::http::request_id::{RequestId, X_REQUEST_ID};
 use crate::state::AppState;
 
 /// A boxed, sendable response future.
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+pub(crate) type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 /// The whole application: the front (see the module docs) around the router.
 ///
-/// A `tower::Service` for any body type, so it can be served by
-/// [`crate::server::serve`], by hyper directly, or, turned into a [`Router`]
-/// with [`App::into_router`], by `axum::serve` or nested in another router.
+/// A `tower::Service` for any body type, served by the accept loop
+/// ([`crate::http::serve`]).
 #[derive(Clone, Debug)]
-pub struct App {
+pub(crate) struct App {
     state: AppState,
     router: Router,
 }
 
 impl App {
     /// The front around `router`, which already has its routes and the gate.
-    pub fn new(state: AppState, router: Router) -> Self {
+    pub(crate) fn new(state: AppState, router: Router) -> Self {
         Self { state, router }
     }
 
-    /// This app as a [`Router`] (its fallback service), for `axum::serve`.
-    pub fn into_router(self) -> Router {
-        Router::new().fallback_service(self)
-    }
-
     /// Answers one request.
-    pub fn handle(&self, request: Request) -> ResponseFuture {
+    pub(crate) fn handle(&self, request: Request) -> ResponseFuture {
         Box::pin(front(self.state.clone(), self.router.clone(), request))
     }
 }
@@ -183,7 +177,7 @@ fn mark_sensitive(request: &mut Request) {
 /// of every route in its own boxed service, which cost 13-16% of the
 /// throughput of a cached answer.
 #[derive(Clone, Debug)]
-pub struct Gated<H> {
+pub(crate) struct Gated<H> {
     handler: H,
     authenticate: bool,
 }
@@ -191,7 +185,7 @@ pub struct Gated<H> {
 /// `handler` behind the whole gate, authentication included. Every API
 /// route's handler is registered this way (`tests/it/auth.rs` checks each
 /// operation of `openapi.json` for a 401 without credentials).
-pub fn gated<H>(handler: H) -> Gated<H> {
+pub(crate) fn gated<H>(handler: H) -> Gated<H> {
     Gated {
         handler,
         authenticate: true,
@@ -200,7 +194,7 @@ pub fn gated<H>(handler: H) -> Gated<H> {
 
 /// `handler` behind the gate without authentication: the 404 and 405
 /// fallbacks, which fault rules reach too.
-pub fn faulted<H>(handler: H) -> Gated<H> {
+pub(crate) fn faulted<H>(handler: H) -> Gated<H> {
     Gated {
         handler,
         authenticate: false,
@@ -239,7 +233,7 @@ where
 
 /// The gate without authentication, as middleware, for routes added with
 /// [`crate::server::Builder::extra_routes`] (a `route_layer`).
-pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     pass(&state, request, |request| next.run(request)).await
 }
 
@@ -256,16 +250,20 @@ where
     ) {
         recording.note_route(route);
     }
-    let request = match crate::body::buffer(state, request).await {
+    let request = match crate::http::body::buffer(state, request).await {
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
-    crate::faults::middleware::inject(state, request, next).await
+    crate::control::faults::middleware::inject(state, request, next).await
 }
 
 /// Authentication as middleware, for routes added with
 /// [`crate::server::Builder::extra_routes`] (a `route_layer`).
-pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     match auth::authenticate(&state, request).await {
         Ok(request) => next.run(request).await,
         Err(error) => error.into_response(),

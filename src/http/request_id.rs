@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::http::{HeaderName, HeaderValue};
 
 /// The response header that carries the id.
-pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 static PREFIX: LazyLock<u64> = LazyLock::new(|| {
     // `RandomState` is seeded from the OS's randomness once per process.

@@ -12,8 +12,8 @@
 //! in insertion order; the first that matches and fires wins. A rule that
 //! matches but does not fire (its probability said no) lets later rules try.
 
-pub mod conn;
-pub mod middleware;
+pub(crate) mod conn;
+pub(crate) mod middleware;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,10 +26,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Statuses a rule may inject.
-pub const ALLOWED_STATUSES: [u16; 8] = [400, 401, 403, 404, 409, 429, 500, 503];
+pub(crate) const ALLOWED_STATUSES: [u16; 8] = [400, 401, 403, 404, 409, 429, 500, 503];
 
 /// Default `priority`: smaller runs first.
-pub const DEFAULT_PRIORITY: i32 = 5;
+pub(crate) const DEFAULT_PRIORITY: i32 = 5;
 
 /// A delay: fixed milliseconds, or a uniformly random number in `[min, max]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,7 +267,7 @@ impl FaultRule {
 /// The methods a rule may name (any case), besides `*`: a request with
 /// another method never reaches a route, so a rule naming one (such as a
 /// misspelt `GTE`) could never fire.
-pub const KNOWN_METHODS: [&str; 9] = [
+pub(crate) const KNOWN_METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
 ];
 
@@ -312,7 +312,7 @@ fn check_template(path: &str) -> Result<(), String> {
 }
 
 /// Compiles a path pattern (as rules and journal filters use them).
-pub fn path_matcher(pattern: &str) -> Result<GlobMatcher, String> {
+pub(crate) fn path_matcher(pattern: &str) -> Result<GlobMatcher, String> {
     check_template(pattern)?;
     glob(pattern)
 }

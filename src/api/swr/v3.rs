@@ -31,11 +31,11 @@ use hmac::{Hmac, Mac as _};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::swr::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
+use super::shared::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::extract::{ApiPath, ApiQuery};
-use crate::front::gated;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::model::format_time;
 use crate::store::{
@@ -44,7 +44,7 @@ use crate::store::{
 };
 
 /// SWR v3 tag routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route(
         "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
         get(gated(cached_list_repository_tag)),
@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
 
 /// [`list_repository_tag`] through the page cache ([`crate::api::cache`]).
 async fn cached_list_repository_tag(State(state): State<AppState>, request: Request) -> Response {
-    super::cache::serve(state, request, list_repository_tag).await
+    crate::api::cache::serve(state, request, list_repository_tag).await
 }
 
 /// Query of `ListRepositoryTag`.

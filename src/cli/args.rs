@@ -8,11 +8,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::AuthMode;
-use crate::faults::FaultRule;
+use crate::control::faults::FaultRule;
+use crate::http::tls::TlsSource;
 use crate::server::ServerBuilder;
 use crate::store::DEFAULT_REGISTRY_HOST;
 use crate::telemetry::LogFormat;
-use crate::tls::TlsSource;
 
 /// A fast, faithful emulator of Huawei Cloud IMS and SWR image-tag APIs.
 ///
@@ -20,7 +20,7 @@ use crate::tls::TlsSource;
 /// unless --fixtures is given.
 #[derive(Debug, Parser)]
 #[command(name = "ims-swr-mock", version = crate::VERSION, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -31,19 +31,19 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write a valid, deterministic fixture to stdout (for big stores).
     GenerateFixture(GenerateArgs),
     /// GET a health URL; exit 0 on a 200 and 1 otherwise (for container health checks).
     Healthcheck(HealthcheckArgs),
     /// Print the environment that points the official SDKs at this server
     /// (shell, dotenv, GitHub Actions or JSON).
-    Env(crate::env_cmd::EnvArgs),
+    Env(super::env::EnvArgs),
 }
 
 /// Options of the server.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to bind. The Docker image sets 0.0.0.0.
     #[arg(long, env = "IMS_SWR_MOCK_BIND", default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -89,7 +89,7 @@ pub struct ServeArgs {
     #[arg(long, env = "IMS_SWR_MOCK_MAX_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrency: Option<u32>,
     /// Requests kept in the journal (/_mock/requests); 0 turns the journal off.
-    #[arg(long, env = "IMS_SWR_MOCK_JOURNAL_SIZE", default_value_t = crate::journal::DEFAULT_SIZE, value_parser = parse_journal_size)]
+    #[arg(long, env = "IMS_SWR_MOCK_JOURNAL_SIZE", default_value_t = crate::control::journal::DEFAULT_SIZE, value_parser = parse_journal_size)]
     pub journal_size: usize,
     /// Require `Authorization: Bearer TOKEN` on the admin API (/_mock).
     #[arg(long, env = "IMS_SWR_MOCK_ADMIN_TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
@@ -157,7 +157,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "IMS_SWR_MOCK_MAX_ADMIN_BODY_BYTES",
-        default_value_t = crate::body::DEFAULT_MAX_ADMIN_BODY as u64,
+        default_value_t = crate::http::body::DEFAULT_MAX_ADMIN_BODY as u64,
         value_name = "BYTES",
         value_parser = clap::value_parser!(u64).range(65536..=(usize::MAX as u64))
     )]
@@ -185,7 +185,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The same builder tests use, configured from these options.
-    pub fn into_builder(self) -> ServerBuilder {
+    pub(crate) fn into_builder(self) -> ServerBuilder {
         let mut builder = crate::Server::builder()
             .registry_host(self.registry_host)
             .bind(SocketAddr::new(self.bind, self.port))
@@ -233,21 +233,21 @@ impl ServeArgs {
 /// Largest value of a duration setting in seconds (one day): every timeout
 /// and interval is added to the clock, and beyond this a typo is likelier
 /// than intent (`u64::MAX` seconds used to overflow the clock per request).
-pub const MAX_SECONDS: u64 = 86_400;
+pub(crate) const MAX_SECONDS: u64 = 86_400;
 
 /// Largest `--max-clock-skew`, in seconds (one year).
-pub const MAX_CLOCK_SKEW_SECONDS: u64 = 366 * 86_400;
+pub(crate) const MAX_CLOCK_SKEW_SECONDS: u64 = 366 * 86_400;
 
 /// Largest `--workers`: each is an OS thread, and far more threads than
 /// cores only costs memory (100,000 used to stall the start for ever).
-pub const MAX_WORKERS: usize = 1024;
+pub(crate) const MAX_WORKERS: usize = 1024;
 
 /// Largest `--journal-size`: entries are kept in memory (about 1 KB each).
-pub const MAX_JOURNAL_SIZE: usize = 1_000_000;
+pub(crate) const MAX_JOURNAL_SIZE: usize = 1_000_000;
 
 /// A boolean setting (a flag's environment twin): `true`/`false`,
 /// `1`/`0`, `yes`/`no`, `on`/`off`, in any case.
-pub fn parse_bool(text: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
@@ -304,7 +304,7 @@ fn parse_journal_size(text: &str) -> Result<usize, String> {
 /// `--registry-host`: a host name or IP address with an optional port, as
 /// it appears before the first `/` of a pull path (`host[:port]`,
 /// `[v6]:port`); no scheme, path, space or user info.
-pub fn parse_registry_host(text: &str) -> Result<String, String> {
+pub(crate) fn parse_registry_host(text: &str) -> Result<String, String> {
     let bad = |why: &str| Err(format!("{text:?} is not a registry host[:port]: {why}"));
     if text.is_empty() {
         return bad("it is empty");
@@ -381,7 +381,7 @@ fn file_in_existing_directory(text: &str) -> Result<PathBuf, String> {
 
 /// Options of `generate-fixture`.
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// SWR namespace to create.
     #[arg(long)]
     pub namespace: String,
@@ -404,7 +404,7 @@ pub struct GenerateArgs {
 
 /// Options of `healthcheck`.
 #[derive(Debug, Args)]
-pub struct HealthcheckArgs {
+pub(crate) struct HealthcheckArgs {
     /// URL to GET (http or https); by default the server's `/_mock/health`,
     /// found from its settings (see --pid).
     #[arg(long)]

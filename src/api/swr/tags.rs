@@ -23,22 +23,22 @@ use axum::routing::{get, post};
 use regex::Regex;
 use serde::Deserialize;
 
-use super::swr::RepoPath;
-use super::swr_v3::V3Tag;
+use super::shared::RepoPath;
+use super::v3::V3Tag;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
-use crate::front::gated;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::{Store, TagWriteError};
 
 /// Docker tag names: a word character first, then up to 127 of `[A-Za-z0-9_.-]`.
 /// The same pattern is in `fixtures/schema.json`.
-pub const TAG_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+pub(crate) const TAG_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
 static TAG_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(TAG_PATTERN).expect("valid pattern"));
 
 /// SWR single-tag routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
@@ -117,7 +117,7 @@ async fn show_repo_tag(
         return Err(TagWriteError::TagNotFound(name).into());
     };
     let ctx = store.list_context(&ns, &repo)?;
-    let body = super::swr::cached(&tag.json.shapes().v3_manifest, || {
+    let body = super::shared::cached(&tag.json.shapes().v3_manifest, || {
         V3Tag::new(&tag, &ctx, true)
     });
     Ok((

@@ -14,7 +14,7 @@
 //! a key is 1-[`MAX_KEY_CHARS`] characters of letters, digits, CJK
 //! (U+4E00-U+9FFF), space and `_ . : + - @`; a value is 0-[`MAX_VALUE_CHARS`]
 //! of the same plus `/`; neither starts or ends with a space; an image has at
-//! most [`MAX_TAGS`] tags. A tag being created needs its `value` (it may be
+//! most [`MAX_TAGS`](crate::store::ims::MAX_TAGS) tags. A tag being created needs its `value` (it may be
 //! `""`). Deletion checks only lengths, deletes by key when the value is
 //! absent or empty (the Go SDK always sends `"value": ""`), and counts a
 //! missing tag as deleted. Writing an existing key replaces its value.
@@ -34,15 +34,15 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
-use crate::front::gated;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ImsError, Tags, remove_key, upsert};
-pub use crate::store::ims::{MAX_KEY_CHARS, MAX_TAGS, MAX_VALUE_CHARS};
+pub(crate) use crate::store::ims::{MAX_KEY_CHARS, MAX_VALUE_CHARS};
 
 /// IMS routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v2/{project_id}/images/tags",
@@ -419,7 +419,7 @@ async fn list_images_tags(
 
 /// [`list_images_tags`] through the page cache ([`crate::api::cache`]).
 async fn cached_list_images_tags(State(state): State<AppState>, request: Request) -> Response {
-    super::cache::serve(state, request, list_images_tags).await
+    crate::api::cache::serve(state, request, list_images_tags).await
 }
 
 /// Rejects project ids the real service could never have issued.

@@ -18,16 +18,16 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::swr::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
+use super::shared::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery};
-use crate::front::gated;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::model::format_time;
 use crate::store::{PageQuery, RepoContext, Start, Store, SwrTag};
 
 /// SWR v2 tag routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route(
         "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
         get(gated(cached_list_repository_tags)),
@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
 
 /// [`list_repository_tags`] through the page cache ([`crate::api::cache`]).
 async fn cached_list_repository_tags(State(state): State<AppState>, request: Request) -> Response {
-    super::cache::serve(state, request, list_repository_tags).await
+    crate::api::cache::serve(state, request, list_repository_tags).await
 }
 
 /// Query of `ListRepositoryTags`. Every value arrives as a string (the SDK

@@ -15,7 +15,7 @@
 //!   whose answer has not moved for that long (a client that never reads, an
 //!   HTTP/2 window never reopened) is closed too. A request whose handler is
 //!   running is never cut by this (its body has its own deadline,
-//!   [`crate::body`]; a delay fault may hold it);
+//!   [`crate::http::body`]; a delay fault may hold it);
 //! - HTTP/2 **keep-alive PINGs** at that interval, so a dead peer is found
 //!   while a long request runs;
 //! - a **connection cap** ([`ServeOptions::max_connections`], counting TLS
@@ -48,12 +48,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinSet;
 
-use crate::faults::conn::ConnHandle;
-use crate::front::{App, ResponseFuture};
+use crate::control::faults::conn::ConnHandle;
+use crate::http::front::{App, ResponseFuture};
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
     /// How long shutdown waits for running requests before cutting them.
@@ -66,11 +66,11 @@ pub struct ServeOptions {
 
 /// Default of [`ServeOptions::max_connections`] (`--max-connections`),
 /// lowered at start to fit the process's descriptor limit.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Descriptors kept out of the connection cap: the memfds of shared answers
-/// ([`crate::zerocopy::MAX_SHARED`]), the listener, the persist file, logs.
-pub const RESERVED_FDS: usize = crate::zerocopy::MAX_SHARED + 32;
+/// ([`crate::http::zerocopy::MAX_SHARED`]), the listener, the persist file, logs.
+pub(crate) const RESERVED_FDS: usize = crate::http::zerocopy::MAX_SHARED + 32;
 
 impl Default for ServeOptions {
     fn default() -> Self {
@@ -84,7 +84,7 @@ impl Default for ServeOptions {
 }
 
 /// The soft limit on open descriptors (`ulimit -n`), where it can be read.
-pub fn descriptor_limit() -> Option<u64> {
+pub(crate) fn descriptor_limit() -> Option<u64> {
     #[cfg(target_os = "linux")]
     {
         rustix::process::getrlimit(rustix::process::Resource::Nofile).current
@@ -97,7 +97,7 @@ pub fn descriptor_limit() -> Option<u64> {
 
 /// The connection cap that fits `fd_limit` descriptors: `wanted` when it
 /// fits; otherwise `Err(the largest that fits)`.
-pub fn fit_connection_cap(wanted: usize, fd_limit: Option<u64>) -> Result<usize, usize> {
+pub(crate) fn fit_connection_cap(wanted: usize, fd_limit: Option<u64>) -> Result<usize, usize> {
     let Some(limit) = fd_limit else {
         return Ok(wanted);
     };
@@ -113,12 +113,12 @@ pub fn fit_connection_cap(wanted: usize, fd_limit: Option<u64>) -> Result<usize,
 }
 
 /// Most HTTP/2 streams open at once on one connection.
-pub const MAX_STREAMS: u32 = 256;
+pub(crate) const MAX_STREAMS: u32 = 256;
 
 /// Most HTTP/2 streams a client may reset before they are answered (a rapid
 /// reset flood), and most streams the server may reset for errors, per
 /// connection; beyond either, the connection is closed with GOAWAY.
-pub const MAX_PENDING_RESETS: usize = 64;
+pub(crate) const MAX_PENDING_RESETS: usize = 64;
 
 /// Shared between the loop and the middleware: whether the server is
 /// draining, and how many API requests are running.
@@ -180,7 +180,7 @@ impl Drop for InFlight<'_> {
 
 /// What one connection is doing, for the idle cut and the cap.
 #[derive(Debug)]
-pub struct Activity {
+pub(crate) struct Activity {
     born: Instant,
     /// Milliseconds after `born` of the last progress: a request arriving,
     /// a handler finishing, a piece of an answer produced or written.
@@ -484,7 +484,7 @@ impl Drop for Handling {
 }
 
 /// Listener streams that can be broken by fault rules.
-pub trait FaultIo {
+pub(crate) trait FaultIo {
     /// The handle that breaks this connection.
     fn conn_handle(&self) -> ConnHandle;
 
@@ -495,7 +495,7 @@ pub trait FaultIo {
     }
 }
 
-impl FaultIo for crate::faults::conn::FaultStream {
+impl FaultIo for crate::control::faults::conn::FaultStream {
     fn conn_handle(&self) -> ConnHandle {
         self.handle()
     }
@@ -540,7 +540,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Connection {
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains (see
 /// the module docs) and returns.
-pub async fn serve_on<L>(
+pub(crate) async fn serve_on<L>(
     mut listener: L,
     app: App,
     lifecycle: Lifecycle,

@@ -39,14 +39,14 @@ use rustls::crypto::CryptoProvider;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use crate::config::{Cli, HealthcheckArgs, ServeArgs};
+use crate::cli::args::{Cli, HealthcheckArgs, ServeArgs};
 
 /// How long the whole check may take; below the image's `HEALTHCHECK --timeout=3s`.
 const TIMEOUT: Duration = Duration::from_millis(2500);
 
 /// What to GET and which answer counts as healthy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// The URL, `http://` or `https://`.
     pub url: String,
     /// `Authorization: Bearer` token to send, if any.
@@ -62,7 +62,7 @@ pub struct Probe {
 
 /// The `healthcheck` subcommand: exit 0 when healthy, 1 otherwise (with a
 /// line on stderr saying why).
-pub fn run(args: HealthcheckArgs) -> ExitCode {
+pub(crate) fn run(args: HealthcheckArgs) -> ExitCode {
     let probe = match probe_for(&args) {
         Ok(probe) => probe,
         Err(e) => {
@@ -91,7 +91,7 @@ pub fn run(args: HealthcheckArgs) -> ExitCode {
 
 /// The probe for `args`: `--url` as given, or one derived from the server's
 /// settings (see the module docs).
-pub fn probe_for(args: &HealthcheckArgs) -> Result<Probe, String> {
+pub(crate) fn probe_for(args: &HealthcheckArgs) -> Result<Probe, String> {
     let (serve, source) = server_settings(args.pid)?;
     let bearer = args.admin_token.clone().or(serve.admin_token.clone());
     if let Some(url) = &args.url {
@@ -107,7 +107,7 @@ pub fn probe_for(args: &HealthcheckArgs) -> Result<Probe, String> {
 }
 
 /// The probe of a server started with `serve`.
-pub fn probe_from_settings(
+pub(crate) fn probe_from_settings(
     serve: &ServeArgs,
     bearer: Option<String>,
     source: String,
@@ -215,7 +215,7 @@ fn read_cmdline(pid: u32) -> Option<Vec<String>> {
 }
 
 /// Runs `probe` within `timeout`: `Ok` when the answer is the healthy one.
-pub async fn check_probe(probe: &Probe, timeout: Duration) -> Result<(), String> {
+pub(crate) async fn check_probe(probe: &Probe, timeout: Duration) -> Result<(), String> {
     let url = &probe.url;
     let response = tokio::time::timeout(timeout, get(url, probe.bearer.as_deref()))
         .await

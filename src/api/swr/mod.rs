@@ -1,0 +1,23 @@
+//! SWR (SoftWare Repository for Container) APIs, one file per API page.
+//!
+//! - [`v2`]: `ListRepositoryTags`, `GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags`.
+//! - [`v3`]: `ListRepositoryTag`, the marker-paged `GET /v3/manage/…/tags`.
+//! - [`tags`]: `ShowRepoTag`, `CreateRepoTag`, `DeleteRepoTag`.
+//! - [`shared`]: name rules, sort parameters, limits and tag fields the pages share.
+
+pub(crate) mod shared;
+pub(crate) mod tags;
+pub(crate) mod v2;
+pub(crate) mod v3;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// Every SWR route.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .merge(v2::router())
+        .merge(tags::router())
+        .merge(v3::router())
+}
