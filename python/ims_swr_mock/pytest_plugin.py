@@ -155,19 +155,32 @@ def _credentials() -> Any:
     return BasicCredentials(DEFAULT_AK, DEFAULT_SK, DEFAULT_PROJECT_ID)
 
 
-@pytest.fixture
-def ims_client(ims_swr_mock: MockServer) -> Any:
-    """`huaweicloudsdkims.v2.ImsClient` on the server, default tenant."""
+@pytest.fixture(scope="session")
+def _ims_swr_mock_ims_client(ims_swr_mock_server: MockServer) -> Any:
     from huaweicloudsdkims.v2 import ImsClient
 
-    return (ImsClient.new_builder().with_http_config(_sdk_config(ims_swr_mock))
-            .with_credentials(_credentials()).with_endpoints([ims_swr_mock.url]).build())
+    return (ImsClient.new_builder().with_http_config(_sdk_config(ims_swr_mock_server))
+            .with_credentials(_credentials()).with_endpoints([ims_swr_mock_server.url]).build())
+
+
+@pytest.fixture(scope="session")
+def _ims_swr_mock_swr_client(ims_swr_mock_server: MockServer) -> Any:
+    from huaweicloudsdkswr.v2 import SwrClient
+
+    return (SwrClient.new_builder().with_http_config(_sdk_config(ims_swr_mock_server))
+            .with_credentials(_credentials()).with_endpoints([ims_swr_mock_server.url]).build())
 
 
 @pytest.fixture
-def swr_client(ims_swr_mock: MockServer) -> Any:
-    """`huaweicloudsdkswr.v2.SwrClient` on the server, default tenant."""
-    from huaweicloudsdkswr.v2 import SwrClient
+def ims_client(ims_swr_mock: MockServer, _ims_swr_mock_ims_client: Any) -> Any:
+    """`huaweicloudsdkims.v2.ImsClient` on the server, default tenant; the
+    server is reset after the test. (Built once per session: a client holds
+    no state between calls, and keeps its connections.)"""
+    return _ims_swr_mock_ims_client
 
-    return (SwrClient.new_builder().with_http_config(_sdk_config(ims_swr_mock))
-            .with_credentials(_credentials()).with_endpoints([ims_swr_mock.url]).build())
+
+@pytest.fixture
+def swr_client(ims_swr_mock: MockServer, _ims_swr_mock_swr_client: Any) -> Any:
+    """`huaweicloudsdkswr.v2.SwrClient` on the server, default tenant; the
+    server is reset after the test."""
+    return _ims_swr_mock_swr_client
