@@ -10,13 +10,16 @@ carrying the server's own message.
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import os
 import queue
 import re
+import signal
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import urllib.parse
@@ -190,7 +193,8 @@ class MockServer:
         self._stderr_path = Path(self._tmp.name) / "stderr.log"
         with open(self._stderr_path, "wb") as stderr:
             self._process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env,
+                preexec_fn=_die_with_parent(),
             )
         lines: "queue.Queue[Optional[str]]" = queue.Queue()
         threading.Thread(target=_pump, args=(self._process.stdout, lines), daemon=True).start()
@@ -392,6 +396,27 @@ class MockServer:
             return json.loads(text)
         except ValueError:
             return text
+
+
+def _die_with_parent() -> Optional[Any]:
+    """On Linux, when started from the main thread: a `preexec_fn` that asks
+    the kernel to SIGTERM the server when this process dies, however it dies
+    (`kill -9` of a test run included), so no server outlives its tests.
+    (The signal follows the spawning *thread*, hence the main thread only.)"""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def _pump(stream: Any, lines: "queue.Queue[Optional[str]]") -> None:
