@@ -24,7 +24,7 @@ import tempfile
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from ims_swr_mock._find import find_binary
 
@@ -71,11 +71,11 @@ class Faults:
         Returns the stored rule with its `id`."""
         body = dict(rule or {})
         body.update(fields)
-        return self._server._call("POST", "/faults", body)
+        return cast(Dict[str, Any], self._server._call("POST", "/faults", body))
 
     def list(self) -> List[Dict[str, Any]]:
         """The rules, with how often each fired and whether it retired."""
-        return self._server._call("GET", "/faults")["faults"]
+        return cast(List[Dict[str, Any]], self._server._call("GET", "/faults")["faults"])
 
     def remove(self, rule_id: int) -> None:
         """Remove one rule by its id."""
@@ -140,14 +140,14 @@ class MockServer:
         self._env = dict(env or {})
         self._binary = os.fspath(binary) if binary is not None else None
         self._startup_timeout = startup_timeout
-        self._process: Optional[subprocess.Popen] = None
-        self._tmp: Optional[tempfile.TemporaryDirectory] = None
+        self._process: "Optional[subprocess.Popen[bytes]]" = None
+        self._tmp: "Optional[tempfile.TemporaryDirectory[str]]" = None
         self._stderr_path: Optional[Path] = None
         self._url: Optional[str] = None
         self._ca_file: Optional[str] = None
         self._conn: Optional[http.client.HTTPConnection] = None
         self._lock = threading.Lock()
-        self._environ_cache: Dict[tuple, Dict[str, str]] = {}
+        self._environ_cache: Dict[Tuple[str, bool], Dict[str, str]] = {}
         self.faults = Faults(self)
 
     # -- life cycle ---------------------------------------------------------
@@ -280,7 +280,7 @@ class MockServer:
 
     def health(self) -> Dict[str, Any]:
         """`GET /_mock/health`."""
-        return self._call("GET", "/health")
+        return cast(Dict[str, Any], self._call("GET", "/health"))
 
     def reset(self) -> None:
         """Back to the startup state: fixtures re-read, startup faults
@@ -289,7 +289,7 @@ class MockServer:
 
     def state(self) -> Dict[str, Any]:
         """The whole data, as a fixture document."""
-        return self._call("GET", "/state")
+        return cast(Dict[str, Any], self._call("GET", "/state"))
 
     def load_state(self, document: Mapping[str, Any]) -> None:
         """Replace the data with a fixture document (nothing changes on error)."""
@@ -305,7 +305,7 @@ class MockServer:
             _segment(namespace), _segment(repository), _segment(tag))
         if domain_id is not None:
             path += "?" + urllib.parse.urlencode({"domain_id": domain_id})
-        return self._call("PUT", path, dict(fields or {}))
+        return cast(Dict[str, Any], self._call("PUT", path, dict(fields or {})))
 
     def requests(self, *, method: Optional[str] = None, path: Optional[str] = None,
                  status: Optional[int] = None, since: Union[int, str, None] = None
@@ -316,7 +316,7 @@ class MockServer:
         query = {k: v for k, v in (("method", method), ("path", path), ("status", status),
                                    ("since", since)) if v is not None}
         suffix = "?" + urllib.parse.urlencode(query) if query else ""
-        return self._call("GET", "/requests" + suffix)["requests"]
+        return cast(List[Dict[str, Any]], self._call("GET", "/requests" + suffix)["requests"])
 
     def clear_requests(self) -> None:
         """Empty the journal."""
@@ -346,12 +346,13 @@ class MockServer:
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
             parts = urllib.parse.urlsplit(self.url)
+            host = parts.hostname or "127.0.0.1"
             if parts.scheme == "https":
                 context = ssl.create_default_context(cafile=self._ca_file)
                 self._conn = http.client.HTTPSConnection(
-                    parts.hostname, parts.port, timeout=30, context=context)
+                    host, parts.port, timeout=30, context=context)
             else:
-                self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+                self._conn = http.client.HTTPConnection(host, parts.port, timeout=30)
         return self._conn
 
     def _call(self, method: str, path: str, body: Optional[Json] = None) -> Json:
