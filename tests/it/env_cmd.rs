@@ -189,3 +189,13 @@ fn a_secret_key_that_is_refused_is_not_repeated() {
     assert_eq!(code, 2);
     assert!(err.contains("--sk") && !err.contains("s3cr3t"), "{err}");
 }
+
+#[test]
+fn a_bad_value_from_an_environment_twin_names_the_variable() {
+    let (code, out, err) = run(env_cmd(&[]).env("IMS_SWR_MOCK_ENV_REGION", "bad_x"));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("IMS_SWR_MOCK_ENV_REGION") && err.contains("--region"),
+        "{err}"
+    );
+}
