@@ -101,6 +101,12 @@ def through_pytest() -> None:
             def test_one_call(i, ims_client):
                 assert ims_client.list_images_tags(ListImagesTagsRequest()).tags
         """ % ROUNDS))
+        (Path(tmp) / "conftest.py").write_text(textwrap.dedent("""
+            # Each phase's exact duration (pytest's own report, not rounded).
+            def pytest_runtest_logreport(report):
+                with open("durations.txt", "a") as out:
+                    out.write("%s %.9f\\n" % (report.when, report.duration))
+        """))
         (Path(tmp) / "pytest.ini").write_text("[pytest]\nims_swr_mock_auth = strict\n")
         import ims_swr_mock
 
@@ -112,6 +118,16 @@ def through_pytest() -> None:
                                "-p", "ims_swr_mock.pytest_plugin", str(test)],
                               cwd=tmp, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        phases: dict = {"setup": [], "call": [], "teardown": []}
+        for line in (Path(tmp) / "durations.txt").read_text().splitlines():
+            phase, seconds = line.split()
+            phases[phase].append(float(seconds))
+        for phase, values in phases.items():
+            if values:
+                print("pytest %s (%s): median %s, p95 %s" % (
+                    phase, {"setup": "fixtures", "call": "one SDK call",
+                            "teardown": "the reset"}[phase],
+                    ms(statistics.median(values)), ms(p95(values))))
         last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
         took = re.search(r" in ([0-9.]+)s", last)
         inside = float(took.group(1)) if took else float("nan")
