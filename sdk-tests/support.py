@@ -1,9 +1,9 @@
 """Helpers for the official-SDK conformance suite: the mock process and SDK clients.
 
 Every test talks to a real `ims-swr-mock` process through the official Huawei Cloud
-Python SDKs (huaweicloudsdkims / huaweicloudsdkswr), built the way
-`/work/shared/reference/sdk_clients.py` builds them: `with_endpoints([uri])`,
-BasicCredentials, a fixed User-Agent and `retry_times=0`.
+Python SDKs (huaweicloudsdkims / huaweicloudsdkswr), built as
+docs/sdk-wire-facts.md §1 describes: `with_endpoints([uri])`, BasicCredentials,
+a fixed User-Agent and `retry_times=0`.
 
 The binary is taken from `$IMS_SWR_MOCK_BIN` (default: `../target/debug/ims-swr-mock`
 relative to this directory). Nothing here builds it, and nothing here skips: a missing
@@ -208,7 +208,7 @@ def stop_all_servers() -> None:
 
 
 # ---------------------------------------------------------------------------
-# SDK clients (as in reference/sdk_clients.py)
+# SDK clients (docs/sdk-wire-facts.md §1)
 # ---------------------------------------------------------------------------
 def http_config() -> HttpConfig:
     cfg = HttpConfig.get_default_config()

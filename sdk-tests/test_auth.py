@@ -590,7 +590,7 @@ def test_region_client_with_a_wrong_secret_fails_at_build_with_the_401(strict_se
 
 
 # ===========================================================================================
-# The independent signature oracle itself (api-surface.md §6 worked examples)
+# The independent signature oracle itself (docs/sdk-wire-facts.md §6 worked examples)
 # ===========================================================================================
 @pytest.mark.parametrize("case", oracle.WORKED_EXAMPLES, ids=list(oracle.WORKED_EXAMPLES))
 def test_signature_oracle_reproduces_the_worked_example(case):

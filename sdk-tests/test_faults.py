@@ -8,7 +8,7 @@ shared, so an autouse fixture clears the rules and the journal before every test
 Exception classes observed with huaweicloudsdkcore 3.1.219 (asserted exactly below):
   * injected status < 500 ......... ClientRequestException;  >= 500 ... ServerResponseException
   * 429 on a GET .................. ClientRequestException(429, error_code "429", request_id "")
-                                    -- the body is lost (api-surface §5, urllib3 Retry)
+                                    -- the body is lost (sdk-wire-facts §5, urllib3 Retry)
   * fault=reset / fault=empty ..... ConnectionException (the base class itself, not
                                     HostUnreachableException)
   * read timeout (delay > timeout)  ConnectionException (not CallTimeoutException)
@@ -220,7 +220,7 @@ def test_429_on_a_get_loses_its_body_in_the_sdk_but_the_server_sent_the_gateway_
     status, headers, _, body = raw_get(default_server, op.path)  # faults run before auth: no signature needed
 
     # Assert
-    # api-surface §5 (Retries): urllib3 Retry(total=retry_times=0, status_forcelist=[429]) turns a 429 on
+    # docs/sdk-wire-facts.md §5 (retries): urllib3 Retry(total=retry_times=0, status_forcelist=[429]) turns a 429 on
     # GET into a RetryError before the error parser runs, so the SDK raises a ClientRequestException with
     # status 429, error_code "429", request_id "" and urllib3's text as error_msg: the body is lost.
     assert type(error) is ClientRequestException, repr(error)
@@ -394,7 +394,7 @@ def test_malformed_body_gives_a_200_response_with_every_field_none(default_serve
     # Act
     response = op.call(clients)
 
-    # Assert (api-surface §4: an invalid body gives an empty model)
+    # Assert (docs/sdk-wire-facts.md §4: an invalid body gives an empty model)
     assert response.status_code == 200
     assert all(getattr(good, name) is not None for name in fields)
     for name in fields:

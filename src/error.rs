@@ -3,7 +3,7 @@
 //! Handlers, extractor rejections, the 404 fallback and bare error responses
 //! from axum or tower all end up as an [`ApiError`]. [`ApiError::into_response`]
 //! only records the error on the response; [`render`], called by the front
-//! of the stack ([`crate::http::front`]), which knows the request path and the
+//! of the stack ([`crate::front`]), which knows the request path and the
 //! request id, writes the body in the envelope of the service that owns the
 //! path:
 //!
@@ -24,8 +24,6 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-
-use crate::http::request_id::RequestId;
 
 /// The service whose native error format a response uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +152,7 @@ impl ApiError {
     }
 
     /// The JSON body in the envelope of `service` (or this error's own service).
-    pub fn body(&self, path_service: Service, request_id: Option<&RequestId>) -> serde_json::Value {
+    pub fn body(&self, path_service: Service, request_id: Option<&str>) -> serde_json::Value {
         let service = self.service.unwrap_or(path_service);
         let code = self
             .code
@@ -172,7 +170,7 @@ impl ApiError {
             Service::Gateway => json!({
                 "error_code": code,
                 "error_msg": msg,
-                "request_id": request_id.map(RequestId::as_str).unwrap_or_default(),
+                "request_id": request_id.unwrap_or_default(),
             }),
         };
         if let (Some(extra), Some(map)) = (&self.extra, body.as_object_mut()) {
@@ -196,11 +194,7 @@ impl IntoResponse for ApiError {
 /// Errors raised as [`ApiError`] carry their own status, code and message.
 /// Bare error responses made elsewhere (axum's 405, tower's timeouts) have no
 /// content type; they get the default code for their status.
-pub(crate) async fn render(
-    service: Service,
-    request_id: RequestId,
-    mut response: Response,
-) -> Response {
+pub(crate) async fn render(service: Service, request_id: &str, mut response: Response) -> Response {
     if response.status().is_success() {
         return response;
     }
@@ -230,7 +224,7 @@ pub(crate) async fn render(
         }
         None => return response,
     };
-    let body = error.body(service, Some(&request_id)).to_string();
+    let body = error.body(service, Some(request_id)).to_string();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -289,9 +283,9 @@ mod tests {
             (Some("X.1"), Some("bad"))
         );
         assert_eq!(swr["errors"][0]["errorCode"], "X.1");
-        let id = RequestId::generate();
-        let gw = ApiError::route_not_found().body(Service::Swr, Some(&id));
+        let id = "0123456789abcdef0123456789abcdef";
+        let gw = ApiError::route_not_found().body(Service::Swr, Some(id));
         assert_eq!(gw["error_code"], "APIGW.0101");
-        assert_eq!(gw["request_id"], id.as_str());
+        assert_eq!(gw["request_id"], id);
     }
 }

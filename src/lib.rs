@@ -35,6 +35,7 @@ pub(crate) mod auth;
 pub mod cli;
 pub(crate) mod control;
 pub(crate) mod error;
+pub(crate) mod front;
 pub(crate) mod http;
 pub(crate) mod server;
 pub(crate) mod state;
@@ -56,8 +57,9 @@ pub use store::seed::FixtureError;
 /// Not part of the public API: no stability promise, hidden from the docs.
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::api::cache::{
-        MAX_BODY as PAGE_CACHE_MAX_BODY, MAX_BYTES as PAGE_CACHE_MAX_BYTES, serve as serve_cached,
+    pub use crate::http::cache::{
+        Cached, MAX_BODY as PAGE_CACHE_MAX_BODY, MAX_BYTES as PAGE_CACHE_MAX_BYTES, PageCache,
+        serve as serve_cached,
     };
     /// The SDK-HMAC-SHA256 signer the strict mode checks with.
     pub mod signer {

@@ -27,12 +27,12 @@ use tower::load_shed::LoadShedLayer;
 
 use crate::api;
 use crate::auth::{AuthMode, AuthSettings};
-use crate::control::faults::conn::FaultListener;
 use crate::control::faults::{FaultRule, Faults};
 use crate::control::journal::Journal;
 use crate::control::{admin, journal};
 use crate::error::ApiError;
-use crate::http::front::{self, App};
+use crate::front::{self, App};
+use crate::http::conn::FaultListener;
 use crate::http::serve::{Lifecycle, ServeOptions, serve_on};
 use crate::http::tls::{TlsListener, TlsSource};
 use crate::state::{AppState, Control, Shared};
@@ -57,14 +57,14 @@ pub(crate) struct AppOptions {
 
 /// Builds the whole application. From the outside in:
 ///
-/// 1. the front ([`crate::http::front`]): request id (every response gets
+/// 1. the front ([`crate::front`]): request id (every response gets
 ///    `X-Request-Id`), `Authorization`/`X-Auth-Token` marked sensitive, the
 ///    debug span, the request journal, draining, catch-panic (a panic is a
 ///    500, not a dropped connection), and the error renderer (native
 ///    envelopes for every error response);
 /// 2. routing; then, on API routes only: load shedding (`--max-concurrency`),
 ///    and the gate around each handler (body buffering, fault injection and
-///    authentication, see [`crate::http::front::gated`]).
+///    authentication, see [`crate::front::gated`]).
 ///
 /// The admin routes sit beside the API routes, outside the gate.
 pub(crate) fn app(state: AppState, options: AppOptions) -> App {
@@ -94,13 +94,14 @@ pub(crate) fn app(state: AppState, options: AppOptions) -> App {
     if options.admin {
         // The admin router reads its bodies itself, under its own limit
         // (`crate::http::body`); axum's extractor limit would only be a second one.
-        let admin = admin::router(state.clone()).layer(DefaultBodyLimit::disable());
-        router = router.nest(admin::PREFIX, admin);
+        let admin =
+            admin::router(state.clone(), api::admin_routes()).layer(DefaultBodyLimit::disable());
+        router = router.nest(crate::control::PREFIX, admin);
     }
     // With --persist, a write's answer waits until the write is on disk.
     let router = router.layer(from_fn_with_state(
         state.clone(),
-        crate::store::persist::acknowledge,
+        crate::control::persist::acknowledge,
     ));
     App::new(state.clone(), router.with_state(state))
 }
@@ -482,9 +483,11 @@ impl ServerBuilder {
                     .map(|t| Sha256::digest(t.as_bytes()).into()),
             }),
             lifecycle: Lifecycle::default(),
-            body_read_timeout: self.options.body_read_timeout,
-            max_admin_body: self.options.max_admin_body,
-            pages: crate::api::cache::PageCache::new(self.page_cache),
+            body_limits: crate::http::body::BodyLimits {
+                read_timeout: self.options.body_read_timeout,
+                max_admin: self.options.max_admin_body,
+            },
+            pages: crate::http::cache::PageCache::new(self.page_cache),
         });
         let (trigger, stopped) = oneshot::channel::<()>();
         let router = app(state.clone(), self.options);

@@ -23,6 +23,16 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// What authentication reads.
+    pub(crate) fn auth_context(&self) -> crate::auth::AuthContext<'_> {
+        crate::auth::AuthContext {
+            auth: &self.auth,
+            store: &self.store,
+        }
+    }
+}
+
 impl std::ops::Deref for AppState {
     type Target = Shared;
 
@@ -35,42 +45,50 @@ impl std::ops::Deref for AppState {
 #[derive(Debug)]
 pub struct Shared {
     /// The emulated services' data.
-    pub store: Store,
+    pub(crate) store: Store,
     /// When the server started, for `/_mock/health`'s `uptime_s`.
-    pub started: Instant,
+    pub(crate) started: Instant,
     /// How requests are authenticated.
-    pub auth: Arc<AuthSettings>,
+    pub(crate) auth: Arc<AuthSettings>,
     /// Live fault rules.
-    pub faults: Faults,
+    pub(crate) faults: Faults,
     /// Recent requests.
-    pub journal: Journal,
+    pub(crate) journal: Journal,
     /// What `POST /_mock/reset` goes back to, and admin settings.
-    pub control: Arc<Control>,
+    pub(crate) control: Arc<Control>,
     /// Draining state and running requests, shared with the accept loop.
-    pub lifecycle: crate::http::serve::Lifecycle,
-    /// Total time a client may take to send a request body.
-    pub body_read_timeout: std::time::Duration,
-    /// Largest admin request body, in bytes (`--max-admin-body-bytes`).
-    pub max_admin_body: usize,
+    pub(crate) lifecycle: crate::http::serve::Lifecycle,
+    /// The limits request bodies are read under.
+    pub(crate) body_limits: crate::http::body::BodyLimits,
     /// Whole answers of the list routes, for the store's current generation.
-    pub pages: crate::api::cache::PageCache,
+    pub(crate) pages: crate::http::cache::PageCache,
 }
 
 /// The startup configuration that reset and import rebuild from.
 #[derive(Debug)]
-pub struct Control {
+pub(crate) struct Control {
     /// Fixtures loaded at start (re-read on reset).
-    pub sources: Vec<FixtureSource>,
+    pub(crate) sources: Vec<FixtureSource>,
     /// Settings that shape derived fields.
-    pub settings: SeedSettings,
+    pub(crate) settings: SeedSettings,
     /// Rules given on the command line or the builder (not from fixtures).
-    pub configured_faults: Vec<FaultRule>,
+    pub(crate) configured_faults: Vec<FaultRule>,
     /// SHA-256 of the admin bearer token, if one is required.
-    pub admin_token_digest: Option<[u8; 32]>,
+    pub(crate) admin_token_digest: Option<[u8; 32]>,
 }
 
 impl FromRef<AppState> for Store {
     fn from_ref(state: &AppState) -> Self {
         state.store.clone()
+    }
+}
+
+impl crate::http::cache::Cached for AppState {
+    fn pages(&self) -> &crate::http::cache::PageCache {
+        &self.pages
+    }
+
+    fn generation(&self) -> u64 {
+        self.store.generation()
     }
 }

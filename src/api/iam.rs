@@ -4,7 +4,7 @@
 //! - `GET /v3/projects?name={region}` (`KeystoneListProjects`): Keystone
 //!   "Querying Project Information",
 //!   <https://support.huaweicloud.com/intl/en-us/api-iam/iam_06_0001.html>.
-//!   The Python SDK (api-surface §1) sends it signed at `build()` and wants
+//!   The Python SDK (docs/sdk-wire-facts.md §1) sends it signed at `build()` and wants
 //!   exactly one project back.
 
 use axum::extract::{Extension, OriginalUri, State};
@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::ApiQuery;
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 

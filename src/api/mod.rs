@@ -4,7 +4,6 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
-pub(crate) mod cache;
 pub(crate) mod iam;
 pub(crate) mod ims;
 pub(crate) mod swr;
@@ -13,11 +12,11 @@ use axum::Router;
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
-use crate::http::front::faulted;
+use crate::front::faulted;
 use crate::state::AppState;
 
 /// All emulated API routes, each handler behind the gate
-/// ([`crate::http::front::gated`]), with the gateway-style JSON 404 as the fallback
+/// ([`crate::front::gated`]), with the gateway-style JSON 404 as the fallback
 /// for unknown paths and for unknown methods on known paths (with `Allow`),
 /// which fault rules reach too.
 pub(crate) fn router() -> Router<AppState> {
@@ -28,6 +27,12 @@ pub(crate) fn router() -> Router<AppState> {
         .fallback(faulted(not_found))
         // After the merges: it applies to the routes present.
         .method_not_allowed_fallback(faulted(method_not_allowed))
+}
+
+/// The emulated services' own admin routes, mounted under `/_mock` by the
+/// control plane ([`crate::control::admin::router`]).
+pub(crate) fn admin_routes() -> Router<AppState> {
+    swr::admin::routes()
 }
 
 /// Answers paths that no route serves, as the API gateway does.

@@ -37,7 +37,6 @@ use clap::ValueEnum;
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult, Service};
-use crate::state::AppState;
 use crate::store::{Caller, Store};
 use signer::{Authorization, UriForm};
 
@@ -66,7 +65,7 @@ pub enum AuthMode {
 
 /// Authentication settings.
 #[derive(Debug, Clone)]
-pub struct AuthSettings {
+pub(crate) struct AuthSettings {
     /// The mode.
     pub mode: AuthMode,
     /// Largest allowed distance between `X-Sdk-Date` and the server clock (strict mode).
@@ -100,17 +99,26 @@ fn unauthorized(detail: impl std::fmt::Display) -> ApiError {
     .in_service(Service::Gateway)
 }
 
+/// What authentication reads: its settings, and the accounts in the store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthContext<'a> {
+    /// How requests are authenticated.
+    pub(crate) auth: &'a AuthSettings,
+    /// The accounts (access keys, tokens, projects).
+    pub(crate) store: &'a Store,
+}
+
 /// Authenticates, checks tenancy, and records the [`Identity`] (called by the
-/// API routes' gate, [`crate::http::front::gate`]).
-pub(crate) async fn authenticate(state: &AppState, request: Request) -> ApiResult<Request> {
+/// API routes' gate, [`crate::front::gate`]).
+pub(crate) async fn authenticate(state: AuthContext<'_>, request: Request) -> ApiResult<Request> {
     let (mut parts, body) = request.into_parts();
     let (caller, body) = match state.auth.mode {
-        AuthMode::Off => (identify(&state.store, &parts), body),
-        AuthMode::Lenient => (lenient(&state.store, &parts)?, body),
+        AuthMode::Off => (identify(state.store, &parts), body),
+        AuthMode::Lenient => (lenient(state.store, &parts)?, body),
         AuthMode::Strict => {
             let bytes = read_body(body).await?;
             let caller = strict(state, &parts, &bytes)?;
-            check_tenancy(&state.store, &caller, &mut parts).await?;
+            check_tenancy(state.store, &caller, &mut parts).await?;
             (Some(caller), Body::from(bytes))
         }
     };
@@ -165,7 +173,7 @@ async fn read_body(body: Body) -> ApiResult<Bytes> {
 }
 
 /// Strict mode: the credential must be known and, for AK/SK, the signature must verify.
-fn strict(state: &AppState, parts: &Parts, body: &[u8]) -> ApiResult<Caller> {
+fn strict(state: AuthContext<'_>, parts: &Parts, body: &[u8]) -> ApiResult<Caller> {
     if let Some(value) = header(parts, &header::AUTHORIZATION) {
         return verify_signature(state, parts, value, body);
     }
@@ -179,7 +187,7 @@ fn strict(state: &AppState, parts: &Parts, body: &[u8]) -> ApiResult<Caller> {
 }
 
 fn verify_signature(
-    state: &AppState,
+    state: AuthContext<'_>,
     parts: &Parts,
     value: &str,
     body: &[u8],

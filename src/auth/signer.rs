@@ -1,7 +1,7 @@
 //! SDK-HMAC-SHA256, the request signature of the official Huawei Cloud SDKs,
 //! as pure functions (no I/O), so each step can be tested on its own.
 //!
-//! The algorithm (api-surface §6, verified against the SDK signer):
+//! The algorithm (docs/sdk-wire-facts.md §6, verified against the SDK signer):
 //! 1. `CanonicalRequest` = `METHOD\nURI\nQUERY\nHEADERS\nSIGNED_HEADERS\nPAYLOAD_HASH`, where
 //!    - `URI`: the path, percent-decoded, split on `/`, each segment encoded
 //!      (`A-Za-z0-9-_.~` kept), joined, with a trailing `/` added. The Node

@@ -10,7 +10,7 @@
 //! | `GET /_mock/state`, `PUT /_mock/state` | export or replace the data as fixture JSON |
 //! | `GET`, `POST`, `DELETE /_mock/faults`; `DELETE /_mock/faults/{id}` | fault rules |
 //! | `GET /_mock/requests?method=&path=&status=&since=`, `DELETE /_mock/requests` | the journal |
-//! | `PUT /_mock/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}` | push a tag, as `docker push` would |
+//! | `PUT /_mock/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}` | push a tag, as `docker push` would (a route of the SWR API, [`crate::api::swr::admin`], merged in here) |
 //!
 //! With an admin token, every route wants `Authorization: Bearer TOKEN`
 //! (compared in constant time); otherwise 401.
@@ -34,17 +34,10 @@ use crate::http::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::seed::{self, FixtureError};
 
-/// The reserved prefix of admin routes.
-pub(crate) const PREFIX: &str = "/_mock";
-
-/// Whether `path` belongs to the admin API (`/_mock` or below).
-pub(crate) fn is_admin_path(path: &str) -> bool {
-    path.strip_prefix(PREFIX)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-/// Admin routes, to be nested at [`PREFIX`].
-pub(crate) fn router(state: AppState) -> Router<AppState> {
+/// Admin routes, to be nested at [`PREFIX`](super::PREFIX), with the
+/// emulated services' own admin routes (`services`) behind the same body
+/// reader and token check.
+pub(crate) fn router(state: AppState, services: Router<AppState>) -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
@@ -56,10 +49,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         )
         .route("/faults/{id}", delete(remove_fault))
         .route("/requests", get(list_requests).delete(clear_requests))
-        .route(
-            "/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}",
-            axum::routing::put(push_tag),
-        )
+        .merge(services)
         .route_layer(from_fn_with_state(state.clone(), read_body))
         .route_layer(from_fn_with_state(state, require_token))
 }
@@ -71,7 +61,9 @@ async fn read_body(
     request: Request,
     next: Next,
 ) -> ApiResult<Response> {
-    let request = crate::http::body::read(&state, crate::http::body::Door::Admin, request).await?;
+    let request =
+        crate::http::body::read(state.body_limits, crate::http::body::Door::Admin, request).await?;
+    crate::control::journal::Recording::note_body_of(&request);
     Ok(next.run(request).await)
 }
 
@@ -309,70 +301,6 @@ async fn list_requests(
         count: requests.len(),
         requests,
     }))
-}
-
-/// `{namespace}`, `{repository}` (with `/` or `$`) and `{tag}` of a push.
-#[derive(Debug, Deserialize)]
-struct PushPath {
-    namespace: String,
-    repository: String,
-    tag: String,
-}
-
-/// Query of a push.
-#[derive(Debug, Deserialize)]
-struct PushQuery {
-    /// Owner of the namespace when the push creates it.
-    domain_id: Option<String>,
-}
-
-/// `PUT /_mock/swr/namespaces/{namespace}/repos/{repository}/tags/{tag}`:
-/// creates the namespace, repository and tag as a `docker push` would, or
-/// replaces the tag. The optional body holds tag fields in fixture form
-/// (`size`, `digest`, `manifest`, `created`, …); the rest is derived and the
-/// times default to now. 201 for a new tag, 200 for a replaced one, with the
-/// tag as `ShowRepoTag` shows it.
-async fn push_tag(
-    State(state): State<AppState>,
-    ApiPath(path): ApiPath<PushPath>,
-    ApiQuery(query): ApiQuery<PushQuery>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let mut spec: Value = if body.is_empty() {
-        json!({})
-    } else {
-        seed::check_duplicate_keys("push", &body)?;
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(format!("Invalid tag JSON: {e}")).with_code("MOCK.0400")
-        })?
-    };
-    let Some(fields) = spec.as_object_mut() else {
-        return Err(
-            ApiError::bad_request("The body must be a JSON object of tag fields.")
-                .with_code("MOCK.0400"),
-        );
-    };
-    fields.insert("tag".into(), Value::String(path.tag));
-    let (namespace, repository) = crate::api::swr::shared::RepoPath {
-        namespace: path.namespace,
-        repository: path.repository,
-    }
-    .resolve()?;
-    let (tag, created) =
-        state
-            .store
-            .push_tag(&namespace, &repository, query.domain_id.as_deref(), spec)?;
-    let ctx = state.store.list_context(&namespace, &repository)?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(crate::api::swr::v3::V3Tag::new(&tag, &ctx, true)),
-    )
-        .into_response())
 }
 
 async fn clear_requests(State(state): State<AppState>) -> StatusCode {

@@ -15,7 +15,7 @@ use axum::body::HttpBody as _;
 use axum::extract::{MatchedPath, Request};
 use serde::Serialize;
 
-use crate::control::faults::middleware::AppliedFault;
+use crate::control::faults::AppliedFault;
 use crate::http::request_id::RequestId;
 
 /// Default number of entries kept.
@@ -234,6 +234,21 @@ impl Recording {
         self.lock().body_size = size;
     }
 
+    /// Notes the size of `request`'s body, read whole by
+    /// [`crate::http::body::read`], in the journal entry it belongs to.
+    pub(crate) fn note_body_of(request: &axum::extract::Request) {
+        use axum::body::HttpBody as _;
+        if let Some(recording) = request.extensions().get::<Recording>() {
+            let body = request.body();
+            let size = if body.is_end_stream() {
+                0
+            } else {
+                body.size_hint().exact().unwrap_or(body.size_hint().lower())
+            };
+            recording.note_body_size(size);
+        }
+    }
+
     /// Notes the fault rule applied, as soon as it is decided (so even a
     /// request abandoned during a delay shows it).
     pub(crate) fn note_fault(&self, fault: AppliedFault) {
@@ -348,7 +363,7 @@ impl Pending {
         request_id: RequestId,
         started: Instant,
     ) -> Option<Self> {
-        if !journal.enabled() || crate::control::admin::is_admin_path(request.uri().path()) {
+        if !journal.enabled() || crate::control::is_admin_path(request.uri().path()) {
             return None;
         }
         let at_ms = jiff::Timestamp::now().as_millisecond();

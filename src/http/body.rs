@@ -25,9 +25,7 @@ use axum::body::{Body, HttpBody as _};
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 
-use crate::control::journal::Recording;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Largest API request body.
 pub const MAX_BODY: usize = 1 << 20;
@@ -36,6 +34,15 @@ pub const MAX_BODY: usize = 1 << 20;
 /// An export of a 100,000-tag store (`generate-fixture --tags 100000
 /// --project p --images 1000`) is 33.7 MB; the default state is 4 KB.
 pub const DEFAULT_MAX_ADMIN_BODY: usize = 64 << 20;
+
+/// The limits a body is read under, set at start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    /// Total time a client may take to send a request body.
+    pub(crate) read_timeout: Duration,
+    /// Largest admin request body, in bytes (`--max-admin-body-bytes`).
+    pub(crate) max_admin: usize,
+}
 
 /// Which door a body comes through: it decides the limit and the error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +54,10 @@ pub(crate) enum Door {
 }
 
 impl Door {
-    fn limit(self, state: &AppState) -> usize {
+    fn limit(self, limits: BodyLimits) -> usize {
         match self {
             Door::Api => MAX_BODY,
-            Door::Admin => state.max_admin_body,
+            Door::Admin => limits.max_admin,
         }
     }
 
@@ -73,14 +80,17 @@ impl Door {
 }
 
 /// Buffers an API request's body (see the module docs).
-pub(crate) async fn buffer(state: &AppState, request: Request) -> ApiResult<Request> {
-    read(state, Door::Api, request).await
+pub(crate) async fn buffer(limits: BodyLimits, request: Request) -> ApiResult<Request> {
+    read(limits, Door::Api, request).await
 }
 
 /// Buffers the body of a request that came through `door` (see the module
 /// docs) and returns the request with the whole body in memory.
-pub(crate) async fn read(state: &AppState, door: Door, request: Request) -> ApiResult<Request> {
-    let limit = door.limit(state);
+///
+/// The body comes back whole, so its exact size is its `size_hint` (the
+/// journal reads it there: chunked and HTTP/2 bodies declare none).
+pub(crate) async fn read(limits: BodyLimits, door: Door, request: Request) -> ApiResult<Request> {
+    let limit = door.limit(limits);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -92,11 +102,10 @@ pub(crate) async fn read(state: &AppState, door: Door, request: Request) -> ApiR
         return Err(door.too_large(limit));
     }
     if request.body().is_end_stream() {
-        note_size(&request, 0);
         return Ok(request);
     }
     let (parts, body) = request.into_parts();
-    let deadline: Duration = state.body_read_timeout;
+    let deadline: Duration = limits.read_timeout;
     let bytes = match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
         Err(_) => {
             return Err(door.error(
@@ -122,14 +131,5 @@ pub(crate) async fn read(state: &AppState, door: Door, request: Request) -> ApiR
         }
         Ok(Ok(bytes)) => bytes,
     };
-    let request = Request::from_parts(parts, Body::from(bytes));
-    note_size(&request, request.body().size_hint().exact().unwrap_or(0));
-    Ok(request)
-}
-
-/// Tells the journal the body's real size (chunked and HTTP/2 bodies declare none).
-fn note_size(request: &Request, size: u64) {
-    if let Some(recording) = request.extensions().get::<Recording>() {
-        recording.note_body_size(size);
-    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }

@@ -3,18 +3,18 @@
 //!
 //! - [`serve`]: the accept loop, connection limits, idle and slow clients,
 //!   graceful shutdown.
+//! - [`conn`]: connection faults at the socket (reset, close, truncate).
 //! - [`tls`]: HTTPS from files or a self-signed certificate.
-//! - [`front`]: the request path around the routes (request id, journal
-//!   entry, draining, panics, error rendering) and the gate around each
-//!   handler (body, faults, authentication).
+//! - [`cache`]: whole answers of the list routes, kept until the data changes.
 //! - [`body`]: the one body reader for every door, with its limits.
 //! - [`request_id`]: the `X-Request-Id` header.
 //! - [`extract`]: extractors whose rejections are the service's own errors.
 //! - [`zerocopy`]: zero-copy sending of large cached answers.
 
 pub(crate) mod body;
+pub(crate) mod cache;
+pub(crate) mod conn;
 pub(crate) mod extract;
-pub(crate) mod front;
 pub(crate) mod request_id;
 pub(crate) mod serve;
 pub(crate) mod tls;

@@ -26,11 +26,11 @@ static COUNTER: AtomicU64 = AtomicU64::new(1);
 
 /// One request's id. It is plain bytes, so copies cost nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestId([u8; 32]);
+pub(crate) struct RequestId([u8; 32]);
 
 impl RequestId {
     /// A new id, unique within this process.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut text = [0u8; 32];
@@ -42,13 +42,13 @@ impl RequestId {
     }
 
     /// The id as text.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Only hex digits are ever written.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The id as a header value.
-    pub fn header_value(&self) -> HeaderValue {
+    pub(crate) fn header_value(&self) -> HeaderValue {
         HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("0"))
     }
 }

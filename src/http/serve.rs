@@ -48,8 +48,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinSet;
 
-use crate::control::faults::conn::ConnHandle;
-use crate::http::front::{App, ResponseFuture};
+use crate::http::conn::ConnHandle;
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +122,7 @@ pub(crate) const MAX_PENDING_RESETS: usize = 64;
 /// Shared between the loop and the middleware: whether the server is
 /// draining, and how many API requests are running.
 #[derive(Debug, Clone, Default)]
-pub struct Lifecycle {
+pub(crate) struct Lifecycle {
     draining: Arc<AtomicBool>,
     in_flight: Arc<AtomicUsize>,
     idle: Arc<tokio::sync::Notify>,
@@ -132,19 +131,19 @@ pub struct Lifecycle {
 
 impl Lifecycle {
     /// Whether shutdown has begun.
-    pub fn draining(&self) -> bool {
+    pub(crate) fn draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
 
     /// Counts a request as running until the guard drops.
-    pub fn enter(&self) -> InFlight<'_> {
+    pub(crate) fn enter(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         InFlight(self)
     }
 
     /// The open connections (shared with the TLS listener, whose handshakes
     /// count too).
-    pub fn connections(&self) -> Arc<Connections> {
+    pub(crate) fn connections(&self) -> Arc<Connections> {
         self.connections.clone()
     }
 
@@ -161,7 +160,7 @@ impl Lifecycle {
 
 /// A running request (see [`Lifecycle::enter`]).
 #[derive(Debug)]
-pub struct InFlight<'a>(&'a Lifecycle);
+pub(crate) struct InFlight<'a>(&'a Lifecycle);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -244,7 +243,7 @@ impl Activity {
 
 /// The open connections: a count, a cap, and who is idle (for eviction).
 #[derive(Debug)]
-pub struct Connections {
+pub(crate) struct Connections {
     max: AtomicUsize,
     next: AtomicU64,
     open: std::sync::Mutex<HashMap<u64, Arc<Activity>>>,
@@ -267,13 +266,8 @@ impl Default for Connections {
 
 impl Connections {
     /// Sets the cap.
-    pub fn set_max(&self, max: usize) {
+    pub(crate) fn set_max(&self, max: usize) {
         self.max.store(max.max(1), Ordering::Relaxed);
-    }
-
-    /// How many connections are open now.
-    pub fn open(&self) -> usize {
-        self.lock().len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Activity>>> {
@@ -284,7 +278,7 @@ impl Connections {
 
     /// A slot for a new connection: at the cap, the longest-idle connection
     /// is told to close to make room; `None` when every one is busy.
-    pub fn admit(self: &Arc<Self>) -> Option<Slot> {
+    pub(crate) fn admit(self: &Arc<Self>) -> Option<Slot> {
         let max = self.max.load(Ordering::Relaxed);
         let mut open = self.lock();
         let mut evicted = false;
@@ -340,7 +334,7 @@ impl Connections {
 
 /// A connection's place under the cap; freed on drop.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     id: u64,
     activity: Arc<Activity>,
     connections: Arc<Connections>,
@@ -349,13 +343,13 @@ pub struct Slot {
 impl Slot {
     /// Counts as progress (a finished TLS handshake): the read timeout for
     /// the first request starts again from here.
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         self.activity.touch();
     }
 
     /// Completes when the connection should be closed: silent for `timeout`
     /// with no request running, or evicted by the cap.
-    pub async fn watch(&self, timeout: Duration) {
+    pub(crate) async fn watch(&self, timeout: Duration) {
         self.activity.watch(timeout).await;
     }
 }
@@ -495,22 +489,35 @@ pub(crate) trait FaultIo {
     }
 }
 
-impl FaultIo for crate::control::faults::conn::FaultStream {
+impl FaultIo for crate::http::conn::FaultStream {
     fn conn_handle(&self) -> ConnHandle {
         self.handle()
     }
 }
 
+/// A boxed, sendable response future.
+pub(crate) type ResponseFuture = std::pin::Pin<
+    Box<dyn Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send>,
+>;
+
+/// What the accept loop serves: the whole application (in this crate, the
+/// front, [`crate::front::App`]), kept apart so that this layer knows
+/// nothing of what runs above it.
+pub(crate) trait Application: Clone + Send + Sync + 'static {
+    /// Answers one request.
+    fn handle(&self, request: axum::extract::Request) -> ResponseFuture;
+}
+
 /// One connection's hyper service: the app, plus the handle that lets fault
 /// rules break this connection (a `ConnectInfo` request extension), and
 /// the connection's activity.
-struct Connection {
-    app: App,
+struct Connection<A> {
+    app: A,
     handle: ConnHandle,
     activity: Arc<Activity>,
 }
 
-impl hyper::service::Service<hyper::Request<Incoming>> for Connection {
+impl<A: Application> hyper::service::Service<hyper::Request<Incoming>> for Connection<A> {
     type Response = axum::response::Response;
     type Error = std::convert::Infallible;
     type Future = ResponseFuture;
@@ -540,9 +547,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Connection {
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains (see
 /// the module docs) and returns.
-pub(crate) async fn serve_on<L>(
+pub(crate) async fn serve_on<L, A: Application>(
     mut listener: L,
-    app: App,
+    app: A,
     lifecycle: Lifecycle,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::control::faults::conn::{ConnHandle, FaultListener, FaultStream};
+use crate::http::conn::{ConnHandle, FaultListener, FaultStream};
 use crate::http::serve::{Connections, FaultIo, Slot};
 
 /// Where the certificate comes from.

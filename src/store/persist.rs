@@ -8,7 +8,8 @@
 //!
 //! # Durability
 //! A write changes the in-memory store under its lock and records the keys
-//! it touched ([`crate::store::Changes`]). The [`acknowledge`] middleware
+//! it touched ([`crate::store::Changes`]). The
+//! [`acknowledge`](crate::control::persist::acknowledge) middleware
 //! holds the answer of every write request (any method but `GET`, `HEAD`,
 //! `OPTIONS`) until the saver has committed every change recorded up to the
 //! end of the handler: a 2xx means the write is on disk. If the commit
@@ -35,15 +36,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::{Notify, watch};
 
-use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::Store;
 use crate::store::seed::{self, FixtureError, Secrets, SeedSettings, StoredRows, Table};
 
@@ -452,36 +447,6 @@ pub(crate) async fn run(
         }
     }
     durable.flush(&store).await
-}
-
-/// Middleware: the answer of a write waits until the write is on disk.
-pub(crate) async fn acknowledge(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(durable) = state.store.durable() else {
-        return next.run(request).await;
-    };
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
-        return next.run(request).await;
-    }
-    let response = next.run(request).await;
-    let target = state.store.change_seq();
-    match durable.wait(target).await {
-        Ok(()) => response,
-        Err(e) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "The write was applied in memory but could not be saved to the --persist file: {e}"
-            ),
-        )
-        .with_code("MOCK.0500")
-        .into_response(),
-    }
 }
 
 #[cfg(test)]

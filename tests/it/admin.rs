@@ -330,24 +330,15 @@ async fn no_admin_turns_the_admin_api_into_404s() {
 
 #[test]
 fn healthcheck_sends_the_admin_token_from_the_environment() {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
-        .args(["--port", "0"])
-        .env("IMS_SWR_MOCK_ADMIN_TOKEN", "tok")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let p = start(
+        bin()
+            .args(["--port", "0"])
+            .env("IMS_SWR_MOCK_ADMIN_TOKEN", "tok"),
+    );
+    let port = p.port().to_owned();
     let check = |token: Option<&str>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"));
-        cmd.arg("healthcheck")
-            .env("IMS_SWR_MOCK_PORT", &port)
-            .env_remove("IMS_SWR_MOCK_ADMIN_TOKEN");
+        let mut cmd = bin();
+        cmd.arg("healthcheck").env("IMS_SWR_MOCK_PORT", &port);
         if let Some(t) = token {
             cmd.env("IMS_SWR_MOCK_ADMIN_TOKEN", t);
         }
@@ -356,8 +347,7 @@ fn healthcheck_sends_the_admin_token_from_the_environment() {
     assert_eq!(check(Some("tok")), Some(0));
     assert_eq!(check(None), Some(1));
     assert_eq!(check(Some("nope")), Some(1));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(p);
 }
 
 #[tokio::test]

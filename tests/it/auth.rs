@@ -533,8 +533,8 @@ async fn tokens_secrets_and_signatures_never_reach_the_logs() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("stderr.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
-        .args([
+    let mut process = start_logging(
+        bin().args([
             "--port",
             "0",
             "--auth",
@@ -542,36 +542,20 @@ async fn tokens_secrets_and_signatures_never_reach_the_logs() {
             "--auth-diagnostics",
             "--log-level",
             "trace",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let uri = line
-        .trim()
-        .strip_prefix("Listening at ")
-        .unwrap()
-        .to_owned();
+        ]),
+        log,
+    );
+    let uri = process.uri.clone();
     let client = reqwest::Client::new();
-    let token = client
-        .get(format!("{uri}{SWR_LIST}"))
-        .header("x-auth-token", "TOKENTEST")
-        .send()
-        .await
-        .unwrap();
+    let list_with = |token: &'static str| {
+        client
+            .get(format!("{uri}{SWR_LIST}"))
+            .header("x-auth-token", token)
+            .send()
+    };
+    let token = list_with("TOKENTEST").await.unwrap();
     assert_eq!(token.status(), 200);
-    let bad_token = client
-        .get(format!("{uri}{SWR_LIST}"))
-        .header("x-auth-token", "TOKENSECRETWRONG")
-        .send()
-        .await
-        .unwrap();
+    let bad_token = list_with("TOKENSECRETWRONG").await.unwrap();
     assert_eq!(bad_token.status(), 401);
     // Signed requests, right and wrong, against the real address.
     let addr: std::net::SocketAddr = uri.trim_start_matches("http://").parse().unwrap();
@@ -595,10 +579,7 @@ async fn tokens_secrets_and_signatures_never_reach_the_logs() {
         }
         request.send().await.unwrap();
     }
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    process.terminate();
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         logs.contains("AK/SK signature mismatch"),
@@ -649,31 +630,20 @@ async fn no_secret_reaches_the_logs_at_any_level_in_either_format() {
     for format in ["text", "json"] {
         for level in ["error", "warn", "info", "debug", "trace"] {
             let log_path = dir.path().join(format!("{format}-{level}.log"));
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
-                .args(["--port", "0", "--auth", "strict", "--auth-diagnostics"])
-                .args([
-                    "--admin-token",
-                    ADMIN,
-                    "--log-format",
-                    format,
-                    "--log-level",
-                    level,
-                ])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::fs::File::create(&log_path).unwrap())
-                .spawn()
-                .unwrap();
-            let mut line = String::new();
-            std::io::BufRead::read_line(
-                &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-                &mut line,
-            )
-            .unwrap();
-            let uri = line
-                .trim()
-                .strip_prefix("Listening at ")
-                .unwrap()
-                .to_owned();
+            let mut process = start_logging(
+                bin()
+                    .args(["--port", "0", "--auth", "strict", "--auth-diagnostics"])
+                    .args([
+                        "--admin-token",
+                        ADMIN,
+                        "--log-format",
+                        format,
+                        "--log-level",
+                        level,
+                    ]),
+                std::fs::File::create(&log_path).unwrap(),
+            );
+            let uri = process.uri.clone();
             let host = uri.trim_start_matches("http://").to_owned();
             let client = reqwest::Client::new();
             let mut sent_signatures = Vec::new();
@@ -747,10 +717,7 @@ async fn no_secret_reaches_the_logs_at_any_level_in_either_format() {
                     .await
                     .unwrap();
             }
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
+            process.terminate();
             let logs = std::fs::read_to_string(&log_path).unwrap();
             if level == "debug" || level == "trace" {
                 assert!(

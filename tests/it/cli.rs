@@ -1,67 +1,13 @@
 //! The binary: the `Listening at` line, env twins, graceful shutdown,
 //! `generate-fixture` and `healthcheck`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ims-swr-mock");
-
-/// A server process, killed on drop.
-struct Process {
-    child: Child,
-    uri: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary and waits (at most 10 s) for its `Listening at` line.
-fn start(cmd: &mut Command) -> Process {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        for _ in lines {} // keep the pipe drained
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("a Listening line within 10 s");
-    let uri = line
-        .strip_prefix("Listening at ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Process { child, uri }
-}
-
-fn bin() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("IMS_SWR_MOCK_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
+use crate::helpers::*;
 
 fn status_of(url: &str) -> u16 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let request = reqwest::Client::new()
             .get(url)
@@ -102,21 +48,13 @@ fn every_setting_has_an_env_twin() {
             .env("IMS_SWR_MOCK_LOG_LEVEL", "debug")
             .env("IMS_SWR_MOCK_WORKERS", "1"),
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let body: serde_json::Value = rt.block_on(async {
+    let rt = runtime();
+    let body = json_of(
+        &rt,
         reqwest::Client::new()
             .get(format!("{}/v2/manage/namespaces/envns/repos/r/tags", p.uri))
-            .header("x-auth-token", "any")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+            .header("x-auth-token", "any"),
+    );
     assert_eq!(body[0]["path"], "env.registry/envns/r:t");
 }
 
@@ -231,7 +169,7 @@ fn generate_fixture_writes_the_same_valid_fixture_every_time() {
 #[test]
 fn healthcheck_exits_0_against_a_live_server_and_1_against_a_dead_port() {
     let p = start(bin().args(["--port", "0"]));
-    let port = p.uri.rsplit(':').next().unwrap().to_owned();
+    let port = p.port().to_owned();
     let ok = bin()
         .args(["healthcheck", "--url", &format!("{}/_mock/health", p.uri)])
         .status()
@@ -253,9 +191,7 @@ fn healthcheck_exits_0_against_a_live_server_and_1_against_a_dead_port() {
         .unwrap();
     assert_eq!(not_found.code(), Some(1));
     drop(p);
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_port = dead.local_addr().unwrap().port();
-    drop(dead);
+    let dead_port = free_port();
     let down = bin()
         .args([
             "healthcheck",
@@ -392,29 +328,6 @@ fn the_dockerfile_runs_the_binary_in_exec_form_with_its_own_healthcheck() {
         !sets_fixtures,
         "the embedded default serves unless users set IMS_SWR_MOCK_FIXTURES"
     );
-}
-
-/// Runs `cmd` to its end with piped output; a process still running after
-/// 10 s (a server that accepted what it should refuse) is killed and fails.
-fn exits_within_10_s(cmd: &mut Command) -> std::process::Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "still running after 10 s (the setting was accepted): {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// Asserts exit 2, nothing on stdout, and every `needle` in stderr.

@@ -370,7 +370,7 @@ fn bad_fault_specs_stop_startup_with_exit_2() {
         "GET /x 503 fault=reset",
         "GET /x nonsense",
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+        let out = std::process::Command::new(BIN)
             .args(["--port", "0", "--fault", spec])
             .output()
             .unwrap();
@@ -399,8 +399,7 @@ async fn rules_that_could_never_fire_are_refused_at_every_door() {
         let spec = format!("{method} {path} 503");
         // --fault
         let out = exits_within_10_s(
-            std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
-                .args(["--port", "0", "--fault", &spec]),
+            std::process::Command::new(BIN).args(["--port", "0", "--fault", &spec]),
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "--fault {spec}: {stderr}");
@@ -410,7 +409,7 @@ async fn rules_that_could_never_fire_are_refused_at_every_door() {
         );
         // IMS_SWR_MOCK_FAULTS
         let out = exits_within_10_s(
-            std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+            std::process::Command::new(BIN)
                 .args(["--port", "0"])
                 .env("IMS_SWR_MOCK_FAULTS", format!("GET /v3/** 500;{spec}")),
         );
@@ -461,27 +460,4 @@ async fn rules_that_could_never_fire_are_refused_at_every_door() {
     ] {
         assert!(FaultRule::parse_spec(spec).is_ok(), "{spec}");
     }
-}
-
-/// Runs `cmd` to its end; a process still running after 10 s (a server
-/// that accepted what it should refuse) is killed and fails the test.
-fn exits_within_10_s(cmd: &mut std::process::Command) -> std::process::Output {
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "still running after 10 s (the setting was accepted): {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }

@@ -20,15 +20,8 @@ async fn raw(
     path: &str,
     body: Option<&str>,
 ) -> Answer {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.uri()))
-        .header("x-auth-token", TOKEN);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-    }
-    answer(request).await
+    let body = body.map(|b| ("application/json", b.to_owned()));
+    send_body(server, method, path, body).await
 }
 
 async fn json_call(
@@ -40,31 +33,10 @@ async fn json_call(
     raw(server, method, path, Some(&body.to_string())).await
 }
 
-#[track_caller]
-fn assert_ims_error(a: &Answer, status: u16, code: &str) {
-    assert_eq!(a.status.as_u16(), status, "{}", a.body);
-    assert_eq!(a.body["error"]["code"], code, "{}", a.body);
-    assert_request_id(a);
-}
-
 async fn image_tags(server: &ims_swr_mock::Server, image: &str) -> Vec<(String, String)> {
-    let a = get(server, &format!("/v2/{PROJECT}/images/{image}/tags")).await;
+    let a = get(server, &tags_path(image)).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    a.body["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["key"].as_str().unwrap().to_owned(),
-                t["value"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn add_path(image: &str) -> String {
-    format!("/v2/{PROJECT}/images/{image}/tags")
+    tag_pairs(&a)
 }
 
 fn batch_path(image: &str) -> String {
@@ -95,7 +67,7 @@ async fn ims_tag_characters_follow_the_tag_format_page_on_every_write_path() {
         let a = json_call(
             &server,
             Method::POST,
-            &add_path(IMG2),
+            &tags_path(IMG2),
             json!({"tag": {"key": key, "value": value}}),
         )
         .await;
@@ -134,7 +106,7 @@ async fn ims_tag_characters_follow_the_tag_format_page_on_every_write_path() {
     let a = json_call(
         &server,
         Method::POST,
-        &add_path(IMG2),
+        &tags_path(IMG2),
         json!({"tag": {"key": key, "value": value}}),
     )
     .await;
@@ -157,7 +129,7 @@ async fn ims_tag_limits_are_those_of_the_tag_format_page() {
             json_call(
                 server,
                 Method::POST,
-                &add_path(IMG2),
+                &tags_path(IMG2),
                 json!({"tag": {"key": key, "value": value}}),
             )
             .await
@@ -253,7 +225,7 @@ async fn go_sdk_key_only_deletes_remove_the_key_in_both_delete_operations() {
 async fn a_tag_being_created_without_a_value_or_with_null_is_refused() {
     let server = spawn().await;
     for tag in [json!({"key": "k"}), json!({"key": "k", "value": null})] {
-        let a = json_call(&server, Method::POST, &add_path(IMG2), json!({"tag": tag})).await;
+        let a = json_call(&server, Method::POST, &tags_path(IMG2), json!({"tag": tag})).await;
         assert_ims_error(&a, 400, "IMG.0001");
         let a = json_call(
             &server,
@@ -276,7 +248,7 @@ async fn a_tag_being_created_without_a_value_or_with_null_is_refused() {
     let a = json_call(
         &server,
         Method::POST,
-        &add_path(IMG2),
+        &tags_path(IMG2),
         json!({"tag": {"key": "k", "value": ""}}),
     )
     .await;
@@ -556,7 +528,7 @@ async fn img_0027_and_img_0030_answer_400_as_the_error_table_says() {
 async fn bodies_without_content_type_unknown_fields_or_wrong_types_are_refused() {
     let server = spawn().await;
     let no_type = reqwest::Client::new()
-        .post(format!("{}{}", server.uri(), add_path(IMG2)))
+        .post(format!("{}{}", server.uri(), tags_path(IMG2)))
         .header("x-auth-token", TOKEN)
         .body(r#"{"tag":{"key":"k","value":"v"}}"#);
     let a = answer(no_type).await;
@@ -572,7 +544,7 @@ async fn bodies_without_content_type_unknown_fields_or_wrong_types_are_refused()
     let a = json_call(
         &server,
         Method::POST,
-        &add_path(IMG2),
+        &tags_path(IMG2),
         json!({"tag": {"key": "k", "value": "v", "colour": "red"}}),
     )
     .await;
@@ -580,7 +552,7 @@ async fn bodies_without_content_type_unknown_fields_or_wrong_types_are_refused()
     let a = json_call(
         &server,
         Method::POST,
-        &add_path(IMG2),
+        &tags_path(IMG2),
         json!({"tag": {"key": "k", "value": 5}}),
     )
     .await;

@@ -5,8 +5,6 @@ use std::process::Command;
 
 use crate::helpers::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ims-swr-mock");
-
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();

@@ -2,66 +2,7 @@
 //! configures them: by environment (the image's `ENV`, `-e`) or by flags after
 //! the image name, which the check reads from the server's command line.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ims-swr-mock");
-
-/// A server process, killed on drop.
-struct Process {
-    child: Child,
-    port: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary, without any `IMS_SWR_MOCK_*` variable of the test's environment.
-fn bin() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("IMS_SWR_MOCK_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
-
-/// Starts the binary and waits (at most 10 s) for its `Listening at` line.
-fn start(cmd: &mut Command) -> Process {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        for _ in lines {}
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("a Listening line within 10 s");
-    assert!(line.starts_with("Listening at "), "{line}");
-    let port = line.rsplit(':').next().unwrap().to_owned();
-    Process { child, port }
-}
-
-/// A port that was free a moment ago (the server is told it on its command line).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+use crate::helpers::*;
 
 /// Runs `healthcheck` with `args` and `env`; its exit code and stderr.
 fn check(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -84,7 +25,7 @@ fn healthcheck_passes_against_a_tls_server_configured_by_environment() {
     let pem = pem.to_str().unwrap();
     let env = [("IMS_SWR_MOCK_TLS_SELF_SIGNED", pem)];
     let p = start(bin().args(["--port", "0"]).envs(env));
-    let (code, stderr) = check(&[], &[env[0], ("IMS_SWR_MOCK_PORT", &p.port)]);
+    let (code, stderr) = check(&[], &[env[0], ("IMS_SWR_MOCK_PORT", p.port())]);
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -92,7 +33,7 @@ fn healthcheck_passes_against_a_tls_server_configured_by_environment() {
 fn healthcheck_passes_against_a_server_without_admin_configured_by_environment() {
     let env = [("IMS_SWR_MOCK_NO_ADMIN", "true")];
     let p = start(bin().args(["--port", "0"]).envs(env));
-    let (code, stderr) = check(&[], &[env[0], ("IMS_SWR_MOCK_PORT", &p.port)]);
+    let (code, stderr) = check(&[], &[env[0], ("IMS_SWR_MOCK_PORT", p.port())]);
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -125,10 +66,10 @@ fn healthcheck_with_admin_on_still_wants_the_health_route_to_answer_200() {
     let p = start(bin().args(["--port", "0"]));
     // A server with its admin API on that answered 404 would be unhealthy:
     // told (wrongly) that admin is off, the check must not accept the 404.
-    let (code, _) = check(&[], &[("IMS_SWR_MOCK_PORT", &p.port)]);
+    let (code, _) = check(&[], &[("IMS_SWR_MOCK_PORT", p.port())]);
     assert_eq!(code, Some(0));
     let (code, stderr) = check(
-        &["--url", &format!("http://127.0.0.1:{}/nope", p.port)],
+        &["--url", &format!("http://127.0.0.1:{}/nope", p.port())],
         &[],
     );
     assert_eq!(code, Some(1), "{stderr}");

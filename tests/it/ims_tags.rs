@@ -9,48 +9,29 @@ use crate::helpers::*;
 const IMAGE: &str = "67e17426-359e-49fb-aa12-0bd1756ec240";
 const IMAGE3: &str = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a";
 
-fn tags_path(image: &str) -> String {
-    format!("/v2/{PROJECT}/images/{image}/tags")
-}
-
 async fn call(
     server: &ims_swr_mock::Server,
     method: Method,
     path: impl Into<String>,
     body: Option<Value>,
 ) -> Answer {
-    let path = path.into();
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.uri()))
-        .header("x-auth-token", TOKEN);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json;charset=utf-8")
-            .body(body.to_string());
-    }
-    answer(request).await
+    let body = body.map(|b| ("application/json;charset=utf-8", b.to_string()));
+    send_body(server, method, &path.into(), body).await
 }
 
-#[track_caller]
-fn assert_ims_error(a: &Answer, status: u16, code: &str) {
-    assert_eq!(a.status.as_u16(), status, "{}", a.body);
-    assert_eq!(a.body["error"]["code"], code, "{}", a.body);
-    assert_request_id(a);
+/// `DeleteImageTag`: deletes `key` (sent as given, so already percent-encoded) of `image`.
+async fn delete_key(server: &ims_swr_mock::Server, image: &str, key: &str) -> Answer {
+    call(
+        server,
+        Method::DELETE,
+        format!("{}/{key}", tags_path(image)),
+        None,
+    )
+    .await
 }
 
 async fn keys(server: &ims_swr_mock::Server, image: &str) -> Vec<(String, String)> {
-    let a = get(server, &tags_path(image)).await;
-    a.body["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["key"].as_str().unwrap().to_owned(),
-                t["value"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    tag_pairs(&get(server, &tags_path(image)).await)
 }
 
 #[tokio::test]
@@ -220,44 +201,14 @@ async fn concurrent_writers_never_exceed_the_quota_or_lose_a_write() {
 #[tokio::test]
 async fn deleting_a_missing_key_is_a_404_and_the_aggregate_follows_every_write() {
     let server = spawn().await;
-    assert_ims_error(
-        &call(
-            &server,
-            Method::DELETE,
-            format!("{}/nope", tags_path(IMAGE)),
-            None,
-        )
-        .await,
-        404,
-        "IMG.0121",
-    );
+    assert_ims_error(&delete_key(&server, IMAGE, "nope").await, 404, "IMG.0121");
     // key9=value9 sits on images 1 and 3: it stays until both lose it.
-    assert_eq!(
-        call(
-            &server,
-            Method::DELETE,
-            format!("{}/key9", tags_path(IMAGE)),
-            None
-        )
-        .await
-        .status,
-        204
-    );
+    assert_eq!(delete_key(&server, IMAGE, "key9").await.status, 204);
     let agg = get(&server, &format!("/v2/{PROJECT}/images/tags"))
         .await
         .body;
     assert_eq!(agg["tags"][0], json!({"key": "key9", "values": ["value9"]}));
-    assert_eq!(
-        call(
-            &server,
-            Method::DELETE,
-            format!("{}/key9", tags_path(IMAGE3)),
-            None
-        )
-        .await
-        .status,
-        204
-    );
+    assert_eq!(delete_key(&server, IMAGE3, "key9").await.status, 204);
     let agg = get(&server, &format!("/v2/{PROJECT}/images/tags"))
         .await
         .body;
@@ -273,17 +224,7 @@ async fn deleting_a_missing_key_is_a_404_and_the_aggregate_follows_every_write()
         Some(json!({"tag": {"key": "k 1@x", "value": ""}})),
     )
     .await;
-    assert_eq!(
-        call(
-            &server,
-            Method::DELETE,
-            format!("{}/k%201%40x", tags_path(IMAGE)),
-            None
-        )
-        .await
-        .status,
-        204
-    );
+    assert_eq!(delete_key(&server, IMAGE, "k%201%40x").await.status, 204);
     assert_eq!(
         call(
             &server,
@@ -296,14 +237,7 @@ async fn deleting_a_missing_key_is_a_404_and_the_aggregate_follows_every_write()
         204
     );
     assert_eq!(
-        call(
-            &server,
-            Method::DELETE,
-            format!("{}/action", tags_path(IMAGE)),
-            None
-        )
-        .await
-        .status,
+        delete_key(&server, IMAGE, "action").await.status,
         204,
         "the key 'action' is deletable"
     );
@@ -358,16 +292,7 @@ async fn list_image_by_tags_filters_counts_and_pages() {
         search(json!({"action": "count", "matches": [{"key": "resource_id", "value": IMAGE}]}))
             .await;
     assert_eq!(id.body, json!({"total_count": 1}));
-    call(
-        &server,
-        Method::DELETE,
-        format!(
-            "{}/action",
-            tags_path("1d2e3f40-5a6b-4c7d-8e9f-0a1b2c3d4e5f")
-        ),
-        None,
-    )
-    .await;
+    delete_key(&server, "1d2e3f40-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "action").await;
     let batch = call(
         &server,
         Method::POST,

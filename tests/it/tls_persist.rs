@@ -7,6 +7,8 @@ use ims_swr_mock::TlsSource;
 use ims_swr_mock::{ConnectionFault, FaultRule};
 use serde_json::json;
 
+use crate::helpers::*;
+
 const V3: &str = "/v3/manage/namespaces/namespace/repos/busybox/tags";
 
 fn trusting(pem_path: &std::path::Path) -> reqwest::Client {
@@ -116,11 +118,7 @@ async fn connection_faults_work_over_tls() {
 async fn acknowledged_writes_survive_a_graceful_restart() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
-    let server = Server::builder()
-        .persist(&state, None)
-        .start()
-        .await
-        .unwrap();
+    let server = persisting(&state).await;
     let client = reqwest::Client::new();
     let created = client
         .post(format!(
@@ -148,11 +146,7 @@ async fn acknowledged_writes_survive_a_graceful_restart() {
     server.shutdown().await.unwrap();
     assert!(state.exists());
 
-    let again = Server::builder()
-        .persist(&state, None)
-        .start()
-        .await
-        .unwrap();
+    let again = persisting(&state).await;
     assert_eq!(
         again.export_state(),
         before,
@@ -171,11 +165,7 @@ async fn acknowledged_writes_survive_a_graceful_restart() {
 async fn a_write_is_on_disk_before_its_answer() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    let server = Server::builder()
-        .persist(&state, None)
-        .start()
-        .await
-        .unwrap();
+    let server = persisting(&state).await;
     let pushed = reqwest::Client::new()
         .put(format!(
             "{}/_mock/swr/namespaces/namespace/repos/busybox/tags/acked",
@@ -195,11 +185,7 @@ async fn a_write_is_on_disk_before_its_answer() {
         .await
         .unwrap_err();
     assert!(busy.to_string().contains("has it open"), "{busy}");
-    let again = Server::builder()
-        .persist(&copy, None)
-        .start()
-        .await
-        .unwrap();
+    let again = persisting(&copy).await;
     assert!(
         again
             .store()
@@ -214,10 +200,7 @@ async fn a_write_is_on_disk_before_its_answer() {
 fn an_old_json_state_file_is_migrated_to_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let server = Server::builder().start().await.unwrap();
         server
@@ -228,20 +211,12 @@ fn an_old_json_state_file_is_migrated_to_the_database() {
         old["iam"]["domains"][0]["access_keys"][0]["secret"] = json!("SKTEST");
         std::fs::write(&state, old.to_string()).unwrap();
         let before = server.export_state();
-        let migrated = Server::builder()
-            .persist(&state, None)
-            .start()
-            .await
-            .unwrap();
+        let migrated = persisting(&state).await;
         assert_eq!(migrated.export_state(), before);
         migrated.shutdown().await.unwrap();
         let bytes = std::fs::read(&state).unwrap();
         assert!(!bytes.starts_with(b"{"), "the JSON file became a database");
-        let again = Server::builder()
-            .persist(&state, None)
-            .start()
-            .await
-            .unwrap();
+        let again = persisting(&state).await;
         assert_eq!(again.export_state(), before);
     });
 }
@@ -251,7 +226,7 @@ fn a_corrupt_state_file_stops_startup_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     std::fs::write(&state, "{\"swr\": {\"namespaces\": 7}}").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
+    let out = std::process::Command::new(BIN)
         .args(["--port", "0", "--persist"])
         .arg(&state)
         .output()
@@ -267,37 +242,21 @@ fn a_corrupt_state_file_stops_startup_with_exit_2() {
 #[cfg(unix)]
 #[test]
 fn the_binary_persists_across_sigterm_and_serves_https_when_asked() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let pem = dir.path().join("ca.pem");
-    let start = || {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
-            .args(["--port", "0", "--persist-interval", "0", "--persist"])
-            .arg(&state)
-            .arg("--tls-self-signed")
-            .arg(&pem)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        (
-            child,
-            line.trim()
-                .strip_prefix("Listening at ")
-                .unwrap()
-                .to_owned(),
+    let start_it = || {
+        start(
+            bin()
+                .args(["--port", "0", "--persist-interval", "0", "--persist"])
+                .arg(&state)
+                .arg("--tls-self-signed")
+                .arg(&pem),
         )
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (mut child, uri) = start();
+    let rt = runtime();
+    let mut server = start_it();
+    let uri = server.uri.clone();
     assert!(uri.starts_with("https://"), "{uri}");
     let client = trusting(&pem);
     let status = rt.block_on(async {
@@ -313,59 +272,35 @@ fn the_binary_persists_across_sigterm_and_serves_https_when_asked() {
     assert_eq!(status, 201);
     assert!(
         std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &server.child.id().to_string()])
             .status()
             .unwrap()
             .success()
     );
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-    let (mut child, uri) = start();
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    let server = start_it();
+    let uri = server.uri.clone();
     let client = trusting(&pem);
-    let body: serde_json::Value = rt.block_on(async {
+    let body = json_of(
+        &rt,
         client
             .get(format!("{uri}/v3/manage/namespaces/team/repos/app/tags"))
-            .header("x-auth-token", "t")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+            .header("x-auth-token", "t"),
+    );
     assert_eq!(
         body["tags"][0]["tag"], "1.0",
         "the push survived the restart"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 }
 
 /// Runs the binary with `args` until it exits (it must refuse to start).
 fn refused(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ims-swr-mock"))
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            let _ = status;
-            return (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server started instead of refusing {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let out = exits_within_10_s(bin().args(["--port", "0"]).args(args));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -392,16 +327,9 @@ fn an_unusable_persist_path_refuses_to_start_naming_the_path_and_reason() {
 fn a_damaged_state_database_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let server = Server::builder()
-            .persist(&state, None)
-            .start()
-            .await
-            .unwrap();
+        let server = persisting(&state).await;
         server
             .push_tag("team", "app", json!({"tag": "v1"}))
             .unwrap();
@@ -485,11 +413,7 @@ const SECRETS: [&str; 4] = ["SKTEST", "SKOTHER", "TOKENTEST", "TOKENOTHER"];
 async fn no_export_carries_a_secret_of_the_fixture() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    let server = Server::builder()
-        .persist(&state, None)
-        .start()
-        .await
-        .unwrap();
+    let server = persisting(&state).await;
     server
         .push_tag("fresh", "repo", json!({"tag": "v1"}))
         .unwrap();
@@ -562,47 +486,14 @@ async fn duplicate_json_keys_are_refused_in_fixtures_and_imports() {
 }
 
 /// The server binary under test (`IMS_SWR_MOCK_TEST_BIN` overrides it, to
-/// run these tests against another build).
-fn server_bin() -> std::path::PathBuf {
-    std::env::var_os("IMS_SWR_MOCK_TEST_BIN")
-        .map(Into::into)
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_ims-swr-mock").into())
-}
-
-/// A running server binary and its base URL.
-struct Child {
-    child: std::process::Child,
-    uri: String,
-}
-
-impl Child {
-    fn start(args: &[&std::ffi::OsStr]) -> Child {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(server_bin())
+/// run these tests against another build) on a free port, with `args`.
+fn start_bin(args: &[&std::ffi::OsStr]) -> Process {
+    let bin = std::env::var_os("IMS_SWR_MOCK_TEST_BIN").unwrap_or_else(|| BIN.into());
+    start(
+        std::process::Command::new(bin)
             .args(["--port", "0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let uri = line
-            .trim()
-            .strip_prefix("Listening at ")
-            .unwrap_or_else(|| panic!("no Listening line: {line:?}"))
-            .to_owned();
-        Child { child, uri }
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+            .args(args),
+    )
 }
 
 #[cfg(unix)]
@@ -621,7 +512,7 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
     // Three rounds, each killed (SIGKILL) at a different moment while four
     // clients write; every write answered 2xx must be there after a restart.
     for round in 0..3u64 {
-        let mut server = Child::start(&args);
+        let mut server = start_bin(&args);
         let uri = server.uri.clone();
         let jitter = (u64::from(std::process::id()) * 7 + round * 131) % 400;
         let kill_after = Duration::from_millis(200 + jitter);
@@ -656,15 +547,11 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
             acked.extend(rt.block_on(w).unwrap());
         }
         // Restart: the state loads, and holds every acknowledged write.
-        let server = Child::start(&args);
-        let exported: serde_json::Value = rt.block_on(async {
-            reqwest::get(format!("{}/_mock/state", server.uri))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        let server = start_bin(&args);
+        let exported = json_of(
+            &rt,
+            reqwest::Client::new().get(format!("{}/_mock/state", server.uri)),
+        );
         let names: std::collections::HashSet<&str> = exported["swr"]["namespaces"]
             .as_array()
             .unwrap()
@@ -763,11 +650,8 @@ fn peak_rss(pid: u32) -> u64 {
 fn a_state_import_peaks_below_four_times_its_size() {
     let state = big_state(4, 2);
     let size = state.len() as u64;
-    let server = Child::start(&[]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let server = start_bin(&[]);
+    let rt = runtime();
     let client = reqwest::Client::new();
     // Warm up the admin route (and its allocations) before the baseline.
     rt.block_on(client.get(format!("{}/_mock/state", server.uri)).send())
@@ -796,11 +680,7 @@ fn a_state_import_peaks_below_four_times_its_size() {
 async fn concurrent_writes_are_saved_in_the_order_they_were_applied() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    let server = Server::builder()
-        .persist(&state, None)
-        .start()
-        .await
-        .unwrap();
+    let server = persisting(&state).await;
     let client = reqwest::Client::new();
     // Eight writers replace the same two tags (and add their own) at once.
     let writers: Vec<_> = (0..8)
@@ -830,10 +710,6 @@ async fn concurrent_writes_are_saved_in_the_order_they_were_applied() {
     // holds exactly the state in memory, last values included.
     let copy = dir.path().join("copy.db");
     std::fs::copy(&state, &copy).unwrap();
-    let reloaded = Server::builder()
-        .persist(&copy, None)
-        .start()
-        .await
-        .unwrap();
+    let reloaded = persisting(&copy).await;
     assert_eq!(reloaded.export_state(), server.export_state());
 }

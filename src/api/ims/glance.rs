@@ -28,8 +28,8 @@ use super::tags::check_new_tag;
 use super::v1::visible_image_project;
 use crate::auth::Identity;
 use crate::error::ApiResult;
+use crate::front::gated;
 use crate::http::extract::ApiPath;
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::ims::{ImsError, remove_key};
 

@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use super::tags::{check_project_id, key_values};
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ByTags, TagCondition};

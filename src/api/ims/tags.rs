@@ -34,8 +34,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ImsError, Tags, remove_key, upsert};
@@ -419,7 +419,7 @@ async fn list_images_tags(
 
 /// [`list_images_tags`] through the page cache ([`crate::api::cache`]).
 async fn cached_list_images_tags(State(state): State<AppState>, request: Request) -> Response {
-    crate::api::cache::serve(state, request, list_images_tags).await
+    crate::http::cache::serve(state, request, list_images_tags).await
 }
 
 /// Rejects project ids the real service could never have issued.

@@ -31,8 +31,8 @@ use super::tags::{
 };
 use crate::auth::{AuthMode, Identity};
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::ims::{ImageFilter, ImageSort, ImsError, TimeOp, V1Page, upsert};
 

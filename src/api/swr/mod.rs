@@ -3,8 +3,10 @@
 //! - [`v2`]: `ListRepositoryTags`, `GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags`.
 //! - [`v3`]: `ListRepositoryTag`, the marker-paged `GET /v3/manage/…/tags`.
 //! - [`tags`]: `ShowRepoTag`, `CreateRepoTag`, `DeleteRepoTag`.
+//! - [`admin`]: the admin route that pushes a tag (`/_mock/swr/…`).
 //! - [`shared`]: name rules, sort parameters, limits and tag fields the pages share.
 
+pub(crate) mod admin;
 pub(crate) mod shared;
 pub(crate) mod tags;
 pub(crate) mod v2;

@@ -26,8 +26,8 @@ use serde::Deserialize;
 use super::shared::RepoPath;
 use super::v3::V3Tag;
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::{Store, TagWriteError};
 

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::shared::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::{ApiError, ApiResult};
+use crate::front::gated;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::model::format_time;
 use crate::store::{PageQuery, RepoContext, Start, Store, SwrTag};
@@ -36,7 +36,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// [`list_repository_tags`] through the page cache ([`crate::api::cache`]).
 async fn cached_list_repository_tags(State(state): State<AppState>, request: Request) -> Response {
-    crate::api::cache::serve(state, request, list_repository_tags).await
+    crate::http::cache::serve(state, request, list_repository_tags).await
 }
 
 /// Query of `ListRepositoryTags`. Every value arrives as a string (the SDK

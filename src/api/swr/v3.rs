@@ -34,8 +34,8 @@ use sha2::Sha256;
 use super::shared::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
 use crate::error::ApiError;
 use crate::error::ApiResult;
+use crate::front::gated;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::front::gated;
 use crate::state::AppState;
 use crate::store::model::format_time;
 use crate::store::{
@@ -53,7 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// [`list_repository_tag`] through the page cache ([`crate::api::cache`]).
 async fn cached_list_repository_tag(State(state): State<AppState>, request: Request) -> Response {
-    crate::api::cache::serve(state, request, list_repository_tag).await
+    crate::http::cache::serve(state, request, list_repository_tag).await
 }
 
 /// Query of `ListRepositoryTag`.

@@ -9,34 +9,20 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
-use serde::Serialize;
 
-use super::conn::ConnHandle;
-use super::{ConnectionFault, Decision, RequestFacts};
+use super::{AppliedFault, ConnectionFault, Decision, RequestFacts};
 use crate::control::journal::Recording;
 use crate::error::{ApiError, Service};
-use crate::state::AppState;
-
-/// What a rule did to a request (a response extension, read by the journal).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AppliedFault {
-    /// The rule's id.
-    pub rule: u64,
-    /// `status`, `reset`, `empty`, `malformed` or `delay`.
-    pub action: &'static str,
-    /// Injected delay in milliseconds, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delay_ms: Option<u64>,
-}
+use crate::http::conn::ConnHandle;
 
 /// Applies the first rule that matches and fires; `next` answers the request
-/// when no rule stops it (called by the API routes' gate, [`crate::http::front::gate`]).
-pub(crate) async fn inject<F, Fut>(state: &AppState, request: Request, next: F) -> Response
+/// when no rule stops it (called by the API routes' gate, [`crate::front::gate`]).
+pub(crate) async fn inject<F, Fut>(faults: &super::Faults, request: Request, next: F) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    if state.faults.is_empty() {
+    if faults.is_empty() {
         return next(request).await;
     }
     let decision = {
@@ -46,7 +32,7 @@ where
             form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
                 .into_owned()
                 .collect();
-        state.faults.decide(&RequestFacts {
+        faults.decide(&RequestFacts {
             method: request.method().as_str(),
             paths: [raw, &decoded],
             query: &query,

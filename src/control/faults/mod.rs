@@ -12,7 +12,6 @@
 //! in insertion order; the first that matches and fires wins. A rule that
 //! matches but does not fire (its probability said no) lets later rules try.
 
-pub(crate) mod conn;
 pub(crate) mod middleware;
 
 use std::collections::BTreeMap;
@@ -24,6 +23,18 @@ use globset::{GlobBuilder, GlobMatcher};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+
+/// What a rule did to a request (a response extension, read by the journal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedFault {
+    /// The rule's id.
+    pub rule: u64,
+    /// `status`, `reset`, `empty`, `malformed` or `delay`.
+    pub action: &'static str,
+    /// Injected delay in milliseconds, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+}
 
 /// Statuses a rule may inject.
 pub(crate) const ALLOWED_STATUSES: [u16; 8] = [400, 401, 403, 404, 409, 429, 500, 503];
@@ -41,17 +52,7 @@ pub enum Delay {
     Range([u64; 2]),
 }
 
-/// A connection-level fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ConnectionFault {
-    /// Reset the connection (TCP RST) without answering.
-    Reset,
-    /// Close the connection without sending a byte.
-    Empty,
-    /// Answer 200 with a truncated body that does not parse as JSON.
-    Malformed,
-}
+pub use crate::http::conn::ConnectionFault;
 
 /// One fault rule. Its JSON is flat; every field but `path` is optional.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

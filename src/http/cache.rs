@@ -4,7 +4,7 @@
 //! A list answer is a pure function of the store and the request's path and
 //! query (authentication and tenancy are settled before the handler runs), so
 //! a 200 answer is kept under its path and query and served again while the
-//! store's [generation](crate::store::Store::generation) stays the same. Any
+//! store's [generation](Cached::generation) stays the same. Any
 //! write, reset or import moves the generation on, which empties the cache.
 //!
 //! A hit skips extraction, validation, the store and the JSON assembly: the
@@ -24,7 +24,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Most answers kept.
 pub(crate) const MAX_ENTRIES: usize = 256;
@@ -33,19 +32,29 @@ pub const MAX_BYTES: usize = 16 << 20;
 /// Largest answer kept. Larger answers are sent whole, and not kept.
 pub const MAX_BODY: usize = 2 << 20;
 
+/// What the cache needs of the application's state: the cache, and the
+/// generation of the data the answers are computed from.
+pub trait Cached: Clone + Send + Sync + 'static {
+    /// The server's cache.
+    fn pages(&self) -> &PageCache;
+    /// The data's generation now: it moves on with every change.
+    fn generation(&self) -> u64;
+}
+
 /// Answers `request` from the server's cache, or with `handler` (keeping a 200).
-pub async fn serve<H, T>(state: AppState, request: Request, handler: H) -> Response
+pub async fn serve<H, T, S>(state: S, request: Request, handler: H) -> Response
 where
-    H: Handler<T, AppState>,
+    H: Handler<T, S>,
+    S: Cached,
 {
     let key = request.uri().path_and_query().map(|pq| pq.as_str());
-    let Some(key) = key.filter(|_| state.pages.enabled) else {
+    let Some(key) = key.filter(|_| state.pages().enabled) else {
         return handler.call(request, state).await;
     };
     // Read before the store is: an answer computed after a write is then
     // kept under the older generation at worst, never served as newer.
-    let generation = state.store.generation();
-    if let Some(page) = state.pages.get(generation, key) {
+    let generation = state.generation();
+    if let Some(page) = state.pages().get(generation, key) {
         return page.response();
     }
     let key: Box<str> = key.into();
@@ -80,11 +89,11 @@ where
         headers: parts.headers.clone(),
         body: body.clone(),
     });
-    keep.pages.put(generation, key, page);
+    keep.pages().put(generation, key, page);
     Response::from_parts(parts, Body::from(body))
 }
 
-/// The cache (one per server; clones of [`AppState`] share it).
+/// The cache (one per server; clones of the application state share it).
 #[derive(Debug)]
 pub struct PageCache {
     enabled: bool,
@@ -128,7 +137,7 @@ impl Page {
 
 impl PageCache {
     /// A cache; a disabled one keeps nothing (`--no-page-cache`).
-    pub fn new(enabled: bool) -> Self {
+    pub(crate) fn new(enabled: bool) -> Self {
         Self {
             enabled,
             inner: RwLock::default(),

@@ -17,11 +17,23 @@ use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::ConnectionFault;
+use serde::{Deserialize, Serialize};
 
 const NONE: u8 = 0;
 const RESET: u8 = 1;
 const EMPTY: u8 = 2;
+
+/// A connection-level fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionFault {
+    /// Reset the connection (TCP RST) without answering.
+    Reset,
+    /// Close the connection without sending a byte.
+    Empty,
+    /// Answer 200 with a truncated body that does not parse as JSON.
+    Malformed,
+}
 
 /// A TCP listener whose connections can be broken on purpose.
 #[derive(Debug)]

@@ -45,10 +45,8 @@ use crate::auth;
 use crate::control::journal::{Pending, Recording};
 use crate::error::{ApiError, Service};
 use crate::http::request_id::{RequestId, X_REQUEST_ID};
+use crate::http::serve::ResponseFuture;
 use crate::state::AppState;
-
-/// A boxed, sendable response future.
-pub(crate) type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 /// The whole application: the front (see the module docs) around the router.
 ///
@@ -58,6 +56,12 @@ pub(crate) type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, In
 pub(crate) struct App {
     state: AppState,
     router: Router,
+}
+
+impl crate::http::serve::Application for App {
+    fn handle(&self, request: Request) -> ResponseFuture {
+        App::handle(self, request)
+    }
 }
 
 impl App {
@@ -135,7 +139,7 @@ async fn front(
             .into_response(),
         }
     };
-    let mut response = crate::error::render(service, id, response).await;
+    let mut response = crate::error::render(service, id.as_str(), response).await;
     response
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), id.header_value());
@@ -217,7 +221,7 @@ where
             let inner = state.clone();
             pass(&state, request, move |request| async move {
                 let request = if authenticate {
-                    match auth::authenticate(&inner, request).await {
+                    match auth::authenticate(inner.auth_context(), request).await {
                         Ok(request) => request,
                         Err(error) => return error.into_response(),
                     }
@@ -250,11 +254,12 @@ where
     ) {
         recording.note_route(route);
     }
-    let request = match crate::http::body::buffer(state, request).await {
+    let request = match crate::http::body::buffer(state.body_limits, request).await {
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
-    crate::control::faults::middleware::inject(state, request, next).await
+    Recording::note_body_of(&request);
+    crate::control::faults::middleware::inject(&state.faults, request, next).await
 }
 
 /// Authentication as middleware, for routes added with
@@ -264,7 +269,7 @@ pub(crate) async fn authenticate(
     request: Request,
     next: Next,
 ) -> Response {
-    match auth::authenticate(&state, request).await {
+    match auth::authenticate(state.auth_context(), request).await {
         Ok(request) => next.run(request).await,
         Err(error) => error.into_response(),
     }
