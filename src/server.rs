@@ -1,5 +1,5 @@
 //! Starting and stopping the emulator: [`Server::builder`] for tests and Rust
-//! users, and [`serve`] underneath it, which `main` uses too.
+//! users (and the command line, `crate::cli`), over the accept loop ([`crate::http::serve`]).
 //!
 //! The shape follows wiremock-rs: `start()` binds `127.0.0.1:0` unless told
 //! otherwise, [`Server::uri`] gives the base URL, and dropping the handle
@@ -290,7 +290,7 @@ impl ServerBuilder {
     }
 
     /// Keeps whole answers of the list routes until the store changes
-    /// (default true; see [`crate::api::cache`]).
+    /// (default true; see `http::cache`).
     pub fn page_cache(mut self, on: bool) -> Self {
         self.page_cache = on;
         self
@@ -340,7 +340,7 @@ impl ServerBuilder {
     }
 
     /// Keeps at most `max` connections open (TLS handshakes included;
-    /// default [`crate::http::serve::DEFAULT_MAX_CONNECTIONS`], lowered to fit the
+    /// default 1024, lowered to fit the
     /// descriptor limit). At the cap, the longest-idle connection makes room
     /// for a new one. `start` refuses a cap the descriptor limit cannot hold.
     pub fn max_connections(mut self, max: usize) -> Self {
@@ -369,7 +369,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps the state in the database file `path` (see [`crate::store::persist`]):
+    /// Keeps the state in the database file `path` (a redb database):
     /// loaded at start when it holds one; every write is on disk before it is
     /// answered (writes through the Rust API before the method returns).
     /// `interval` is ignored (kept for compatibility).
@@ -672,16 +672,21 @@ impl Server {
     /// Pushes a tag as `docker push` would (creating the namespace and the
     /// repository when missing), like `PUT /_mock/swr/namespaces/…/tags/{tag}`.
     /// `spec` holds the tag in fixture form: `json!({"tag": "v1", "size": 1024})`.
+    /// A nested repository name may be written with `/` or, as the API's
+    /// paths write it, with `$` (`group$app`).
+    ///
+    /// # Errors
+    /// The fixture problems of `spec` or of the names.
     pub fn push_tag(
         &self,
         namespace: &str,
         repository: &str,
         spec: serde_json::Value,
     ) -> Result<Arc<crate::store::SwrTag>, FixtureError> {
-        let (tag, _) = self
-            .state
-            .store
-            .push_tag(namespace, repository, None, spec)?;
+        let (tag, _) =
+            self.state
+                .store
+                .push_tag(namespace, &repository.replace('$', "/"), None, spec)?;
         self.sync()?;
         Ok(tag)
     }

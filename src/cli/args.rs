@@ -81,7 +81,7 @@ pub(crate) struct ServeArgs {
     /// signature failures (never the secret or the expected signature).
     #[arg(long, env = "IMS_SWR_MOCK_AUTH_DIAGNOSTICS", value_parser = parse_bool)]
     pub auth_diagnostics: bool,
-    /// Fault rule 'METHOD PATH [STATUS] [key=value ...]', e.g. 'GET /v3/** 503 times=2';
+    /// Fault rule 'METHOD PATH \[STATUS\] \[key=value ...\]', e.g. 'GET /v3/** 503 times=2';
     /// repeatable (separate rules with ';' in the env var).
     #[arg(long = "fault", env = "IMS_SWR_MOCK_FAULTS", value_delimiter = ';', value_name = "SPEC", value_parser = FaultRule::parse_spec)]
     pub faults: Vec<FaultRule>,

@@ -1,9 +1,9 @@
 //! The command line: parse it, then serve, generate a fixture, or check
 //! health. `main.rs` only calls [`main`].
 //!
-//! - [`args`]: the flags, their environment twins and their checks.
-//! - [`healthcheck`]: the `healthcheck` subcommand (the image's `HEALTHCHECK`).
-//! - [`env`]: the `env` subcommand (the SDKs' own variables, for any language).
+//! - `args`: the flags, their environment twins and their checks.
+//! - `healthcheck`: the `healthcheck` subcommand (the image's `HEALTHCHECK`).
+//! - `env`: the `env` subcommand (the SDKs' own variables, for any language).
 
 pub(crate) mod args;
 pub(crate) mod env;

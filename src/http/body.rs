@@ -3,7 +3,7 @@
 //! (`--max-admin-body-bytes`), over HTTP/1.1 and HTTP/2 alike.
 //!
 //! - Whether there is a body at all is the body's own business
-//!   ([`HttpBody::is_end_stream`]), not the headers': an HTTP/2 request
+//!   (`HttpBody::is_end_stream`), not the headers': an HTTP/2 request
 //!   streams its body with neither `Content-Length` nor `Transfer-Encoding`.
 //! - A body whose declared size (`Content-Length`, or the size hint an
 //!   HTTP/2 `content-length` gives) is over the limit is refused at once,

@@ -347,7 +347,7 @@ fn glob(pattern: &str) -> Result<GlobMatcher, String> {
 
 /// What a request looks like to the matcher.
 #[derive(Debug)]
-pub struct RequestFacts<'a> {
+pub(crate) struct RequestFacts<'a> {
     /// HTTP method.
     pub method: &'a str,
     /// Raw path, and its percent-decoded form.
@@ -422,7 +422,7 @@ impl Active {
 
 /// What to do with one request.
 #[derive(Debug, Clone)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// The rule that fired.
     pub rule: FaultRule,
     /// How long to wait first.
@@ -520,7 +520,7 @@ impl Faults {
     }
 
     /// The first rule that matches and fires, if any.
-    pub fn decide(&self, facts: &RequestFacts<'_>) -> Option<Decision> {
+    pub(crate) fn decide(&self, facts: &RequestFacts<'_>) -> Option<Decision> {
         // Clone the candidates out so no lock is held while generators run.
         let candidates: Vec<Arc<Active>> = self.lock().rules.clone();
         candidates
