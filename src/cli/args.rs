@@ -36,6 +36,9 @@ pub(crate) enum Command {
     GenerateFixture(GenerateArgs),
     /// GET a health URL; exit 0 on a 200 and 1 otherwise (for container health checks).
     Healthcheck(HealthcheckArgs),
+    /// Print the environment that points the official SDKs at this server
+    /// (shell, dotenv, GitHub Actions or JSON).
+    Env(super::env::EnvArgs),
 }
 
 /// Options of the server.
