@@ -38,7 +38,7 @@ pub enum Service {
 
 impl Service {
     /// The service that owns a request path.
-    pub fn for_path(path: &str) -> Self {
+    pub(crate) fn for_path(path: &str) -> Self {
         let mut segments = path.trim_start_matches('/').split('/');
         match (segments.next(), segments.next(), segments.next()) {
             (Some("v2" | "v3"), Some("manage"), _) => Service::Swr,
@@ -76,7 +76,7 @@ impl Service {
     }
 }
 
-/// An error answer: status, code and message, rendered by [`render`].
+/// An error answer: status, code and message, rendered in the envelope of the service that owns the path (in one place, `render`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {}: {message}", code.as_deref().unwrap_or("-"))]
 pub struct ApiError {
@@ -105,18 +105,20 @@ impl ApiError {
     }
 
     /// Adds a top-level field to the body.
-    pub fn with_extra(mut self, key: &'static str, value: serde_json::Value) -> Self {
+    pub(crate) fn with_extra(mut self, key: &'static str, value: serde_json::Value) -> Self {
         self.extra = Some(Box::new((key, value)));
         self
     }
 
     /// Sets the error code.
+    #[must_use]
     pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
         self.code = Some(code.into());
         self
     }
 
     /// Renders in `service`'s envelope whatever the path.
+    #[must_use]
     pub fn in_service(mut self, service: Service) -> Self {
         self.service = Some(service);
         self

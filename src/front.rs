@@ -236,7 +236,7 @@ where
 }
 
 /// The gate without authentication, as middleware, for routes added with
-/// [`crate::server::Builder::extra_routes`] (a `route_layer`).
+/// [`crate::ServerBuilder::extra_routes`] (a `route_layer`).
 pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     pass(&state, request, |request| next.run(request)).await
 }
@@ -263,7 +263,7 @@ where
 }
 
 /// Authentication as middleware, for routes added with
-/// [`crate::server::Builder::extra_routes`] (a `route_layer`).
+/// [`crate::ServerBuilder::extra_routes`] (a `route_layer`).
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     request: Request,

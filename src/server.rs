@@ -1,5 +1,5 @@
 //! Starting and stopping the emulator: [`Server::builder`] for tests and Rust
-//! users, and [`serve`] underneath it, which `main` uses too.
+//! users (and the command line, `crate::cli`), over the accept loop ([`crate::http::serve`]).
 //!
 //! The shape follows wiremock-rs: `start()` binds `127.0.0.1:0` unless told
 //! otherwise, [`Server::uri`] gives the base URL, and dropping the handle
@@ -239,12 +239,14 @@ impl Default for ServerBuilder {
 
 impl ServerBuilder {
     /// Loads a fixture file or directory. Any fixture replaces the embedded default.
+    #[must_use]
     pub fn fixture(mut self, path: impl Into<PathBuf>) -> Self {
         self.fixtures.push(FixtureSource::Path(path.into()));
         self
     }
 
     /// Loads a fixture from JSON text; `name` is used in error messages.
+    #[must_use]
     pub fn fixture_json(mut self, name: impl Into<String>, json: impl Into<String>) -> Self {
         self.fixtures.push(FixtureSource::Json {
             name: name.into(),
@@ -254,6 +256,7 @@ impl ServerBuilder {
     }
 
     /// Loads the embedded default fixture (besides others given).
+    #[must_use]
     pub fn default_fixture(mut self) -> Self {
         self.fixtures.push(FixtureSource::Default);
         self
@@ -261,6 +264,7 @@ impl ServerBuilder {
 
     /// Sets the host of derived SWR `path` values (default
     /// `swr.cn-north-1.myhuaweicloud.com`).
+    #[must_use]
     pub fn registry_host(mut self, host: impl Into<String>) -> Self {
         self.registry_host = host.into();
         self
@@ -268,12 +272,14 @@ impl ServerBuilder {
 
     /// Sets the registry's blob budget (`--max-blob-bytes`, default
     /// [`crate::store::blobs::DEFAULT_MAX_BLOB_BYTES`]).
+    #[must_use]
     pub fn max_blob_bytes(mut self, bytes: u64) -> Self {
         self.max_blob_bytes = bytes;
         self
     }
 
     /// Sets the authentication mode (default [`AuthMode::Lenient`]).
+    #[must_use]
     pub fn auth(mut self, mode: AuthMode) -> Self {
         self.auth.mode = mode;
         self
@@ -281,6 +287,7 @@ impl ServerBuilder {
 
     /// Sets the largest allowed distance between `X-Sdk-Date` and the server
     /// clock in strict mode (default 15 minutes).
+    #[must_use]
     pub fn max_clock_skew(mut self, skew: Duration) -> Self {
         self.auth.max_clock_skew = skew;
         self
@@ -288,37 +295,43 @@ impl ServerBuilder {
 
     /// Puts the server's canonical request and string-to-sign into signature
     /// failures (default off).
+    #[must_use]
     pub fn auth_diagnostics(mut self, on: bool) -> Self {
         self.auth.diagnostics = on;
         self
     }
 
     /// Installs a fault rule at start (and again on every reset).
+    #[must_use]
     pub fn fault(mut self, rule: FaultRule) -> Self {
         self.faults.push(rule);
         self
     }
 
     /// Keeps whole answers of the list routes until the store changes
-    /// (default true; see [`crate::api::cache`]).
+    /// (default true; see `http::cache`).
+    #[must_use]
     pub fn page_cache(mut self, on: bool) -> Self {
         self.page_cache = on;
         self
     }
 
     /// Keeps at most `size` requests in the journal (default 1000; 0 turns it off).
+    #[must_use]
     pub fn journal_size(mut self, size: usize) -> Self {
         self.journal_size = size;
         self
     }
 
     /// Requires `Authorization: Bearer TOKEN` on the admin API.
+    #[must_use]
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.admin_token = Some(token.into());
         self
     }
 
     /// Serves the admin API under `/_mock` (default true).
+    #[must_use]
     pub fn admin(mut self, on: bool) -> Self {
         self.options.admin = on;
         self
@@ -326,6 +339,7 @@ impl ServerBuilder {
 
     /// Sheds load with 503 (in the service's envelope) beyond `limit`
     /// requests in flight.
+    #[must_use]
     pub fn max_concurrency(mut self, limit: usize) -> Self {
         self.options.max_concurrency = Some(limit);
         self
@@ -333,6 +347,7 @@ impl ServerBuilder {
 
     /// Merges routes of your own into the API, under its fault and auth
     /// layers: to emulate one more operation, or to test the middleware.
+    #[must_use]
     pub fn extra_routes(mut self, routes: Router<AppState>) -> Self {
         self.options.extra_routes = Some(match self.options.extra_routes.take() {
             Some(existing) => existing.merge(routes),
@@ -343,6 +358,7 @@ impl ServerBuilder {
 
     /// How long a client may take to send a request's headers, and then its
     /// body (default 10 s): a slow client is cut off, others are served.
+    #[must_use]
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.serve_options.header_read_timeout = timeout;
         self.options.body_read_timeout = timeout;
@@ -350,9 +366,10 @@ impl ServerBuilder {
     }
 
     /// Keeps at most `max` connections open (TLS handshakes included;
-    /// default [`crate::http::serve::DEFAULT_MAX_CONNECTIONS`], lowered to fit the
+    /// default 1024, lowered to fit the
     /// descriptor limit). At the cap, the longest-idle connection makes room
     /// for a new one. `start` refuses a cap the descriptor limit cannot hold.
+    #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.serve_options.max_connections = max;
         self.max_connections_set = true;
@@ -361,6 +378,7 @@ impl ServerBuilder {
 
     /// Largest admin request body, in bytes (default
     /// [`crate::http::body::DEFAULT_MAX_ADMIN_BODY`], 64 MiB); larger ones get 413.
+    #[must_use]
     pub fn max_admin_body_bytes(mut self, limit: usize) -> Self {
         self.options.max_admin_body = limit;
         self
@@ -368,21 +386,24 @@ impl ServerBuilder {
 
     /// How long a shutdown waits for running requests before cutting them
     /// (default 10 s). Requests arriving meanwhile get 503.
+    #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.serve_options.shutdown_timeout = timeout;
         self
     }
 
     /// Serves HTTPS (the `Listening at` line and [`Server::uri`] say `https://`).
+    #[must_use]
     pub fn tls(mut self, source: TlsSource) -> Self {
         self.tls = Some(source);
         self
     }
 
-    /// Keeps the state in the database file `path` (see [`crate::store::persist`]):
+    /// Keeps the state in the database file `path` (a redb database):
     /// loaded at start when it holds one; every write is on disk before it is
     /// answered (writes through the Rust API before the method returns).
     /// `interval` is ignored (kept for compatibility).
+    #[must_use]
     pub fn persist(mut self, path: impl Into<PathBuf>, interval: Option<Duration>) -> Self {
         self.persistence = Some(Persistence {
             path: path.into(),
@@ -392,18 +413,23 @@ impl ServerBuilder {
     }
 
     /// Listens on `addr` (default `127.0.0.1:0`, a free loopback port).
+    #[must_use]
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
         self
     }
 
     /// Serves on an already-bound listener.
+    #[must_use]
     pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
         self.listener = Some(listener);
         self
     }
 
     /// Loads the fixtures, binds, and starts serving in the background.
+    ///
+    /// # Errors
+    /// A [`StartError`]: bad fixtures, an address that cannot be bound, a TLS or `--persist` setup that fails, or a setting that cannot work.
     pub async fn start(self) -> Result<Server, StartError> {
         let sources = if self.fixtures.is_empty() {
             vec![FixtureSource::Default]
@@ -617,7 +643,7 @@ async fn start_persistence(
         let detail = match e.try_into_panic() {
             Ok(panic) => panic
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default(),
             Err(e) => e.to_string(),
@@ -667,6 +693,9 @@ impl Server {
     }
 
     /// Goes back to the startup state, like `POST /_mock/reset`.
+    ///
+    /// # Errors
+    /// The fixtures' problems, when a fixture file changed on disk and no longer loads; the state is left as it was.
     pub fn reset(&self) -> Result<(), FixtureError> {
         admin::reset(&self.state)?;
         self.sync()
@@ -695,21 +724,29 @@ impl Server {
     /// Pushes a tag as `docker push` would (creating the namespace and the
     /// repository when missing), like `PUT /_mock/swr/namespaces/…/tags/{tag}`.
     /// `spec` holds the tag in fixture form: `json!({"tag": "v1", "size": 1024})`.
+    /// A nested repository name may be written with `/` or, as the API's
+    /// paths write it, with `$` (`group$app`).
+    ///
+    /// # Errors
+    /// The fixture problems of `spec` or of the names.
     pub fn push_tag(
         &self,
         namespace: &str,
         repository: &str,
         spec: serde_json::Value,
     ) -> Result<Arc<crate::store::SwrTag>, FixtureError> {
-        let (tag, _) = self
-            .state
-            .store
-            .push_tag(namespace, repository, None, spec)?;
+        let (tag, _) =
+            self.state
+                .store
+                .push_tag(namespace, &repository.replace('$', "/"), None, spec)?;
         self.sync()?;
         Ok(tag)
     }
 
     /// Replaces the data with a fixture document, like `PUT /_mock/state`.
+    ///
+    /// # Errors
+    /// The problems of `json` as a fixture; the state is left as it was.
     pub fn import_state(&self, json: &str) -> Result<(), FixtureError> {
         let bytes = bytes::Bytes::copy_from_slice(json.as_bytes());
         admin::import_state(&self.state, bytes)?;
@@ -718,6 +755,9 @@ impl Server {
 
     /// Stops accepting connections, waits for requests in flight to finish,
     /// and (with persistence) saves the final state.
+    ///
+    /// # Errors
+    /// An I/O error of the accept loop or of the last `--persist` commit.
     pub async fn shutdown(mut self) -> io::Result<()> {
         if let Some(trigger) = self.trigger.take() {
             let _ = trigger.send(());

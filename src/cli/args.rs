@@ -36,6 +36,9 @@ pub(crate) enum Command {
     GenerateFixture(GenerateArgs),
     /// GET a health URL; exit 0 on a 200 and 1 otherwise (for container health checks).
     Healthcheck(HealthcheckArgs),
+    /// Print the environment that points the official SDKs at this server
+    /// (shell, dotenv, GitHub Actions or JSON).
+    Env(super::env::EnvArgs),
 }
 
 /// Options of the server.
@@ -78,7 +81,7 @@ pub(crate) struct ServeArgs {
     /// signature failures (never the secret or the expected signature).
     #[arg(long, env = "IMS_SWR_MOCK_AUTH_DIAGNOSTICS", value_parser = parse_bool)]
     pub auth_diagnostics: bool,
-    /// Fault rule 'METHOD PATH [STATUS] [key=value ...]', e.g. 'GET /v3/** 503 times=2';
+    /// Fault rule 'METHOD PATH \[STATUS\] \[key=value ...\]', e.g. 'GET /v3/** 503 times=2';
     /// repeatable (separate rules with ';' in the env var).
     #[arg(long = "fault", env = "IMS_SWR_MOCK_FAULTS", value_delimiter = ';', value_name = "SPEC", value_parser = FaultRule::parse_spec)]
     pub faults: Vec<FaultRule>,
@@ -284,28 +287,23 @@ fn parse_admin_token(text: &str) -> Result<String, String> {
 
 /// `--workers`: 0 (one per core) to [`MAX_WORKERS`].
 fn parse_workers(text: &str) -> Result<usize, String> {
-    let n: usize = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("{e}; expected a whole number from 0 to {MAX_WORKERS}"))?;
-    if n > MAX_WORKERS {
-        return Err(format!(
-            "{n} runtime threads is above the limit of {MAX_WORKERS} (0 means one per core)"
-        ));
-    }
-    Ok(n)
+    whole_number_up_to(text, MAX_WORKERS, "runtime threads", "0 means one per core")
 }
 
 /// `--journal-size`: 0 (off) to [`MAX_JOURNAL_SIZE`].
 fn parse_journal_size(text: &str) -> Result<usize, String> {
+    whole_number_up_to(text, MAX_JOURNAL_SIZE, "entries", "0 turns the journal off")
+}
+
+/// A whole number from 0 to `max`; above it, the error counts `what` and
+/// adds what 0 means.
+fn whole_number_up_to(text: &str, max: usize, what: &str, zero: &str) -> Result<usize, String> {
     let n: usize = text
         .trim()
         .parse()
-        .map_err(|e| format!("{e}; expected a whole number from 0 to {MAX_JOURNAL_SIZE}"))?;
-    if n > MAX_JOURNAL_SIZE {
-        return Err(format!(
-            "{n} entries is above the limit of {MAX_JOURNAL_SIZE} (0 turns the journal off)"
-        ));
+        .map_err(|e| format!("{e}; expected a whole number from 0 to {max}"))?;
+    if n > max {
+        return Err(format!("{n} {what} is above the limit of {max} ({zero})"));
     }
     Ok(n)
 }

@@ -184,7 +184,7 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
-/// Whether argv[0] names this program (same file name as the running binary).
+/// Whether `argv[0]` names this program (same file name as the running binary).
 fn is_our_binary(argv: &[String]) -> bool {
     let name = |p: &str| {
         std::path::Path::new(p)

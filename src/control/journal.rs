@@ -80,15 +80,54 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// Method, ignoring case.
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     /// Path glob or route template (as in fault rules).
-    pub path: Option<globset::GlobMatcher>,
+    pub(crate) path: Option<globset::GlobMatcher>,
     /// Exact status.
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
     /// Only entries after this `seq`.
-    pub since_seq: Option<u64>,
+    pub(crate) since_seq: Option<u64>,
     /// Only entries at or after this time (epoch milliseconds).
-    pub since_ms: Option<i64>,
+    pub(crate) since_ms: Option<i64>,
+}
+
+impl Filter {
+    /// Every entry; narrow it with the methods below.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only requests with this method (ignoring case).
+    #[must_use]
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    /// Only requests whose path matches `pattern`: a glob (`*` within a
+    /// segment, `**` across segments) or a route template such as
+    /// `/v2/{project_id}/images/tags`, as in fault rules.
+    ///
+    /// # Errors
+    /// The pattern's problem, when it is not a valid glob.
+    pub fn path(mut self, pattern: &str) -> Result<Self, String> {
+        self.path = Some(crate::control::faults::path_matcher(pattern)?);
+        Ok(self)
+    }
+
+    /// Only answers with this status.
+    #[must_use]
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only entries after the one numbered `seq` ([`Entry::seq`]).
+    #[must_use]
+    pub fn since_seq(mut self, seq: u64) -> Self {
+        self.since_seq = Some(seq);
+        self
+    }
 }
 
 /// The journal handle; clones share the entries.

@@ -3,7 +3,7 @@
 //! (`--max-admin-body-bytes`), over HTTP/1.1 and HTTP/2 alike.
 //!
 //! - Whether there is a body at all is the body's own business
-//!   ([`HttpBody::is_end_stream`]), not the headers': an HTTP/2 request
+//!   (`HttpBody::is_end_stream`), not the headers': an HTTP/2 request
 //!   streams its body with neither `Content-Length` nor `Transfer-Encoding`.
 //! - A body whose declared size (`Content-Length`, or the size hint an
 //!   HTTP/2 `content-length` gives) is over the limit is refused at once,
@@ -117,9 +117,9 @@ pub(crate) async fn read(limits: BodyLimits, door: Door, request: Request) -> Ap
             ));
         }
         Ok(Err(e)) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
+            let over = std::error::Error::source(&e).is_some_and(
+                <dyn std::error::Error + 'static>::is::<http_body_util::LengthLimitError>,
+            ) || e.to_string().contains("length limit");
             return Err(if over {
                 door.too_large(limit)
             } else {

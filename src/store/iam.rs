@@ -20,7 +20,7 @@ pub struct Caller {
 
 impl Caller {
     /// Whether the credential may use `project_id`.
-    pub fn may_use_project(&self, project_id: &str) -> bool {
+    pub(crate) fn may_use_project(&self, project_id: &str) -> bool {
         self.projects.iter().any(|p| &**p == project_id)
     }
 }
@@ -36,7 +36,7 @@ pub struct AccessKey {
 
 /// One IAM project, as `GET /v3/projects` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IamProject {
+pub(crate) struct IamProject {
     /// Project id.
     pub id: Arc<str>,
     /// Project name (by Huawei convention, the region id, such as `cn-north-4`).
@@ -49,7 +49,7 @@ pub struct IamProject {
 
 impl IamProject {
     /// Whether discovery for `region` finds this project.
-    pub fn serves_region(&self, region: &str) -> bool {
+    pub(crate) fn serves_region(&self, region: &str) -> bool {
         self.regions
             .as_ref()
             .is_none_or(|rs| rs.iter().any(|r| &**r == region))

@@ -78,7 +78,7 @@ pub(crate) fn remove_key(tags: &mut Tags, image: &str, key: &str) -> Result<(), 
 /// One key condition of `ListImageByTags`: the key, with any of `values`
 /// (any value at all when `values` is empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagCondition {
+pub(crate) struct TagCondition {
     /// Tag key.
     pub key: String,
     /// Accepted values; empty accepts any.
@@ -95,7 +95,7 @@ impl TagCondition {
 
 /// A `ListImageByTags` query (already validated).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ByTags {
+pub(crate) struct ByTags {
     /// Every condition must hold.
     pub tags: Option<Vec<TagCondition>>,
     /// At least one condition must hold.
@@ -148,7 +148,7 @@ impl ByTags {
 
 /// A comparison on a time filter of `ListTags` (`gt:2018-10-28T10:00:00Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeOp {
+pub(crate) enum TimeOp {
     /// After.
     Gt,
     /// At or after.
@@ -178,7 +178,7 @@ impl TimeOp {
 
 /// The image filters of the v1 `ListTags` (exact matches unless noted).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImageFilter {
+pub(crate) struct ImageFilter {
     /// `__imagetype`.
     pub image_type: Option<String>,
     /// `id`.
@@ -209,23 +209,26 @@ pub struct ImageFilter {
 
 impl ImageFilter {
     fn matches(&self, i: &Image) -> bool {
-        fn eq(want: &Option<String>, have: &str) -> bool {
-            want.as_deref().is_none_or(|w| w == have)
+        fn eq(want: Option<&String>, have: &str) -> bool {
+            want.is_none_or(|w| w == have)
         }
-        eq(&self.image_type, &i.image_type)
-            && eq(&self.id, &i.id)
-            && eq(&self.status, &i.status)
-            && eq(&self.name, &i.name)
+        eq(self.image_type.as_ref(), &i.image_type)
+            && eq(self.id.as_ref(), &i.id)
+            && eq(self.status.as_ref(), &i.status)
+            && eq(self.name.as_ref(), &i.name)
             && self.min_disk.is_none_or(|d| d == i.min_disk)
-            && eq(&self.platform, &i.platform)
-            && eq(&self.os_type, &i.os_type)
+            && eq(self.platform.as_ref(), &i.platform)
+            && eq(self.os_type.as_ref(), &i.os_type)
             && self
                 .member_status
                 .as_deref()
                 .is_none_or(|m| i.member_status.as_deref() == Some(m))
-            && eq(&self.virtual_env_type, &i.virtual_env_type)
-            && eq(&self.enterprise_project_id, &i.enterprise_project_id)
-            && eq(&self.architecture, &i.architecture)
+            && eq(self.virtual_env_type.as_ref(), &i.virtual_env_type)
+            && eq(
+                self.enterprise_project_id.as_ref(),
+                &i.enterprise_project_id,
+            )
+            && eq(self.architecture.as_ref(), &i.architecture)
             && self
                 .created_at
                 .is_none_or(|(op, t)| op.holds(i.created_at, t))
@@ -237,11 +240,14 @@ impl ImageFilter {
 
 impl Store {
     /// The project that owns an image.
-    pub fn image_project(&self, image_id: &str) -> Option<Arc<str>> {
+    pub(crate) fn image_project(&self, image_id: &str) -> Option<Arc<str>> {
         self.read().image_projects.get(image_id).cloned()
     }
 
     /// One image of a project.
+    ///
+    /// # Errors
+    /// [`ImsError`] when the project or the image does not exist.
     pub fn image(&self, project_id: &str, image_id: &str) -> Result<Image, ImsError> {
         let inner = self.read();
         image_in(&inner, project_id, image_id).cloned()
@@ -250,7 +256,7 @@ impl Store {
     /// Edits an image's tags atomically: `edit` works on a copy; the copy
     /// replaces the tags only if `edit` succeeds and the quota holds.
     /// Returns the new tags.
-    pub fn edit_image_tags(
+    pub(crate) fn edit_image_tags(
         &self,
         project_id: &str,
         image_id: &str,
@@ -288,7 +294,7 @@ impl Store {
 
     /// `ListImageByTags`: the matching images of a project in fixture order,
     /// the page `[offset, offset + limit)`, and the number of matches.
-    pub fn images_by_tags(
+    pub(crate) fn images_by_tags(
         &self,
         project_id: &str,
         query: &ByTags,
@@ -313,7 +319,7 @@ impl Store {
     /// The project an unknown credential means (lenient and off modes): the
     /// first project the fixtures' accounts define, or `None` when they
     /// define no account (then there is no tenant to keep apart).
-    pub fn default_project(&self) -> Option<Arc<str>> {
+    pub(crate) fn default_project(&self) -> Option<Arc<str>> {
         self.read().iam.projects.first().map(|p| p.id.clone())
     }
 
@@ -323,7 +329,7 @@ impl Store {
     /// each tag written `key=value` (a bare `key` for an empty value),
     /// duplicates dropped. `Err(marker)` when the marker is not among the
     /// images the query lists.
-    pub fn list_tags_v1(
+    pub(crate) fn list_tags_v1(
         &self,
         projects: Option<&[Arc<str>]>,
         query: &V1Page<'_>,
@@ -380,7 +386,7 @@ impl Store {
 
 /// The sort key of the v1 `ListTags` (`sort_key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageSort {
+pub(crate) enum ImageSort {
     /// `created_at` (the default).
     CreatedAt,
     /// `updated_at`.
@@ -410,7 +416,7 @@ impl ImageSort {
 
 /// One v1 `ListTags` query (already validated).
 #[derive(Debug, Clone, Copy)]
-pub struct V1Page<'a> {
+pub(crate) struct V1Page<'a> {
     /// The image attribute filters.
     pub filter: &'a ImageFilter,
     /// `tag=key.value`: only images carrying this exact tag.

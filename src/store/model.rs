@@ -55,7 +55,7 @@ pub struct Image {
 /// Kept small, since a repository may hold a million: fields a fixture rarely
 /// sets sit behind one optional box, and what can be derived (`image_id`,
 /// `digest`, `size`, `manifest`, the pull paths) is derived when the tag is
-/// first serialised (see [`crate::store::RepoContext`]), not at load.
+/// first serialised (see `RepoContext`), not at load.
 #[derive(Debug, Clone)]
 pub struct SwrTag {
     /// Tag id (`id`).
@@ -105,14 +105,14 @@ pub struct Explicit {
 
 impl Explicit {
     /// `None` when nothing is explicit (the common case costs no allocation).
-    pub fn boxed(self) -> Option<Box<Self>> {
+    pub(crate) fn boxed(self) -> Option<Box<Self>> {
         (self != Self::default()).then(|| Box::new(self))
     }
 }
 
 impl SwrTag {
     /// The explicit values, or all-`None`.
-    pub fn explicit(&self) -> &Explicit {
+    pub(crate) fn explicit(&self) -> &Explicit {
         static NONE: Explicit = Explicit {
             image_id: None,
             digest: None,
@@ -131,7 +131,7 @@ pub struct JsonCache(OnceLock<Box<Shapes>>);
 
 /// The cached shapes (allocated on first use: one pointer per tag otherwise).
 #[derive(Debug, Default)]
-pub struct Shapes {
+pub(crate) struct Shapes {
     /// The v2 list item (`Tag`, full manifest).
     pub v2: OnceLock<Bytes>,
     /// The v3 list item with `manifest: ""`.
@@ -142,7 +142,7 @@ pub struct Shapes {
 
 impl JsonCache {
     /// The shapes, allocating them on first use.
-    pub fn shapes(&self) -> &Shapes {
+    pub(crate) fn shapes(&self) -> &Shapes {
         self.0.get_or_init(Box::default)
     }
 }
@@ -195,7 +195,7 @@ pub fn format_time(secs: i64) -> String {
 /// into epoch seconds.
 pub(crate) fn parse_time(text: &str) -> Result<i64, String> {
     text.parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
+        .map(jiff::Timestamp::as_second)
         .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2018-07-06T06:18:55Z ({e})"))
 }
 

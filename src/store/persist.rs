@@ -124,7 +124,7 @@ pub(crate) struct Status {
 }
 
 /// The open state database and the saver's progress.
-pub struct Durable {
+pub(crate) struct Durable {
     db: Database,
     path: PathBuf,
     /// Held from taking the changes to their commit: commits follow the
@@ -334,7 +334,7 @@ impl Durable {
     /// Commits every change recorded so far, blocking (fsync included);
     /// returns the number of the last change now on disk. On failure the
     /// changes are kept for the next commit.
-    pub fn flush_now(&self, store: &Store) -> Result<u64, (u64, String)> {
+    pub(crate) fn flush_now(&self, store: &Store) -> Result<u64, (u64, String)> {
         let _order = self.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let (seq, changes) = store.take_changes();
         let blob_changes = store.blobs().take_changes();
@@ -472,14 +472,14 @@ impl Durable {
 
     /// Commits what is pending now, blocking (for the Rust API's writes,
     /// which have no answer to hold).
-    pub fn sync(&self, store: &Store) -> Result<(), String> {
+    pub(crate) fn sync(&self, store: &Store) -> Result<(), String> {
         let outcome = self.flush_now(store);
         self.publish(&outcome);
         outcome.map(|_| ()).map_err(|(_, e)| e)
     }
 
     /// Waits until every change up to `target` is on disk.
-    pub async fn wait(&self, target: u64) -> Result<(), String> {
+    pub(crate) async fn wait(&self, target: u64) -> Result<(), String> {
         let mut rx = self.status.subscribe();
         loop {
             {
@@ -510,7 +510,7 @@ pub(crate) async fn run(
 ) -> Result<(), String> {
     loop {
         tokio::select! {
-            _ = durable.wake.notified() => {
+            () = durable.wake.notified() => {
                 let _ = durable.flush(&store).await;
             }
             _ = stop.changed() => break,

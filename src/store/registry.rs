@@ -12,7 +12,8 @@ use serde_json::json;
 
 use super::blobs::Blobs;
 use super::seed::FixtureError;
-use super::{LookupError, Store, SwrTag, lookup, model};
+use super::swr::lookup;
+use super::{LookupError, Store, SwrTag, model};
 
 /// A tag as the registry serves it.
 #[derive(Debug, Clone)]

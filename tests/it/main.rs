@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod cache;
 mod cli;
+mod env_cmd;
 mod errors;
 mod faults;
 mod fidelity;

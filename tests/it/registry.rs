@@ -551,9 +551,11 @@ async fn strict_mode_refuses_a_push_into_another_tenants_organization() {
     assert_eq!(error_code(r).await, (403, "DENIED".to_owned()));
     // A new organization is created for the pusher's account.
     tenant1.push_image("tenant1org/app", "v1", b"x").await;
+    let v3 = helpers::get(&server, "/v3/manage/namespaces/tenant1org/repos/app/tags").await;
+    assert_eq!(v3.status, StatusCode::OK, "{}", v3.body);
     assert_eq!(
-        server.store().namespace_domain("tenant1org").as_deref(),
-        Some("0503dda878000fed0f75c0096d70a960")
+        v3.body["tags"][0]["domain_id"],
+        "0503dda878000fed0f75c0096d70a960"
     );
     let other_key = ims_swr_mock::internals::login_key("AKOTHER", "SKOTHER");
     let tenant2 = Client::new(&server).with_basic("cn-north-4@AKOTHER", &other_key);

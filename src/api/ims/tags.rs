@@ -417,7 +417,7 @@ async fn list_images_tags(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// [`list_images_tags`] through the page cache ([`crate::api::cache`]).
+/// [`list_images_tags`] through the page cache ([`crate::http::cache`]).
 async fn cached_list_images_tags(State(state): State<AppState>, request: Request) -> Response {
     crate::http::cache::serve(state, request, list_images_tags).await
 }

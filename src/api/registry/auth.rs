@@ -138,7 +138,7 @@ pub(crate) fn host(state: &AppState, parts: &Parts) -> String {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .or_else(|| parts.uri.authority().map(ToString::to_string))
         .unwrap_or_else(|| state.store.registry_host_name())
 }
 

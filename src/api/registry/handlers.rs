@@ -465,9 +465,7 @@ async fn put_manifest(
                     format!("manifest {child} of the index is not in repository {name}"),
                 )
             })?;
-            size += serde_json::from_slice::<Value>(&bytes)
-                .map(|d| image_size(&d))
-                .unwrap_or(declared);
+            size += serde_json::from_slice::<Value>(&bytes).map_or(declared, |d| image_size(&d));
         }
         (size, digest.trim_start_matches("sha256:").to_owned(), 1)
     } else {
@@ -571,9 +569,10 @@ fn get_manifest(state: &AppState, parts: &Parts, name: &str, reference: &str) ->
             None => (Bytes::from(tag.manifest), tag.digest),
         }
     };
-    let media_type = serde_json::from_slice::<Value>(&bytes)
-        .map(|d| media_type_of(&d).to_owned())
-        .unwrap_or_else(|_| media::DOCKER_MANIFEST.to_owned());
+    let media_type = serde_json::from_slice::<Value>(&bytes).map_or_else(
+        |_| media::DOCKER_MANIFEST.to_owned(),
+        |d| media_type_of(&d).to_owned(),
+    );
     let len = bytes.len();
     let mut response = if parts.method == Method::HEAD {
         Response::new(empty())

@@ -34,7 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
     )
 }
 
-/// [`list_repository_tags`] through the page cache ([`crate::api::cache`]).
+/// [`list_repository_tags`] through the page cache ([`crate::http::cache`]).
 async fn cached_list_repository_tags(State(state): State<AppState>, request: Request) -> Response {
     crate::http::cache::serve(state, request, list_repository_tags).await
 }

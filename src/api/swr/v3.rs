@@ -51,7 +51,7 @@ pub(crate) fn router() -> Router<AppState> {
     )
 }
 
-/// [`list_repository_tag`] through the page cache ([`crate::api::cache`]).
+/// [`list_repository_tag`] through the page cache ([`crate::http::cache`]).
 async fn cached_list_repository_tag(State(state): State<AppState>, request: Request) -> Response {
     crate::http::cache::serve(state, request, list_repository_tag).await
 }

@@ -137,24 +137,28 @@ impl FaultRule {
     }
 
     /// Answers with `status`.
+    #[must_use]
     pub fn status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
     }
 
     /// Breaks the connection.
+    #[must_use]
     pub fn fault(mut self, fault: ConnectionFault) -> Self {
         self.fault = Some(fault);
         self
     }
 
     /// Waits first.
+    #[must_use]
     pub fn delay(mut self, delay: Delay) -> Self {
         self.delay_ms = Some(delay);
         self
     }
 
     /// Fires at most `n` times.
+    #[must_use]
     pub fn times(mut self, n: u64) -> Self {
         self.times = Some(n);
         self
@@ -164,6 +168,9 @@ impl FaultRule {
     /// with the JSON field names as keys (`query.NAME=` and `headers.NAME=`
     /// for conditions; values that parse as JSON are taken as JSON, so
     /// `delay_ms=[100,500]` works).
+    ///
+    /// # Errors
+    /// What is wrong with the spec, naming the part.
     pub fn parse_spec(spec: &str) -> Result<Self, String> {
         let mut words = spec.split_whitespace();
         let (Some(method), Some(path)) = (words.next(), words.next()) else {
@@ -219,6 +226,9 @@ impl FaultRule {
     }
 
     /// Checks what serde cannot: allowed statuses, one action, ranges.
+    ///
+    /// # Errors
+    /// The first problem of the rule: an unknown method, a bad path glob, a status it may not inject, or contradictory fields.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(status) = self.status
             && !ALLOWED_STATUSES.contains(&status)
@@ -347,7 +357,7 @@ fn glob(pattern: &str) -> Result<GlobMatcher, String> {
 
 /// What a request looks like to the matcher.
 #[derive(Debug)]
-pub struct RequestFacts<'a> {
+pub(crate) struct RequestFacts<'a> {
     /// HTTP method.
     pub method: &'a str,
     /// Raw path, and its percent-decoded form.
@@ -422,7 +432,7 @@ impl Active {
 
 /// What to do with one request.
 #[derive(Debug, Clone)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// The rule that fired.
     pub rule: FaultRule,
     /// How long to wait first.
@@ -463,6 +473,9 @@ impl Faults {
     }
 
     /// Validates and adds a rule; returns it with its new id.
+    ///
+    /// # Errors
+    /// The rule's problem (see [`FaultRule::validate`]); nothing is added then.
     pub fn add(&self, mut rule: FaultRule) -> Result<FaultRule, String> {
         rule.validate()?;
         let matcher = glob(&rule.path)?;
@@ -520,7 +533,7 @@ impl Faults {
     }
 
     /// The first rule that matches and fires, if any.
-    pub fn decide(&self, facts: &RequestFacts<'_>) -> Option<Decision> {
+    pub(crate) fn decide(&self, facts: &RequestFacts<'_>) -> Option<Decision> {
         // Clone the candidates out so no lock is held while generators run.
         let candidates: Vec<Arc<Active>> = self.lock().rules.clone();
         candidates

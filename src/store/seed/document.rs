@@ -1,0 +1,265 @@
+//! The fixture file types: the serde form of `fixtures/schema.json`, read
+//! from fixtures and written by the export.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A tag as it sits in a parsed file: its raw JSON (about 40 bytes), turned
+/// into a [`TagDoc`] only when the store is built. A million-tag fixture thus
+/// never holds a million `TagDoc`s or a million-node JSON tree at once.
+pub(crate) type RawTag = Box<serde_json::value::RawValue>;
+
+/// What a repository's `tags` list holds: [`TagDoc`]s (export) or [`RawTag`]s
+/// (load); and what a project's `images` list holds: [`ImageDoc`]s or raw
+/// JSON, the same way.
+pub(crate) trait TagItem {
+    /// Whether to leave the tags and images out when the rest of the
+    /// document is serialised for schema validation (raw ones are validated
+    /// one by one).
+    const VALIDATED_APART: bool;
+    /// An image of a project's `images` list.
+    type Image: fmt::Debug + Clone + Serialize + serde::de::DeserializeOwned;
+}
+
+impl TagItem for TagDoc {
+    const VALIDATED_APART: bool = false;
+    type Image = ImageDoc;
+}
+
+impl TagItem for RawTag {
+    const VALIDATED_APART: bool = true;
+    type Image = RawTag;
+}
+
+fn validated_apart<T: TagItem>(_: &[T]) -> bool {
+    T::VALIDATED_APART
+}
+
+fn images_validated_apart<T: TagItem>(_: &[T::Image]) -> bool {
+    T::VALIDATED_APART
+}
+
+/// The top level of a fixture file. See `fixtures/schema.json` for the documentation
+/// of every field.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FixtureFile<T: TagItem = TagDoc> {
+    #[serde(rename = "$schema")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) _schema: Option<String>,
+    #[serde(rename = "description")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) _description: Option<String>,
+    #[serde(default)]
+    pub(crate) iam: IamSection,
+    #[serde(default = "Default::default")]
+    pub(crate) ims: ImsSection<T>,
+    #[serde(default = "Default::default")]
+    pub(crate) swr: SwrSection<T>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) faults: Vec<crate::control::faults::FaultRule>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IamSection {
+    #[serde(default)]
+    pub(crate) domains: Vec<DomainDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DomainDoc {
+    pub(crate) id: String,
+    #[serde(rename = "name")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) _name: Option<String>,
+    #[serde(default)]
+    pub(crate) projects: Vec<IamProjectDoc>,
+    #[serde(default)]
+    pub(crate) access_keys: Vec<AccessKeyDoc>,
+    #[serde(default)]
+    pub(crate) tokens: Vec<TokenDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IamProjectDoc {
+    pub(crate) id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) regions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccessKeyDoc {
+    pub(crate) access: String,
+    /// Never exported: `None` in the export and in the persisted state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) projects: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenDoc {
+    /// The token itself (fixtures); exports give `token_sha256` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<String>,
+    /// Lowercase hex SHA-256 of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) projects: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImsSection<T: TagItem = TagDoc> {
+    #[serde(default = "Vec::new")]
+    pub(crate) projects: Vec<ProjectDoc<T>>,
+}
+
+impl<T: TagItem> Default for ImsSection<T> {
+    fn default() -> Self {
+        Self {
+            projects: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectDoc<T: TagItem = TagDoc> {
+    pub(crate) id: String,
+    #[serde(
+        default = "Vec::new",
+        skip_serializing_if = "images_validated_apart::<T>"
+    )]
+    pub(crate) images: Vec<T::Image>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImageDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<String>,
+    #[serde(default)]
+    pub(crate) tags: Vec<ImageTagDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) imagetype: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) platform: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) os_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) min_disk: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) member_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) virtual_env_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) enterprise_project_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) architecture: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImageTagDoc {
+    pub(crate) key: String,
+    #[serde(default)]
+    pub(crate) value: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SwrSection<T: TagItem = TagDoc> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) internal_registry_host: Option<String>,
+    #[serde(default = "Vec::new")]
+    pub(crate) namespaces: Vec<NamespaceDoc<T>>,
+}
+
+impl<T: TagItem> Default for SwrSection<T> {
+    fn default() -> Self {
+        Self {
+            internal_registry_host: None,
+            namespaces: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NamespaceDoc<T: TagItem = TagDoc> {
+    pub(crate) name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) domain_id: Option<String>,
+    #[serde(default = "Vec::new")]
+    pub(crate) repositories: Vec<RepositoryDoc<T>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RepositoryDoc<T: TagItem = TagDoc> {
+    pub(crate) name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<i64>,
+    #[serde(default = "Vec::new", skip_serializing_if = "validated_apart")]
+    pub(crate) tags: Vec<T>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TagDoc {
+    pub(crate) tag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) image_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) manifest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) schema: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) internal_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) is_trusted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) created: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) updated: Option<String>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) scanned: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tag_type: Option<i64>,
+}
+
+/// Tells `"deleted": null` (kept as `Some(None)`) from an absent field (`None`).
+fn explicit_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
