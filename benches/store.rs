@@ -153,7 +153,7 @@ fn pages(c: &mut Criterion) {
         let got = store.list_tags(NS, REPO, &q).unwrap();
         assert_eq!(got.tags.len(), if *n > PAGE { PAGE } else { PAGE - 1 });
         g.bench_with_input(BenchmarkId::new("v3_marker", label(*n)), &q, |b, q| {
-            b.iter(|| black_box(store.list_tags(NS, REPO, black_box(q)).unwrap()))
+            b.iter(|| black_box(store.list_tags(NS, REPO, black_box(q)).unwrap()));
         });
     }
     for (n, store) in &stores {
@@ -161,7 +161,7 @@ fn pages(c: &mut Criterion) {
         let q = query(Start::Offset(offset));
         assert_eq!(store.list_tags(NS, REPO, &q).unwrap().tags.len(), PAGE);
         g.bench_with_input(BenchmarkId::new("v2_offset", label(*n)), &q, |b, q| {
-            b.iter(|| black_box(store.list_tags(NS, REPO, black_box(q)).unwrap()))
+            b.iter(|| black_box(store.list_tags(NS, REPO, black_box(q)).unwrap()));
         });
     }
     g.finish();
@@ -181,7 +181,7 @@ fn ims_aggregate(c: &mut Criterion) {
             b.iter(|| {
                 let summary = store.images_tags(black_box(PROJECT));
                 black_box(serde_json::to_vec(&*summary).unwrap())
-            })
+            });
         });
     }
     // Same distinct tags, so the same answer whatever the number of images.
@@ -196,11 +196,11 @@ fn loads(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5));
     let swr = fixture(&spec(100_000, None));
     g.bench_function("swr_100k_tags", |b| {
-        b.iter(|| black_box(load_one(black_box(&swr))))
+        b.iter(|| black_box(load_one(black_box(&swr))));
     });
     let ims = fixture(&spec(1, Some(100_000)));
     g.bench_function("ims_100k_images", |b| {
-        b.iter(|| black_box(load_one(black_box(&ims))))
+        b.iter(|| black_box(load_one(black_box(&ims))));
     });
     g.finish();
 }
@@ -239,7 +239,7 @@ fn repos(c: &mut Criterion) {
         assert_eq!(page.total, n + 1);
         assert_eq!(page.repos.len(), PAGE);
         g.bench_with_input(BenchmarkId::new("v2_offset", label(n)), &q, |b, q| {
-            b.iter(|| black_box(store.list_repos(Some(DOMAIN), black_box(q))))
+            b.iter(|| black_box(store.list_repos(Some(DOMAIN), black_box(q))));
         });
         // The id of the repository in the middle, as a v3 marker.
         let probe = RepoWalkQuery {
@@ -258,7 +258,7 @@ fn repos(c: &mut Criterion) {
         };
         assert_eq!(store.walk_repos(Some(DOMAIN), &w).repos.len(), PAGE);
         g.bench_with_input(BenchmarkId::new("v3_marker", label(n)), &w, |b, w| {
-            b.iter(|| black_box(store.walk_repos(Some(DOMAIN), black_box(w))))
+            b.iter(|| black_box(store.walk_repos(Some(DOMAIN), black_box(w))));
         });
     }
     g.finish();

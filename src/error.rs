@@ -111,12 +111,14 @@ impl ApiError {
     }
 
     /// Sets the error code.
+    #[must_use]
     pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
         self.code = Some(code.into());
         self
     }
 
     /// Renders in `service`'s envelope whatever the path.
+    #[must_use]
     pub fn in_service(mut self, service: Service) -> Self {
         self.service = Some(service);
         self

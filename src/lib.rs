@@ -80,7 +80,14 @@ pub mod internals {
     pub mod seed {
         pub use crate::store::seed::{load, load_with_secrets_of};
     }
+    /// The registry's login key: hex HMAC-SHA256(key = SK, message = AK).
+    pub use crate::api::registry::auth::login_key;
+    pub use crate::store::blobs::MAX_UPLOADS;
     pub use crate::store::{Order, PageQuery, Start};
+    /// Bytes the registry's blob store holds (blobs plus uploads in progress).
+    pub fn blob_bytes_used(store: &crate::Store) -> u64 {
+        store.blobs().used()
+    }
 }
 
 /// The crate version and the git commit it was built from, as `--version` shows it.

@@ -180,6 +180,8 @@ pub struct ServerBuilder {
     fixtures: Vec<FixtureSource>,
     /// Host used in derived SWR `path` values.
     registry_host: String,
+    /// The registry's blob budget in bytes.
+    max_blob_bytes: u64,
     /// Where to listen when no listener is given.
     addr: SocketAddr,
     /// An already-bound listener, which wins over `addr`.
@@ -212,6 +214,7 @@ impl Default for ServerBuilder {
         Self {
             fixtures: Vec::new(),
             registry_host: DEFAULT_REGISTRY_HOST.to_owned(),
+            max_blob_bytes: crate::store::blobs::DEFAULT_MAX_BLOB_BYTES,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             listener: None,
             auth: AuthSettings::default(),
@@ -236,12 +239,14 @@ impl Default for ServerBuilder {
 
 impl ServerBuilder {
     /// Loads a fixture file or directory. Any fixture replaces the embedded default.
+    #[must_use]
     pub fn fixture(mut self, path: impl Into<PathBuf>) -> Self {
         self.fixtures.push(FixtureSource::Path(path.into()));
         self
     }
 
     /// Loads a fixture from JSON text; `name` is used in error messages.
+    #[must_use]
     pub fn fixture_json(mut self, name: impl Into<String>, json: impl Into<String>) -> Self {
         self.fixtures.push(FixtureSource::Json {
             name: name.into(),
@@ -251,6 +256,7 @@ impl ServerBuilder {
     }
 
     /// Loads the embedded default fixture (besides others given).
+    #[must_use]
     pub fn default_fixture(mut self) -> Self {
         self.fixtures.push(FixtureSource::Default);
         self
@@ -258,12 +264,22 @@ impl ServerBuilder {
 
     /// Sets the host of derived SWR `path` values (default
     /// `swr.cn-north-1.myhuaweicloud.com`).
+    #[must_use]
     pub fn registry_host(mut self, host: impl Into<String>) -> Self {
         self.registry_host = host.into();
         self
     }
 
+    /// Sets the registry's blob budget (`--max-blob-bytes`, default
+    /// [`crate::store::blobs::DEFAULT_MAX_BLOB_BYTES`]).
+    #[must_use]
+    pub fn max_blob_bytes(mut self, bytes: u64) -> Self {
+        self.max_blob_bytes = bytes;
+        self
+    }
+
     /// Sets the authentication mode (default [`AuthMode::Lenient`]).
+    #[must_use]
     pub fn auth(mut self, mode: AuthMode) -> Self {
         self.auth.mode = mode;
         self
@@ -271,6 +287,7 @@ impl ServerBuilder {
 
     /// Sets the largest allowed distance between `X-Sdk-Date` and the server
     /// clock in strict mode (default 15 minutes).
+    #[must_use]
     pub fn max_clock_skew(mut self, skew: Duration) -> Self {
         self.auth.max_clock_skew = skew;
         self
@@ -278,12 +295,14 @@ impl ServerBuilder {
 
     /// Puts the server's canonical request and string-to-sign into signature
     /// failures (default off).
+    #[must_use]
     pub fn auth_diagnostics(mut self, on: bool) -> Self {
         self.auth.diagnostics = on;
         self
     }
 
     /// Installs a fault rule at start (and again on every reset).
+    #[must_use]
     pub fn fault(mut self, rule: FaultRule) -> Self {
         self.faults.push(rule);
         self
@@ -291,24 +310,28 @@ impl ServerBuilder {
 
     /// Keeps whole answers of the list routes until the store changes
     /// (default true; see `http::cache`).
+    #[must_use]
     pub fn page_cache(mut self, on: bool) -> Self {
         self.page_cache = on;
         self
     }
 
     /// Keeps at most `size` requests in the journal (default 1000; 0 turns it off).
+    #[must_use]
     pub fn journal_size(mut self, size: usize) -> Self {
         self.journal_size = size;
         self
     }
 
     /// Requires `Authorization: Bearer TOKEN` on the admin API.
+    #[must_use]
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.admin_token = Some(token.into());
         self
     }
 
     /// Serves the admin API under `/_mock` (default true).
+    #[must_use]
     pub fn admin(mut self, on: bool) -> Self {
         self.options.admin = on;
         self
@@ -316,6 +339,7 @@ impl ServerBuilder {
 
     /// Sheds load with 503 (in the service's envelope) beyond `limit`
     /// requests in flight.
+    #[must_use]
     pub fn max_concurrency(mut self, limit: usize) -> Self {
         self.options.max_concurrency = Some(limit);
         self
@@ -323,6 +347,7 @@ impl ServerBuilder {
 
     /// Merges routes of your own into the API, under its fault and auth
     /// layers: to emulate one more operation, or to test the middleware.
+    #[must_use]
     pub fn extra_routes(mut self, routes: Router<AppState>) -> Self {
         self.options.extra_routes = Some(match self.options.extra_routes.take() {
             Some(existing) => existing.merge(routes),
@@ -333,6 +358,7 @@ impl ServerBuilder {
 
     /// How long a client may take to send a request's headers, and then its
     /// body (default 10 s): a slow client is cut off, others are served.
+    #[must_use]
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.serve_options.header_read_timeout = timeout;
         self.options.body_read_timeout = timeout;
@@ -343,6 +369,7 @@ impl ServerBuilder {
     /// default 1024, lowered to fit the
     /// descriptor limit). At the cap, the longest-idle connection makes room
     /// for a new one. `start` refuses a cap the descriptor limit cannot hold.
+    #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.serve_options.max_connections = max;
         self.max_connections_set = true;
@@ -351,6 +378,7 @@ impl ServerBuilder {
 
     /// Largest admin request body, in bytes (default
     /// [`crate::http::body::DEFAULT_MAX_ADMIN_BODY`], 64 MiB); larger ones get 413.
+    #[must_use]
     pub fn max_admin_body_bytes(mut self, limit: usize) -> Self {
         self.options.max_admin_body = limit;
         self
@@ -358,12 +386,14 @@ impl ServerBuilder {
 
     /// How long a shutdown waits for running requests before cutting them
     /// (default 10 s). Requests arriving meanwhile get 503.
+    #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.serve_options.shutdown_timeout = timeout;
         self
     }
 
     /// Serves HTTPS (the `Listening at` line and [`Server::uri`] say `https://`).
+    #[must_use]
     pub fn tls(mut self, source: TlsSource) -> Self {
         self.tls = Some(source);
         self
@@ -373,6 +403,7 @@ impl ServerBuilder {
     /// loaded at start when it holds one; every write is on disk before it is
     /// answered (writes through the Rust API before the method returns).
     /// `interval` is ignored (kept for compatibility).
+    #[must_use]
     pub fn persist(mut self, path: impl Into<PathBuf>, interval: Option<Duration>) -> Self {
         self.persistence = Some(Persistence {
             path: path.into(),
@@ -382,18 +413,23 @@ impl ServerBuilder {
     }
 
     /// Listens on `addr` (default `127.0.0.1:0`, a free loopback port).
+    #[must_use]
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
         self
     }
 
     /// Serves on an already-bound listener.
+    #[must_use]
     pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
         self.listener = Some(listener);
         self
     }
 
     /// Loads the fixtures, binds, and starts serving in the background.
+    ///
+    /// # Errors
+    /// A [`StartError`]: bad fixtures, an address that cannot be bound, a TLS or `--persist` setup that fails, or a setting that cannot work.
     pub async fn start(self) -> Result<Server, StartError> {
         let sources = if self.fixtures.is_empty() {
             vec![FixtureSource::Default]
@@ -406,6 +442,12 @@ impl ServerBuilder {
         // Loading is synchronous CPU work, done once before serving starts.
         let loaded = seed::load_all(&sources, &settings)?;
         let store = loaded.store;
+        if self.max_blob_bytes == 0 {
+            return Err(StartError::Setting(
+                "--max-blob-bytes must be at least 1".into(),
+            ));
+        }
+        store.blobs().set_limit(self.max_blob_bytes);
         let durable = match &self.persistence {
             Some(p) => Some(start_persistence(&p.path, &settings, &store).await?),
             None => None,
@@ -495,6 +537,7 @@ impl ServerBuilder {
             let _ = stopped.await;
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
+        state.store.blobs().set_scheme(scheme);
         let lifecycle = state.lifecycle.clone();
         lifecycle
             .connections()
@@ -578,6 +621,12 @@ async fn start_persistence(
         if let Some(inner) = loaded {
             fixtures.replace(inner);
         }
+        durable.load_blobs(fixtures.blobs()).map_err(|reason| {
+            crate::store::persist::PersistError {
+                path: path.display().to_string(),
+                reason: format!("cannot read the registry's blobs: {reason}"),
+            }
+        })?;
         // A new database gets the whole state before any write is answered.
         fixtures.track_changes(fresh);
         durable.flush_now(&fixtures).map_err(|(_, reason)| {
@@ -594,7 +643,7 @@ async fn start_persistence(
         let detail = match e.try_into_panic() {
             Ok(panic) => panic
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default(),
             Err(e) => e.to_string(),
@@ -644,6 +693,9 @@ impl Server {
     }
 
     /// Goes back to the startup state, like `POST /_mock/reset`.
+    ///
+    /// # Errors
+    /// The fixtures' problems, when a fixture file changed on disk and no longer loads; the state is left as it was.
     pub fn reset(&self) -> Result<(), FixtureError> {
         admin::reset(&self.state)?;
         self.sync()
@@ -692,6 +744,9 @@ impl Server {
     }
 
     /// Replaces the data with a fixture document, like `PUT /_mock/state`.
+    ///
+    /// # Errors
+    /// The problems of `json` as a fixture; the state is left as it was.
     pub fn import_state(&self, json: &str) -> Result<(), FixtureError> {
         let bytes = bytes::Bytes::copy_from_slice(json.as_bytes());
         admin::import_state(&self.state, bytes)?;
@@ -700,6 +755,9 @@ impl Server {
 
     /// Stops accepting connections, waits for requests in flight to finish,
     /// and (with persistence) saves the final state.
+    ///
+    /// # Errors
+    /// An I/O error of the accept loop or of the last `--persist` commit.
     pub async fn shutdown(mut self) -> io::Result<()> {
         if let Some(trigger) = self.trigger.take() {
             let _ = trigger.send(());

@@ -87,7 +87,7 @@ struct Client {
 
 fn upsert(tags: &mut Tags, key: &str, value: &str) {
     match tags.iter_mut().find(|(k, _)| k == key) {
-        Some(t) => t.1 = value.to_owned(),
+        Some(t) => value.clone_into(&mut t.1),
         None => tags.push((key.to_owned(), value.to_owned())),
     }
 }

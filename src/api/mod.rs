@@ -6,13 +6,13 @@
 
 pub(crate) mod iam;
 pub(crate) mod ims;
+pub(crate) mod registry;
 pub(crate) mod swr;
 
 use axum::Router;
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
-use crate::front::faulted;
 use crate::state::AppState;
 
 /// All emulated API routes, each handler behind the gate
@@ -24,9 +24,10 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(iam::router())
         .merge(ims::router())
         .merge(swr::router())
-        .fallback(faulted(not_found))
+        // The registry lives in the fallbacks: an exact API route wins.
+        .fallback(registry::fallback)
         // After the merges: it applies to the routes present.
-        .method_not_allowed_fallback(faulted(method_not_allowed))
+        .method_not_allowed_fallback(registry::method_fallback)
 }
 
 /// The emulated services' own admin routes, mounted under `/_mock` by the

@@ -44,6 +44,9 @@ pub struct Authorization<'a> {
 
 impl<'a> Authorization<'a> {
     /// Parses the header value; the error says what is malformed.
+    ///
+    /// # Errors
+    /// What is wrong with the header: a missing part, an unknown algorithm or a malformed field.
     pub fn parse(value: &'a str) -> Result<Self, String> {
         let rest = value
             .trim()
@@ -171,6 +174,9 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// either case), also for an empty body: otherwise a captured signature could
 /// be replayed with any other body. On a mismatch, returns the body's real
 /// hash (lower-case hex), for diagnostics.
+///
+/// # Errors
+/// The mismatch, when `X-Sdk-Content-Sha256` is given and is neither the body's hash nor `UNSIGNED-PAYLOAD`.
 pub fn check_content_sha256(body: &[u8], content_sha256: Option<&str>) -> Result<(), String> {
     match content_sha256 {
         None | Some(UNSIGNED_PAYLOAD) => Ok(()),
@@ -267,7 +273,9 @@ pub fn parse_sdk_date(text: &str) -> Option<i64> {
         &text[11..13],
         &text[13..15]
     );
-    iso.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+    iso.parse::<jiff::Timestamp>()
+        .ok()
+        .map(jiff::Timestamp::as_second)
 }
 
 #[cfg(test)]

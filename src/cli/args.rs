@@ -36,6 +36,9 @@ pub(crate) enum Command {
     GenerateFixture(GenerateArgs),
     /// GET a health URL; exit 0 on a 200 and 1 otherwise (for container health checks).
     Healthcheck(HealthcheckArgs),
+    /// Print the environment that points the official SDKs at this server
+    /// (shell, dotenv, GitHub Actions or JSON).
+    Env(super::env::EnvArgs),
 }
 
 /// Options of the server.
@@ -172,6 +175,17 @@ pub(crate) struct ServeArgs {
     /// Registry host used in derived SWR `path` values.
     #[arg(long, env = "IMS_SWR_MOCK_REGISTRY_HOST", default_value = DEFAULT_REGISTRY_HOST, value_parser = parse_registry_host)]
     pub registry_host: String,
+    /// Bytes the registry may hold in blobs and uploads in progress (a blob
+    /// shared by many repositories counts once); a push past it gets 413
+    /// `DENIED` naming this flag. At least 1.
+    #[arg(
+        long,
+        env = "IMS_SWR_MOCK_MAX_BLOB_BYTES",
+        default_value_t = crate::store::blobs::DEFAULT_MAX_BLOB_BYTES,
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_blob_bytes: u64,
     /// Log format on stderr.
     #[arg(long, env = "IMS_SWR_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -194,6 +208,7 @@ impl ServeArgs {
             .shutdown_timeout(Duration::from_secs(self.shutdown_timeout))
             .max_admin_body_bytes(usize::try_from(self.max_admin_body_bytes).unwrap_or(usize::MAX))
             .page_cache(!self.no_page_cache)
+            .max_blob_bytes(self.max_blob_bytes)
             .admin(!self.no_admin);
         if let Some(max) = self.max_connections {
             builder = builder.max_connections(max as usize);
@@ -272,28 +287,23 @@ fn parse_admin_token(text: &str) -> Result<String, String> {
 
 /// `--workers`: 0 (one per core) to [`MAX_WORKERS`].
 fn parse_workers(text: &str) -> Result<usize, String> {
-    let n: usize = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("{e}; expected a whole number from 0 to {MAX_WORKERS}"))?;
-    if n > MAX_WORKERS {
-        return Err(format!(
-            "{n} runtime threads is above the limit of {MAX_WORKERS} (0 means one per core)"
-        ));
-    }
-    Ok(n)
+    whole_number_up_to(text, MAX_WORKERS, "runtime threads", "0 means one per core")
 }
 
 /// `--journal-size`: 0 (off) to [`MAX_JOURNAL_SIZE`].
 fn parse_journal_size(text: &str) -> Result<usize, String> {
+    whole_number_up_to(text, MAX_JOURNAL_SIZE, "entries", "0 turns the journal off")
+}
+
+/// A whole number from 0 to `max`; above it, the error counts `what` and
+/// adds what 0 means.
+fn whole_number_up_to(text: &str, max: usize, what: &str, zero: &str) -> Result<usize, String> {
     let n: usize = text
         .trim()
         .parse()
-        .map_err(|e| format!("{e}; expected a whole number from 0 to {MAX_JOURNAL_SIZE}"))?;
-    if n > MAX_JOURNAL_SIZE {
-        return Err(format!(
-            "{n} entries is above the limit of {MAX_JOURNAL_SIZE} (0 turns the journal off)"
-        ));
+        .map_err(|e| format!("{e}; expected a whole number from 0 to {max}"))?;
+    if n > max {
+        return Err(format!("{n} {what} is above the limit of {max} ({zero})"));
     }
     Ok(n)
 }

@@ -3,8 +3,10 @@
 //!
 //! - `args`: the flags, their environment twins and their checks.
 //! - `healthcheck`: the `healthcheck` subcommand (the image's `HEALTHCHECK`).
+//! - `env`: the `env` subcommand (the SDKs' own variables, for any language).
 
 pub(crate) mod args;
+pub(crate) mod env;
 pub(crate) mod healthcheck;
 
 use std::io::Write;
@@ -27,6 +29,7 @@ pub fn main() -> ExitCode {
         None => run(cli.serve),
         Some(Command::GenerateFixture(args)) => generate(args),
         Some(Command::Healthcheck(args)) => healthcheck::run(args),
+        Some(Command::Env(args)) => env::run(args),
     }
 }
 
@@ -65,8 +68,14 @@ fn from_environment(command: &clap::Command, error: &clap::Error) -> Option<Stri
         return None;
     };
     let long = shown.strip_prefix("--")?.split([' ', '=']).next()?;
-    let arg = command
-        .get_arguments()
+    // The subcommand's own flags first (`env --region` has a twin of its own).
+    let sub = std::env::args()
+        .skip(1)
+        .find_map(|a| command.get_subcommands().find(|s| s.get_name() == a));
+    let arg = sub
+        .into_iter()
+        .flat_map(clap::Command::get_arguments)
+        .chain(command.get_arguments())
         .find(|a| a.get_long() == Some(long))?;
     let mut text = error.render().to_string();
     let mut changed = false;
@@ -100,7 +109,7 @@ fn from_environment(command: &clap::Command, error: &clap::Error) -> Option<Stri
 /// The runtime: multi-threaded with `workers` threads (0: one per available
 /// core), or single-threaded when that comes to one.
 fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime, String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let workers = if workers == 0 { cores } else { workers };
     let mut builder = if workers <= 1 {
         tokio::runtime::Builder::new_current_thread()

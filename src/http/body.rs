@@ -117,9 +117,9 @@ pub(crate) async fn read(limits: BodyLimits, door: Door, request: Request) -> Ap
             ));
         }
         Ok(Err(e)) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
+            let over = std::error::Error::source(&e).is_some_and(
+                <dyn std::error::Error + 'static>::is::<http_body_util::LengthLimitError>,
+            ) || e.to_string().contains("length limit");
             return Err(if over {
                 door.too_large(limit)
             } else {

@@ -47,7 +47,10 @@ where
     H: Handler<T, S>,
     S: Cached,
 {
-    let key = request.uri().path_and_query().map(|pq| pq.as_str());
+    let key = request
+        .uri()
+        .path_and_query()
+        .map(axum::http::uri::PathAndQuery::as_str);
     let Some(key) = key.filter(|_| state.pages().enabled) else {
         return handler.call(request, state).await;
     };

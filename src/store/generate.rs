@@ -91,11 +91,17 @@ pub(crate) fn check(spec: &GenerateSpec) -> Result<(), Vec<String>> {
 }
 
 /// Writes the fixture as JSON to `out`.
+///
+/// # Errors
+/// An I/O error writing to `out`.
 pub fn write_fixture(spec: &GenerateSpec, out: &mut impl Write) -> io::Result<()> {
     write_fixture_with(spec, &ResourceSpec::default(), out)
 }
 
 /// [`write_fixture`] with extra organizations and repositories.
+///
+/// # Errors
+/// An I/O error writing to `out`.
 pub fn write_fixture_with(
     spec: &GenerateSpec,
     extra: &ResourceSpec,

@@ -209,23 +209,26 @@ pub(crate) struct ImageFilter {
 
 impl ImageFilter {
     fn matches(&self, i: &Image) -> bool {
-        fn eq(want: &Option<String>, have: &str) -> bool {
-            want.as_deref().is_none_or(|w| w == have)
+        fn eq(want: Option<&String>, have: &str) -> bool {
+            want.is_none_or(|w| w == have)
         }
-        eq(&self.image_type, &i.image_type)
-            && eq(&self.id, &i.id)
-            && eq(&self.status, &i.status)
-            && eq(&self.name, &i.name)
+        eq(self.image_type.as_ref(), &i.image_type)
+            && eq(self.id.as_ref(), &i.id)
+            && eq(self.status.as_ref(), &i.status)
+            && eq(self.name.as_ref(), &i.name)
             && self.min_disk.is_none_or(|d| d == i.min_disk)
-            && eq(&self.platform, &i.platform)
-            && eq(&self.os_type, &i.os_type)
+            && eq(self.platform.as_ref(), &i.platform)
+            && eq(self.os_type.as_ref(), &i.os_type)
             && self
                 .member_status
                 .as_deref()
                 .is_none_or(|m| i.member_status.as_deref() == Some(m))
-            && eq(&self.virtual_env_type, &i.virtual_env_type)
-            && eq(&self.enterprise_project_id, &i.enterprise_project_id)
-            && eq(&self.architecture, &i.architecture)
+            && eq(self.virtual_env_type.as_ref(), &i.virtual_env_type)
+            && eq(
+                self.enterprise_project_id.as_ref(),
+                &i.enterprise_project_id,
+            )
+            && eq(self.architecture.as_ref(), &i.architecture)
             && self
                 .created_at
                 .is_none_or(|(op, t)| op.holds(i.created_at, t))
@@ -242,6 +245,9 @@ impl Store {
     }
 
     /// One image of a project.
+    ///
+    /// # Errors
+    /// [`ImsError`] when the project or the image does not exist.
     pub fn image(&self, project_id: &str, image_id: &str) -> Result<Image, ImsError> {
         let inner = self.read();
         image_in(&inner, project_id, image_id).cloned()

@@ -25,8 +25,10 @@
 //! - `swr.rs`: the store's SWR tag reads and writes;
 //! - `ims.rs`, `iam.rs`, `model.rs`: IMS image tags, accounts, records;
 //! - `seed/`: fixtures in and out; `persist.rs`: the state database;
-//!   `generate.rs`: generated fixtures.
+//!   `generate.rs`: generated fixtures; `blobs.rs`, `registry.rs`: the
+//!   registry's blobs and its view of the SWR tags.
 
+pub(crate) mod blobs;
 pub(crate) mod generate;
 pub(crate) mod iam;
 pub(crate) mod images;
@@ -34,6 +36,7 @@ pub(crate) mod ims;
 pub(crate) mod model;
 mod page;
 pub(crate) mod persist;
+pub(crate) mod registry;
 mod repo;
 pub(crate) mod resources;
 pub(crate) mod seed;
@@ -87,6 +90,8 @@ pub struct Store {
     /// marker from an earlier epoch is refused. Deterministic, so two
     /// servers given the same requests issue the same markers.
     epoch: Arc<std::sync::atomic::AtomicU64>,
+    /// The registry's blobs (see [`blobs`]).
+    blobs: Arc<blobs::Blobs>,
 }
 
 /// Everything the store holds.
@@ -276,6 +281,7 @@ impl Store {
             generation: Arc::default(),
             durable: Arc::default(),
             epoch: Arc::default(),
+            blobs: Arc::default(),
         }
     }
 
@@ -314,6 +320,7 @@ impl Store {
     /// Starts recording changes for persistence; with `all`, everything
     /// counts as changed (the database does not hold this state yet).
     pub(crate) fn track_changes(&self, all: bool) {
+        self.blobs.track_changes(all);
         let mut inner = self.write_quiet();
         inner.changes = Some(Changes {
             all,
@@ -374,8 +381,7 @@ impl Store {
         self.read()
             .projects
             .get(project_id)
-            .map(|p| p.summary.clone())
-            .unwrap_or_else(|| Arc::from([]))
+            .map_or_else(|| Arc::from([]), |p| p.summary.clone())
     }
 
     /// The `ListImagesTags` body of a project, serialised once per change.

@@ -197,7 +197,7 @@ pub fn format_time(secs: i64) -> String {
 /// into epoch seconds.
 pub(crate) fn parse_time(text: &str) -> Result<i64, String> {
     text.parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
+        .map(jiff::Timestamp::as_second)
         .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2018-07-06T06:18:55Z ({e})"))
 }
 

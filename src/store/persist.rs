@@ -79,6 +79,10 @@ const REPOS: TableDefinition<&str, &str> = TableDefinition::new("repos");
 const TAGS: TableDefinition<&str, &str> = TableDefinition::new("tags");
 const PROJECTS: TableDefinition<&str, &str> = TableDefinition::new("projects");
 const IMAGES: TableDefinition<&str, &str> = TableDefinition::new("images");
+/// The registry's blobs by digest.
+const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("registry_blobs");
+/// The registry's links (what each repository may read) by repository, as JSON.
+const LINKS: TableDefinition<&str, &str> = TableDefinition::new("registry_links");
 
 /// Key of the layout version in `meta`.
 const FORMAT_KEY: &str = "format";
@@ -333,21 +337,87 @@ impl Durable {
     pub(crate) fn flush_now(&self, store: &Store) -> Result<u64, (u64, String)> {
         let _order = self.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let (seq, changes) = store.take_changes();
-        let Some(changes) = changes else {
+        let blob_changes = store.blobs().take_changes();
+        if changes.is_none() && blob_changes.is_none() {
             return Ok(seq);
-        };
-        let rows = store.rows(&changes);
-        match self.write(rows) {
+        }
+        let rows = changes.as_ref().map(|c| store.rows(c));
+        let blob_rows = blob_changes.as_ref().map(|c| store.blobs().rows(c));
+        match self.write(rows, blob_rows) {
             Ok(()) => Ok(seq),
             Err(e) => {
-                store.restore_changes(changes);
+                if let Some(changes) = changes {
+                    store.restore_changes(changes);
+                }
+                if let Some(changes) = blob_changes {
+                    store.blobs().restore_changes(changes);
+                }
                 Err((seq, e))
             }
         }
     }
 
-    fn write(&self, rows: seed::Rows) -> Result<(), String> {
+    /// Loads the registry's saved blobs and links into `blobs`.
+    pub(crate) fn load_blobs(&self, blobs: &crate::store::blobs::Blobs) -> Result<(), String> {
+        let txn = self.db.begin_read().map_err(text)?;
+        let mut data = Vec::new();
+        match txn.open_table(BLOBS) {
+            Ok(t) => {
+                for row in t.iter().map_err(text)? {
+                    let (k, v) = row.map_err(text)?;
+                    data.push((
+                        k.value().to_owned(),
+                        bytes::Bytes::copy_from_slice(v.value()),
+                    ));
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        let mut links = Vec::new();
+        match txn.open_table(LINKS) {
+            Ok(t) => {
+                for row in t.iter().map_err(text)? {
+                    let (k, v) = row.map_err(text)?;
+                    links.push((k.value().to_owned(), v.value().to_owned()));
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        blobs.load(data, links)
+    }
+
+    fn write(
+        &self,
+        rows: Option<seed::Rows>,
+        blob_rows: Option<crate::store::blobs::BlobRows>,
+    ) -> Result<(), String> {
         let txn = self.db.begin_write().map_err(text)?;
+        if let Some(b) = blob_rows {
+            if b.clear {
+                txn.delete_table(BLOBS).map_err(text)?;
+                txn.delete_table(LINKS).map_err(text)?;
+            }
+            let mut blobs = txn.open_table(BLOBS).map_err(text)?;
+            for (digest, data) in &b.put {
+                blobs.insert(digest.as_str(), data.as_ref()).map_err(text)?;
+            }
+            for digest in &b.delete {
+                blobs.remove(digest.as_str()).map_err(text)?;
+            }
+            let mut links = txn.open_table(LINKS).map_err(text)?;
+            for (repo, json) in &b.links {
+                match json {
+                    Some(json) => links.insert(repo.as_str(), json.as_str()).map_err(text)?,
+                    None => links.remove(repo.as_str()).map_err(text)?,
+                };
+            }
+        }
+        let Some(rows) = rows else {
+            txn.commit().map_err(text)?;
+            return Ok(());
+        };
         if rows.clear {
             for t in ALL_TABLES {
                 txn.delete_table(table(t)).map_err(text)?;
@@ -440,7 +510,7 @@ pub(crate) async fn run(
 ) -> Result<(), String> {
     loop {
         tokio::select! {
-            _ = durable.wake.notified() => {
+            () = durable.wake.notified() => {
                 let _ = durable.flush(&store).await;
             }
             _ = stop.changed() => break,

@@ -584,8 +584,7 @@ impl Store {
             inner
                 .namespaces
                 .get_key_value(namespace)
-                .map(|(k, _)| k.clone())
-                .unwrap_or_else(|| namespace.into()),
+                .map_or_else(|| namespace.into(), |(k, _)| k.clone()),
             repository.into(),
         );
         let ctx = Arc::new(RepoContext {
@@ -721,7 +720,7 @@ impl Store {
             match query.column {
                 RepoColumn::TagCount => keys.sort_by_key(|k| lookup(k).map_or(0, Repo::len)),
                 RepoColumn::IsPublic => {
-                    keys.sort_by_key(|k| lookup(k).is_some_and(|r| r.meta.is_public))
+                    keys.sort_by_key(|k| lookup(k).is_some_and(|r| r.meta.is_public));
                 }
                 _ => keys.sort_by_key(|k| {
                     lookup(k).map_or(0, |r| {

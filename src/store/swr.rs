@@ -38,6 +38,9 @@ impl Store {
     /// Adds a tag to a repository, replacing any tag of the same name, and
     /// returns the replaced one. The tag shows up at once in both list APIs,
     /// in its place in every order.
+    ///
+    /// # Errors
+    /// A [`TagWriteError`] when the repository does not exist or the tag cannot be stored.
     pub fn put_tag(
         &self,
         namespace: &str,
@@ -52,6 +55,9 @@ impl Store {
     }
 
     /// Removes a tag from a repository and returns it (`None` if there was none).
+    ///
+    /// # Errors
+    /// A [`TagWriteError`] when the repository or the tag does not exist.
     pub fn remove_tag(
         &self,
         namespace: &str,
@@ -148,6 +154,9 @@ impl Store {
     }
 
     /// One tag of a repository.
+    ///
+    /// # Errors
+    /// A [`LookupError`] when the namespace, the repository or the tag does not exist.
     pub fn tag(
         &self,
         namespace: &str,
@@ -160,6 +169,9 @@ impl Store {
     }
 
     /// One page of an SWR repository's tags.
+    ///
+    /// # Errors
+    /// A [`LookupError`] when the namespace or the repository does not exist.
     pub fn list_tags(
         &self,
         namespace: &str,
@@ -212,7 +224,7 @@ impl Store {
     }
 }
 
-fn lookup<'a>(
+pub(super) fn lookup<'a>(
     inner: &'a Inner,
     namespace: &str,
     repository: &str,

@@ -12,11 +12,7 @@ fn status_of(url: &str) -> u16 {
         let request = reqwest::Client::new()
             .get(url)
             .header("x-auth-token", "any");
-        request
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0)
+        request.send().await.map_or(0, |r| r.status().as_u16())
     })
 }
 

@@ -195,7 +195,7 @@ async fn go_sdk_key_only_deletes_remove_the_key_in_both_delete_operations() {
     assert_eq!(a.status, 204, "{}", a.body);
     assert_eq!(
         image_tags(&server, IMG1).await,
-        [("key8".into(), "".into())]
+        [("key8".into(), String::new())]
     );
 
     // BatchDeleteTags (v1), same model.

@@ -342,7 +342,7 @@ async fn v1_operations_write_by_image_id_and_list_with_filters() {
     let tags = keys(&server, IMAGE).await;
     assert!(
         tags.contains(&("app".into(), "web.v2".into()))
-            && tags.contains(&("solo".into(), "".into()))
+            && tags.contains(&("solo".into(), String::new()))
     );
     assert_ims_error(&put(json!({"image_id": IMAGE})).await, 400, "IMG.0001");
     assert_ims_error(
@@ -432,7 +432,7 @@ async fn glance_tags_are_key_only_tags() {
     );
     let tags = keys(&server, IMAGE).await;
     assert!(
-        tags.contains(&("blue".into(), "".into()))
+        tags.contains(&("blue".into(), String::new()))
             && tags.contains(&("key9".into(), "value9".into()))
     );
     assert_eq!(

@@ -159,7 +159,7 @@ async fn create_repo_tag_with_override_replaces_the_destination_and_bumps_update
     assert_eq!(after["id"], before["id"], "the tag keeps its id");
     assert_eq!(after["created"], before["created"]);
     assert_ne!(after["updated"], before["updated"]);
-    assert_eq!(after["size"], 1304902, "it now points at latest's image");
+    assert_eq!(after["size"], 1_304_902, "it now points at latest's image");
 }
 
 #[tokio::test]

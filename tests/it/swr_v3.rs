@@ -64,7 +64,7 @@ async fn the_seed_repository_answers_seed_004_with_no_next_marker() {
                 "schema": 2,
                 "path": "swr.cn-north-1.myhuaweicloud.com/namespace/busybox:latest",
                 "internal_path": "10.125.0.198:20202/namespace/busybox:latest",
-                "size": 1304902,
+                "size": 1_304_902,
                 "is_trusted": false,
                 "created": "2018-07-06T06:18:55Z",
                 "updated": "2018-07-06T06:18:55Z",

@@ -59,7 +59,7 @@ async fn a_self_signed_certificate_serves_https_to_clients_that_trust_its_pem() 
         .send()
         .await;
     assert!(
-        plain.map(|r| r.status() != 200).unwrap_or(true),
+        plain.map_or(true, |r| r.status() != 200),
         "plain HTTP gets no answer"
     );
 }

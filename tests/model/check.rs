@@ -277,7 +277,7 @@ impl Case {
                 overwrite,
             } => {
                 self.create_repo_tag(source, destination, *overwrite)
-                    .await?
+                    .await?;
             }
             Op::DeleteRepoTag { tag } => {
                 let path = format!("/v2/manage/namespaces/{NS}/repos/{REPO_URL}/tags/{tag}");

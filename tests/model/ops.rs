@@ -70,7 +70,7 @@ pub(crate) enum Op {
 }
 
 fn valid_keys() -> Vec<String> {
-    let mut keys: Vec<String> = (0..MAX_TAGS + 1).map(|i| format!("k{i}")).collect();
+    let mut keys: Vec<String> = (0..=MAX_TAGS).map(|i| format!("k{i}")).collect();
     keys.extend(["action".into(), "中文 @x".into(), "中".repeat(MAX_KEY)]);
     keys
 }

@@ -174,7 +174,7 @@ impl ImsModel {
 
 pub(crate) fn upsert(tags: &mut Tags, key: &str, value: &str) {
     match tags.iter_mut().find(|(k, _)| k == key) {
-        Some(t) => t.1 = value.to_owned(),
+        Some(t) => value.clone_into(&mut t.1),
         None => tags.push((key.to_owned(), value.to_owned())),
     }
 }

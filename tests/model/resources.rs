@@ -187,7 +187,7 @@ async fn run_res_ops(ops: &[ResOp]) -> Result<(), TestCaseError> {
                 match model.namespaces.get(ns) {
                     None => prop_assert_eq!(reply.status, 404, "{}", reply.body),
                     Some(repos) if !repos.is_empty() => {
-                        prop_assert_eq!(reply.status, 406, "{}", reply.body)
+                        prop_assert_eq!(reply.status, 406, "{}", reply.body);
                     }
                     Some(_) => {
                         prop_assert_eq!(reply.status, 204, "{}", reply.body);
@@ -213,7 +213,7 @@ async fn run_res_ops(ops: &[ResOp]) -> Result<(), TestCaseError> {
                 match model.namespaces.get_mut(ns) {
                     None => prop_assert_eq!(reply.status, 404, "{}", reply.body),
                     Some(repos) if repos.contains_key(repo) => {
-                        prop_assert_eq!(reply.status, 409, "{}", reply.body)
+                        prop_assert_eq!(reply.status, 409, "{}", reply.body);
                     }
                     Some(repos) => {
                         prop_assert_eq!(reply.status, 201, "{}", reply.body);

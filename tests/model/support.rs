@@ -87,7 +87,7 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 pub(crate) fn parse_time(text: &Value) -> i64 {
     let text = text.as_str().unwrap_or_default();
     text.parse::<jiff::Timestamp>()
-        .map_or(i64::MIN, |t| t.as_second())
+        .map_or(i64::MIN, jiff::Timestamp::as_second)
 }
 
 /// Sends one request; a transport error or a 5xx fails the case.

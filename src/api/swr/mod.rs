@@ -5,12 +5,14 @@
 //! - [`tags`]: `ShowRepoTag`, `CreateRepoTag`, `DeleteRepoTag`.
 //! - [`namespaces`]: `ListNamespaces`, `ShowNamespace`, `CreateNamespace`, `DeleteNamespaces`.
 //! - [`repos`]: `ListReposDetails` (v2), `ListRepoDetails` (v3), `ShowRepository`, `CreateRepo`, `UpdateRepo`, `DeleteRepo`.
+//! - [`secret`]: `CreateSecret`, `CreateAuthorizationToken` (registry login commands).
 //! - [`admin`]: the admin route that pushes a tag (`/_mock/swr/…`).
 //! - [`shared`]: name rules, sort parameters, limits and tag fields the pages share.
 
 pub(crate) mod admin;
 pub(crate) mod namespaces;
 pub(crate) mod repos;
+pub(crate) mod secret;
 pub(crate) mod shared;
 pub(crate) mod tags;
 pub(crate) mod v2;
@@ -28,4 +30,5 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(v3::router())
         .merge(namespaces::router())
         .merge(repos::router())
+        .merge(secret::router())
 }

@@ -137,24 +137,28 @@ impl FaultRule {
     }
 
     /// Answers with `status`.
+    #[must_use]
     pub fn status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
     }
 
     /// Breaks the connection.
+    #[must_use]
     pub fn fault(mut self, fault: ConnectionFault) -> Self {
         self.fault = Some(fault);
         self
     }
 
     /// Waits first.
+    #[must_use]
     pub fn delay(mut self, delay: Delay) -> Self {
         self.delay_ms = Some(delay);
         self
     }
 
     /// Fires at most `n` times.
+    #[must_use]
     pub fn times(mut self, n: u64) -> Self {
         self.times = Some(n);
         self
@@ -164,6 +168,9 @@ impl FaultRule {
     /// with the JSON field names as keys (`query.NAME=` and `headers.NAME=`
     /// for conditions; values that parse as JSON are taken as JSON, so
     /// `delay_ms=[100,500]` works).
+    ///
+    /// # Errors
+    /// What is wrong with the spec, naming the part.
     pub fn parse_spec(spec: &str) -> Result<Self, String> {
         let mut words = spec.split_whitespace();
         let (Some(method), Some(path)) = (words.next(), words.next()) else {
@@ -219,6 +226,9 @@ impl FaultRule {
     }
 
     /// Checks what serde cannot: allowed statuses, one action, ranges.
+    ///
+    /// # Errors
+    /// The first problem of the rule: an unknown method, a bad path glob, a status it may not inject, or contradictory fields.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(status) = self.status
             && !ALLOWED_STATUSES.contains(&status)
@@ -463,6 +473,9 @@ impl Faults {
     }
 
     /// Validates and adds a rule; returns it with its new id.
+    ///
+    /// # Errors
+    /// The rule's problem (see [`FaultRule::validate`]); nothing is added then.
     pub fn add(&self, mut rule: FaultRule) -> Result<FaultRule, String> {
         rule.validate()?;
         let matcher = glob(&rule.path)?;

@@ -153,6 +153,9 @@ pub(crate) struct Loaded {
 }
 
 /// Loads fixtures into a new store; fault rules in them are dropped (see `load_all`).
+///
+/// # Errors
+/// Every problem of the fixtures, each with its file and JSON path.
 pub fn load(sources: &[FixtureSource], settings: &SeedSettings) -> Result<Store, FixtureError> {
     load_all(sources, settings).map(|l| l.store)
 }
@@ -161,6 +164,9 @@ pub fn load(sources: &[FixtureSource], settings: &SeedSettings) -> Result<Store,
 /// store, as `PUT /_mock/state` does: an access key given without its
 /// secret key takes the one `donor` has for that AK (exports leave secret
 /// keys out); one that `donor` does not know is an error.
+///
+/// # Errors
+/// Every problem of the fixtures, and each access key whose secret key neither the fixtures nor `donor` give.
 pub fn load_with_secrets_of(
     sources: &[FixtureSource],
     settings: &SeedSettings,
@@ -243,7 +249,7 @@ fn build_docs(
     secrets: &Secrets,
 ) -> Result<(Inner, Vec<crate::control::faults::FaultRule>), FixtureError> {
     let mut builder = Builder::new(settings);
-    builder.known_secrets = secrets.known.clone();
+    builder.known_secrets.clone_from(&secrets.known);
     builder.drop_unknown_secrets = secrets.drop_unknown;
     builder.build(docs)
 }
@@ -274,6 +280,7 @@ impl Store {
             });
         }
         *guard = inner;
+        self.blobs().clear();
         self.next_epoch(); // under the lock: v3 markers of the old contents are refused
     }
 }

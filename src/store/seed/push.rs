@@ -19,6 +19,9 @@ impl Store {
     /// when missing. `spec` is the tag in fixture form (`{"tag": "v1", ...}`);
     /// omitted fields are derived, times default to now. Returns the tag and
     /// whether it is new.
+    ///
+    /// # Errors
+    /// The problems of `spec` or of the names, as fixture problems.
     pub fn push_tag(
         &self,
         namespace: &str,
