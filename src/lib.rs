@@ -50,8 +50,10 @@ pub use error::{ApiError, Service};
 pub use http::tls::TlsSource;
 pub use server::{Server, ServerBuilder, StartError};
 pub use store::Store;
+pub use store::ims::ImsError;
 pub use store::model::{Image, SwrTag};
 pub use store::seed::FixtureError;
+pub use store::{LookupError, TagWriteError};
 
 /// What this crate's own tests, benches and fuzz targets reach inside it.
 /// Not part of the public API: no stability promise, hidden from the docs.

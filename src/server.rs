@@ -271,7 +271,7 @@ impl ServerBuilder {
     }
 
     /// Sets the registry's blob budget (`--max-blob-bytes`, default
-    /// [`crate::store::blobs::DEFAULT_MAX_BLOB_BYTES`]).
+    /// 2 GiB).
     #[must_use]
     pub fn max_blob_bytes(mut self, bytes: u64) -> Self {
         self.max_blob_bytes = bytes;

@@ -404,8 +404,8 @@ pub(crate) struct GenerateArgs {
     /// Number of images in the project.
     #[arg(long, default_value_t = 100, requires = "project")]
     pub images: usize,
-    /// Tags per image, at most 10 (the IMS quota).
-    #[arg(long, default_value_t = 3, requires = "project", value_parser = clap::value_parser!(u8).range(0..=10))]
+    /// Tags per image, at most 20 (the IMS quota of tags per image).
+    #[arg(long, default_value_t = 3, requires = "project", value_parser = clap::value_parser!(u8).range(0..=20))]
     pub tags_per_image: u8,
     /// Extra SWR organizations, named `{namespace}-00000`, `{namespace}-00001`, …
     /// (for the organization and repository lists).

@@ -44,7 +44,7 @@ pub enum ImsError {
     /// A key or value breaks the tag rules.
     #[error("{0}")]
     InvalidTag(String),
-    /// The edit would leave more than [`MAX_TAGS`] tags.
+    /// The edit would leave more than 20 tags (`MAX_TAGS`).
     #[error("image {image} would have {count} tags; at most {MAX_TAGS} are allowed")]
     Quota {
         /// Image id.

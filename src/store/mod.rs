@@ -52,7 +52,7 @@ pub(crate) use model::{Image, SwrTag};
 pub use page::{Order, PageQuery, Start};
 pub(crate) use page::{OrderColumn, OrderType, SortKey, WalkError, WalkPosition, WalkQuery};
 pub(crate) use repo::{Namespace, Repo, RepoContext, WALK_CHANGE_WINDOW};
-pub(crate) use swr::{LookupError, TagWriteError};
+pub use swr::{LookupError, TagWriteError};
 
 /// The account (domain) id used when a fixture gives a namespace none.
 ///

@@ -18,7 +18,7 @@ pub enum TagWriteError {
     /// The destination tag exists and overriding was not asked for.
     #[error("tag {0} already exists")]
     TagExists(String),
-    /// Every tag id up to [`MAX_ID`] is taken.
+    /// Every tag id up to 2^53 - 1 (`MAX_ID`) is taken.
     #[error("no tag id is left below {MAX_ID}")]
     IdsExhausted,
 }

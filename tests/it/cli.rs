@@ -115,7 +115,7 @@ fn generate_fixture_writes_the_same_valid_fixture_every_time() {
                 "--images",
                 "40",
                 "--tags-per-image",
-                "10",
+                "20",
             ])
             .output()
             .unwrap();
@@ -138,7 +138,7 @@ fn generate_fixture_writes_the_same_valid_fixture_every_time() {
     let store = ims_swr_mock::internals::load(&[src], &settings).expect("valid");
     assert_eq!(store.tag_count("gen", "team/app"), Some(1500));
     assert_eq!(store.images("p1").len(), 40);
-    assert_eq!(store.images_tags("p1").len(), 10);
+    assert_eq!(store.images_tags("p1").len(), 20);
     let too_many = bin()
         .args([
             "generate-fixture",
@@ -151,14 +151,14 @@ fn generate_fixture_writes_the_same_valid_fixture_every_time() {
             "--project",
             "p",
             "--tags-per-image",
-            "11",
+            "21",
         ])
         .output()
         .unwrap();
     assert_eq!(
         too_many.status.code(),
         Some(2),
-        "IMS allows at most 10 tags per image"
+        "IMS allows at most 20 tags per image"
     );
 }
 
