@@ -21,16 +21,16 @@
 //! tags under the same lock as the tag lists (see [`crate::store::resources`]).
 
 use axum::extract::State;
-use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_RANGE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 
 use super::namespaces::{caller_domain, check_namespace, created};
-use super::shared::{RepoPath, invalid_parameter, parse_limit};
+use super::shared::{
+    RepoPath, invalid_parameter, parse_limit, parse_offset_limit, with_content_range,
+};
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
@@ -160,19 +160,7 @@ impl V2Query {
 
     fn into_query(self) -> ApiResult<(usize, RepoListQuery)> {
         let q = self.merge_filter()?;
-        let offset = match q.offset.as_deref() {
-            None => 0,
-            Some(raw) => raw
-                .parse::<usize>()
-                .map_err(|_| invalid_parameter("offset", raw, "an integer of 0 or more"))?,
-        };
-        let limit = parse_limit(q.limit.as_deref())?;
-        if q.limit.is_some() && q.offset.is_none() {
-            return Err(ApiError::bad_request(
-                "param offset error: limit and offset must be sent together; add offset=0 for the first page.",
-            )
-            .with_code("SVCSTG.SWR.4001072"));
-        }
+        let (offset, limit) = parse_offset_limit(q.offset.as_deref(), q.limit.as_deref())?;
         let column = match q.order_column.as_deref() {
             None | Some("namespace") => RepoColumn::Namespace,
             Some("name") => RepoColumn::Name,
@@ -277,12 +265,13 @@ async fn list_repos_details(
         .iter()
         .map(|v| V2Repo::new(v, page.total))
         .collect();
-    let mut response = axum::Json(items).into_response();
-    let range = format!("{offset}-{}/{}", page.repos.len(), page.total);
-    if let Ok(value) = HeaderValue::from_str(&range) {
-        response.headers_mut().insert(CONTENT_RANGE, value);
-    }
-    Ok(response)
+    let response = axum::Json(items).into_response();
+    Ok(with_content_range(
+        response,
+        offset,
+        page.repos.len(),
+        page.total,
+    ))
 }
 
 /// Query of `ListRepoDetails` (v3).

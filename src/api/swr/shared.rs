@@ -146,6 +146,46 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
     }
 }
 
+/// Parses the v2 lists' `offset` (0 or more, default 0) and `limit` (see
+/// [`parse_limit`]). `limit` without `offset` is 400 `SVCSTG.SWR.4001072`
+/// "param offset error": the pages say the two are used together, and Open
+/// Telekom Cloud's SWR answers exactly that (CONFORMANCE.md). `offset` alone
+/// keeps the default page size.
+pub(crate) fn parse_offset_limit(
+    offset: Option<&str>,
+    limit: Option<&str>,
+) -> ApiResult<(usize, usize)> {
+    let start = match offset {
+        None => 0,
+        Some(raw) => raw
+            .parse::<usize>()
+            .map_err(|_| invalid_parameter("offset", raw, "an integer of 0 or more"))?,
+    };
+    let size = parse_limit(limit)?;
+    if limit.is_some() && offset.is_none() {
+        return Err(ApiError::bad_request(
+            "param offset error: limit and offset must be sent together; add offset=0 for the first page.",
+        )
+        .with_code("SVCSTG.SWR.4001072"));
+    }
+    Ok((start, size))
+}
+
+/// Sets a v2 list's `Content-Range: {offset}-{count}/{total}`.
+pub(crate) fn with_content_range(
+    mut response: axum::response::Response,
+    offset: usize,
+    count: usize,
+    total: usize,
+) -> axum::response::Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!("{offset}-{count}/{total}")) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_RANGE, value);
+    }
+    response
+}
+
 /// Parses `order_column` (`updated_at` | `tag`) and `order_type` (`desc` |
 /// `asc`). The defaults, `updated_at` and `desc`, are the emulator's choice:
 /// the API pages document no default.

@@ -12,13 +12,13 @@ use axum::Router;
 use std::borrow::Cow;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::CONTENT_RANGE;
 use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::shared::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
+use super::shared::{
+    RepoPath, cached, json_list, parse_offset_limit, parse_order, with_content_range,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiPath, ApiQuery};
@@ -98,27 +98,11 @@ impl ListQuery {
         Ok(self)
     }
 
-    /// The page request, and the offset it starts at (for `Content-Range`).
-    ///
-    /// `limit` without `offset` is 400 `SVCSTG.SWR.4001072` "param offset
-    /// error": the page says the two are used together, and Open Telekom
-    /// Cloud's SWR answers exactly that (CONFORMANCE.md). `offset` alone
-    /// keeps the default page size (no page or measurement says otherwise).
+    /// The page request, and the offset it starts at (for `Content-Range`;
+    /// `offset` and `limit` as [`parse_offset_limit`] reads them).
     fn into_page_query(self) -> ApiResult<(usize, PageQuery)> {
         let q = self.merge_filter()?;
-        let offset = match q.offset.as_deref() {
-            None => 0,
-            Some(raw) => raw
-                .parse::<usize>()
-                .map_err(|_| invalid_parameter("offset", raw, "an integer of 0 or more"))?,
-        };
-        let limit = parse_limit(q.limit.as_deref())?;
-        if q.limit.is_some() && q.offset.is_none() {
-            return Err(ApiError::bad_request(
-                "param offset error: limit and offset must be sent together; add offset=0 for the first page.",
-            )
-            .with_code("SVCSTG.SWR.4001072"));
-        }
+        let (offset, limit) = parse_offset_limit(q.offset.as_deref(), q.limit.as_deref())?;
         let query = PageQuery {
             order: parse_order(q.order_column.as_deref(), q.order_type.as_deref())?,
             filter: q.tag,
@@ -149,17 +133,18 @@ async fn list_repository_tags(
     let (namespace, repository) = path.resolve()?;
     let (offset, query) = query.into_page_query()?;
     let page = store.list_tags(&namespace, &repository, &query)?;
-    let range = format!("{offset}-{}/{}", page.tags.len(), page.total);
     let items: Vec<bytes::Bytes> = page
         .tags
         .iter()
         .map(|t| cached(&t.json.shapes().v2, || V2Tag::new(t, &page.ctx)))
         .collect();
-    let mut response = json_list(b"[", &items, b"]");
-    if let Ok(value) = HeaderValue::from_str(&range) {
-        response.headers_mut().insert(CONTENT_RANGE, value);
-    }
-    Ok(response)
+    let response = json_list(b"[", &items, b"]");
+    Ok(with_content_range(
+        response,
+        offset,
+        page.tags.len(),
+        page.total,
+    ))
 }
 
 /// One item of the v2 list (`ShowReposTagResp`), fields in the order of seed 003.
