@@ -7,15 +7,14 @@
 //! reply, never a partial HTTP answer. Everything else passes straight through.
 
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::serve::Listener;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::http::passthrough::{Hooks, Passthrough, VectoredWrite};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,14 +56,8 @@ impl Listener for FaultListener {
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
-                    let state = Arc::new(AtomicU8::new(NONE));
-                    return (
-                        FaultStream {
-                            inner: stream,
-                            state,
-                        },
-                        addr,
-                    );
+                    let hooks = ConnHandle(Arc::new(AtomicU8::new(NONE)));
+                    return (Passthrough { io: stream, hooks }, addr);
                 }
                 // Per-connection errors (the peer gave up) need no pause; others
                 // (such as running out of file descriptors) do, as axum does.
@@ -91,12 +84,9 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// An accepted connection.
-#[derive(Debug)]
-pub(crate) struct FaultStream {
-    inner: TcpStream,
-    state: Arc<AtomicU8>,
-}
+/// An accepted connection; its [`ConnHandle`] fails its writes once a
+/// fault broke it.
+pub(crate) type FaultStream = Passthrough<TcpStream, ConnHandle>;
 
 /// Lets a request break its own connection. Reach it as
 /// `ConnectInfo<ConnHandle>` in request extensions.
@@ -117,16 +107,18 @@ impl ConnHandle {
 impl FaultStream {
     /// The handle that breaks this connection.
     pub(crate) fn handle(&self) -> ConnHandle {
-        ConnHandle(self.state.clone())
+        self.hooks.clone()
     }
+}
 
+impl Hooks<TcpStream> for ConnHandle {
     /// `Some(error)` once the connection is to be broken; arms the RST first.
-    fn broken(&self) -> Option<io::Error> {
-        match self.state.load(Ordering::SeqCst) {
+    fn before_write(&self, io: &TcpStream) -> Option<io::Error> {
+        match self.0.load(Ordering::SeqCst) {
             NONE => None,
             RESET => {
                 // Linger 0: closing sends RST instead of FIN. It never blocks.
-                let _ = socket2::SockRef::from(&self.inner).set_linger(Some(Duration::ZERO));
+                let _ = socket2::SockRef::from(io).set_linger(Some(Duration::ZERO));
                 Some(io::Error::new(
                     io::ErrorKind::ConnectionReset,
                     "fault: reset",
@@ -138,55 +130,7 @@ impl FaultStream {
             )),
         }
     }
-}
 
-impl AsyncRead for FaultStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for FaultStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if let Some(e) = this.broken() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if let Some(e) = this.broken() {
-            return Poll::Ready(Err(e));
-        }
-        if let Some(sent) = crate::http::zerocopy::poll_write_vectored(&this.inner, cx, bufs) {
-            return sent;
-        }
-        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
+    const WRITE_VECTORED: Option<VectoredWrite<TcpStream>> =
+        Some(crate::http::zerocopy::poll_write_vectored);
 }

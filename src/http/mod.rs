@@ -4,6 +4,7 @@
 //! - [`serve`]: the accept loop, connection limits, idle and slow clients,
 //!   graceful shutdown.
 //! - [`conn`]: connection faults at the socket (reset, close, truncate).
+//! - [`passthrough`]: the one stream wrapper (fault, TLS and tracked streams).
 //! - [`tls`]: HTTPS from files or a self-signed certificate.
 //! - [`cache`]: whole answers of the list routes, kept until the data changes.
 //! - [`body`]: the one body reader for every door, with its limits.
@@ -15,6 +16,7 @@ pub(crate) mod body;
 pub(crate) mod cache;
 pub(crate) mod conn;
 pub(crate) mod extract;
+pub(crate) mod passthrough;
 pub(crate) mod request_id;
 pub(crate) mod serve;
 pub(crate) mod tls;

@@ -45,10 +45,10 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinSet;
 
 use crate::http::conn::ConnHandle;
+use crate::http::passthrough::{Hooks, Passthrough};
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,64 +363,18 @@ impl Drop for Slot {
 /// A stream that reports written bytes as progress while an answer is
 /// being sent (not otherwise: the server's own HTTP/2 PINGs and SETTINGS
 /// do not keep an idle connection alive).
-struct Tracked<I> {
-    io: I,
-    activity: Arc<Activity>,
-}
+type Tracked<I> = Passthrough<I, Progress>;
 
-impl<I> Tracked<I> {
-    fn wrote(&self, result: &Poll<io::Result<usize>>) {
+/// The activity a [`Tracked`] stream reports its writes to.
+struct Progress(Arc<Activity>);
+
+impl<I> Hooks<I> for Progress {
+    fn after_write(&self, result: &Poll<io::Result<usize>>) {
         if matches!(result, Poll::Ready(Ok(n)) if *n > 0)
-            && self.activity.responding.load(Ordering::Relaxed) > 0
+            && self.0.responding.load(Ordering::Relaxed) > 0
         {
-            self.activity.touch();
+            self.0.touch();
         }
-    }
-}
-
-impl<I: AsyncRead + Unpin> AsyncRead for Tracked<I> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.io).poll_write(cx, buf);
-        this.wrote(&result);
-        result
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        this.wrote(&result);
-        result
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 }
 
@@ -590,9 +544,9 @@ where
             handle,
             activity: slot.activity.clone(),
         };
-        let io = Tracked {
+        let io: Tracked<_> = Passthrough {
             io,
-            activity: slot.activity.clone(),
+            hooks: Progress(slot.activity.clone()),
         };
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(io), service)

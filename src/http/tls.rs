@@ -19,15 +19,12 @@ use axum::serve::Listener;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::http::conn::{ConnHandle, FaultListener, FaultStream};
+use crate::http::passthrough::{Hooks, Passthrough};
 use crate::http::serve::{Connections, FaultIo, Slot};
 
 /// Where the certificate comes from.
@@ -91,62 +88,22 @@ fn self_signed(
     Ok((vec![certified.cert.der().clone()], key))
 }
 
-/// A TLS connection, with its place under the connection cap.
-#[derive(Debug)]
-pub(crate) struct TlsConn {
-    stream: TlsStream<FaultStream>,
-    slot: Option<Slot>,
-}
+/// A TLS connection, with its place under the connection cap (until the
+/// accept loop takes it).
+pub(crate) type TlsConn = Passthrough<TlsStream<FaultStream>, Option<Slot>>;
 
 impl FaultIo for TlsConn {
     fn conn_handle(&self) -> ConnHandle {
-        self.stream.get_ref().0.handle()
+        self.io.get_ref().0.handle()
     }
 
     fn take_slot(&mut self) -> Option<Slot> {
-        self.slot.take()
+        self.hooks.take()
     }
 }
 
-impl AsyncRead for TlsConn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for TlsConn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-    }
-}
+/// A connection's slot adds nothing to its writes.
+impl<S> Hooks<S> for Option<Slot> {}
 
 /// A listener that yields TLS connections, handshaken in the background.
 #[derive(Debug)]
@@ -183,7 +140,7 @@ impl TlsListener {
                         done = acceptor.accept(stream) => match done {
                             Ok(stream) => {
                                 slot.touch();
-                                let conn = TlsConn { stream, slot: Some(slot) };
+                                let conn = Passthrough { io: stream, hooks: Some(slot) };
                                 let _ = tx.send((conn, addr)).await;
                             }
                             Err(e) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
