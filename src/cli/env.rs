@@ -336,50 +336,48 @@ mod tests {
 
     #[test]
     fn regions_are_dash_separated_lower_case_parts() {
-        for good in [
-            "cn-north-4",
-            "ap-southeast-1",
-            "my-kualalumpur-1",
-            "eu-west-101",
-        ] {
-            assert!(parse_region(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "CN-north-4",
-            "cn_north_4",
-            "cn--4",
-            "-cn",
-            "cn-",
-            "4-cn",
-            "cn",
-            "cn-nörth",
-        ] {
-            assert!(parse_region(bad).is_err(), "{bad}");
-        }
+        crate::cli::assert_takes_only(
+            parse_region,
+            &[
+                "cn-north-4",
+                "ap-southeast-1",
+                "my-kualalumpur-1",
+                "eu-west-101",
+            ],
+            &[
+                "",
+                "CN-north-4",
+                "cn_north_4",
+                "cn--4",
+                "-cn",
+                "cn-",
+                "4-cn",
+                "cn",
+                "cn-nörth",
+            ],
+        );
     }
 
     #[test]
     fn base_urls_are_scheme_host_and_port_only() {
-        for good in [
-            "http://127.0.0.1:8080",
-            "https://localhost:1",
-            "http://[::1]:9/",
-            "http://h",
-        ] {
-            assert!(parse_base_url(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "127.0.0.1:8080",
-            "ftp://h",
-            "http://",
-            "http://h/x",
-            "http://u@h",
-            "http://h:x",
-            "http://h?q",
-        ] {
-            assert!(parse_base_url(bad).is_err(), "{bad}");
-        }
+        crate::cli::assert_takes_only(
+            parse_base_url,
+            &[
+                "http://127.0.0.1:8080",
+                "https://localhost:1",
+                "http://[::1]:9/",
+                "http://h",
+            ],
+            &[
+                "127.0.0.1:8080",
+                "ftp://h",
+                "http://",
+                "http://h/x",
+                "http://u@h",
+                "http://h:x",
+                "http://h?q",
+            ],
+        );
     }
 
     #[test]

@@ -202,3 +202,19 @@ fn generate(args: GenerateArgs) -> ExitCode {
         }
     }
 }
+
+/// Checks a setting's parser: it takes every one of `good` and refuses
+/// every one of `bad` (each failure names the value).
+#[cfg(test)]
+pub(crate) fn assert_takes_only<T, E>(
+    parse: impl Fn(&str) -> Result<T, E>,
+    good: &[&str],
+    bad: &[&str],
+) {
+    for value in good {
+        assert!(parse(value).is_ok(), "{value:?} should be taken");
+    }
+    for value in bad {
+        assert!(parse(value).is_err(), "{value:?} should be refused");
+    }
+}
