@@ -131,13 +131,16 @@ pub fn write_fixture_with(
             ",\"ims\":{{\"projects\":[{{\"id\":{},\"images\":[",
             json!(project)
         )?;
-        for i in 0..spec.images {
+        write_items(out, spec.images, LINES, |out, i| {
             let tags: Vec<_> = (0..spec.tags_per_image)
                 .map(|k| json!({"key": format!("key{k}"), "value": format!("value{}", (i + k) % VALUES_PER_KEY)}))
                 .collect();
-            let image = json!({"name": format!("image-{i:06}"), "tags": tags});
-            write!(out, "{}{image}", if i == 0 { "\n" } else { ",\n" })?;
-        }
+            write!(
+                out,
+                "{}",
+                json!({"name": format!("image-{i:06}"), "tags": tags})
+            )
+        })?;
         write!(out, "]}}]}}")?;
     }
     write!(
@@ -146,13 +149,7 @@ pub fn write_fixture_with(
         json!(spec.namespace),
         json!(spec.repository)
     )?;
-    for t in 0..spec.tags {
-        write!(
-            out,
-            "{}{{\"tag\":\"v{t:07}\"}}",
-            if t == 0 { "\n" } else { ",\n" }
-        )?;
-    }
+    write_items(out, spec.tags, LINES, write_tag)?;
     write!(out, "]}}]}}")?;
     for i in 0..extra.namespaces {
         write!(
@@ -160,25 +157,43 @@ pub fn write_fixture_with(
             ",\n{{\"name\":{},\"repositories\":[",
             json!(format!("{}-{i:05}", spec.namespace))
         )?;
-        for j in 0..extra.repos_per_namespace {
-            write!(
-                out,
-                "{}{{\"name\":\"repo-{j:05}\",\"tags\":[",
-                if j == 0 { "" } else { "," }
-            )?;
-            for t in 0..extra.tags_per_repo {
-                write!(
-                    out,
-                    "{}{{\"tag\":\"v{t:07}\"}}",
-                    if t == 0 { "" } else { "," }
-                )?;
-            }
-            write!(out, "]}}")?;
-        }
+        write_items(out, extra.repos_per_namespace, INLINE, |out, j| {
+            write!(out, "{{\"name\":\"repo-{j:05}\",\"tags\":[")?;
+            write_items(out, extra.tags_per_repo, INLINE, write_tag)?;
+            write!(out, "]}}")
+        })?;
         write!(out, "]}}")?;
     }
     writeln!(out, "]}}}}")?;
     out.flush()
+}
+
+/// List separators: before the first item, and before each other one.
+type Separators = (&'static str, &'static str);
+
+/// One item a line.
+const LINES: Separators = ("\n", ",\n");
+
+/// Items on one line.
+const INLINE: Separators = ("", ",");
+
+/// Writes items `0..count` with `item`, separated by `separators`.
+fn write_items<W: Write>(
+    out: &mut W,
+    count: usize,
+    (first, other): Separators,
+    mut item: impl FnMut(&mut W, usize) -> io::Result<()>,
+) -> io::Result<()> {
+    for i in 0..count {
+        out.write_all(if i == 0 { first } else { other }.as_bytes())?;
+        item(out, i)?;
+    }
+    Ok(())
+}
+
+/// Writes the `t`-th generated tag, `{"tag":"v0000000"}` and on.
+fn write_tag(out: &mut impl Write, t: usize) -> io::Result<()> {
+    write!(out, "{{\"tag\":\"v{t:07}\"}}")
 }
 
 #[cfg(test)]

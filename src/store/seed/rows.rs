@@ -108,6 +108,28 @@ pub(crate) struct StoredRows {
     pub(crate) images: Vec<(String, String)>,
 }
 
+/// Pushes each raw row of a child `table` (tags, images) onto its parent
+/// in `parents`, found under the key part that `parent_key` picks. A row of
+/// no known parent is refused with `orphan`; `bad` makes the errors.
+fn attach_raw<P>(
+    (table, rows): (&str, Vec<(String, String)>),
+    parents: &mut indexmap::IndexMap<String, P>,
+    parent_key: fn(&str) -> Option<&str>,
+    children: fn(&mut P) -> &mut Vec<Box<serde_json::value::RawValue>>,
+    orphan: &str,
+    bad: impl Fn(&str, &str, String) -> FixtureError,
+) -> Result<(), FixtureError> {
+    for (key, value) in rows {
+        let parent = parent_key(&key)
+            .and_then(|parent| parents.get_mut(parent))
+            .ok_or_else(|| bad(table, &key, orphan.to_owned()))?;
+        let raw = serde_json::value::RawValue::from_string(value)
+            .map_err(|e| bad(table, &key, e.to_string()))?;
+        children(parent).push(raw);
+    }
+    Ok(())
+}
+
 /// Builds a store's contents from persisted rows, through the same checks
 /// as any fixture (`name` is what errors are reported under). Access keys
 /// get their secret keys from `secrets` (rows never hold them).
@@ -175,15 +197,14 @@ pub(crate) fn build_rows(
         };
         repos.insert(key.clone(), (ns.to_owned(), doc));
     }
-    for (key, value) in rows.tags {
-        let repo = key
-            .rsplit_once('\0')
-            .and_then(|(repo, _)| repos.get_mut(repo))
-            .ok_or_else(|| bad("tags", &key, "a tag of no known repository".into()))?;
-        let raw = serde_json::value::RawValue::from_string(value)
-            .map_err(|e| bad("tags", &key, e.to_string()))?;
-        repo.1.tags.push(raw);
-    }
+    attach_raw(
+        ("tags", rows.tags),
+        &mut repos,
+        |key| key.rsplit_once('\0').map(|(repo, _)| repo),
+        |(_, repo)| &mut repo.tags,
+        "a tag of no known repository",
+        bad,
+    )?;
     for (_, (ns, repo)) in repos {
         namespaces
             .get_mut(&ns)
@@ -209,15 +230,14 @@ pub(crate) fn build_rows(
             (id, doc)
         })
         .collect();
-    for (key, value) in rows.images {
-        let project = key
-            .split_once('\0')
-            .and_then(|(p, _)| projects.get_mut(p))
-            .ok_or_else(|| bad("images", &key, "an image of no known project".into()))?;
-        let raw = serde_json::value::RawValue::from_string(value)
-            .map_err(|e| bad("images", &key, e.to_string()))?;
-        project.images.push(raw);
-    }
+    attach_raw(
+        ("images", rows.images),
+        &mut projects,
+        |key| key.split_once('\0').map(|(project, _)| project),
+        |project| &mut project.images,
+        "an image of no known project",
+        bad,
+    )?;
     file.ims.projects = projects.into_values().collect();
     let doc = Document {
         name: name.to_owned(),
