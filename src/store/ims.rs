@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::{Image, Inner, Project, Store};
+use super::{Image, Inner, Store};
 
 /// Most tags an image may carry: 20, per the current "Image Tag Format" page
 /// (<https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0902.html>),
@@ -263,10 +263,10 @@ impl Store {
         edit: impl FnOnce(&mut Tags) -> Result<(), ImsError>,
     ) -> Result<Tags, ImsError> {
         let mut inner = self.write();
-        let project = project_mut(&mut inner, project_id, image_id)?;
-        let at = *project
-            .index
-            .get(image_id)
+        let (project, at) = inner
+            .projects
+            .get_mut(project_id)
+            .and_then(|p| p.index.get(image_id).copied().map(|at| (p, at)))
             .ok_or_else(|| ImsError::ImageNotFound(image_id.to_owned()))?;
         let mut tags = project.images[at].tags.clone();
         edit(&mut tags)?;
@@ -470,17 +470,6 @@ fn image_in<'a>(inner: &'a Inner, project_id: &str, image_id: &str) -> Result<&'
         .ok_or_else(|| ImsError::ImageNotFound(image_id.to_owned()))
 }
 
-fn project_mut<'a>(
-    inner: &'a mut Inner,
-    project_id: &str,
-    image_id: &str,
-) -> Result<&'a mut Project, ImsError> {
-    inner
-        .projects
-        .get_mut(project_id)
-        .ok_or_else(|| ImsError::ImageNotFound(image_id.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,33 +558,27 @@ mod tests {
             [Arc::from("prod")],
             "dev is gone with its last image"
         );
-        s.edit_image_tags("p", "c", |t| {
-            upsert(t, "env", "dev");
-            Ok(())
-        })
-        .unwrap();
-        let summary = s.images_tags("p");
+        // Sets one tag on an image, then gives the project's summary.
+        let upsert_on = |image: &str, key: &str, value: &str| {
+            s.edit_image_tags("p", image, |t| {
+                upsert(t, key, value);
+                Ok(())
+            })
+            .unwrap();
+            s.images_tags("p")
+        };
+        let summary = upsert_on("c", "env", "dev");
         assert_eq!(
             summary[0].values,
             [Arc::from("prod"), Arc::from("dev")],
             "re-added at the end"
         );
         // Writing to an image leaves the order of its untouched tags alone.
-        s.edit_image_tags("p", "a", |t| {
-            upsert(t, "new", "1");
-            Ok(())
-        })
-        .unwrap();
-        let summary = s.images_tags("p");
+        let summary = upsert_on("a", "new", "1");
         let keys: Vec<&str> = summary.iter().map(|t| &*t.key).collect();
         assert_eq!(keys, ["env", "team", "new"]);
         // A key whose only value changes keeps its place.
-        s.edit_image_tags("p", "a", |t| {
-            upsert(t, "team", "y");
-            Ok(())
-        })
-        .unwrap();
-        let summary = s.images_tags("p");
+        let summary = upsert_on("a", "team", "y");
         assert_eq!(&*summary[1].key, "team");
         assert_eq!(summary[1].values, [Arc::from("y")]);
         assert!(matches!(

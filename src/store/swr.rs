@@ -142,15 +142,25 @@ impl Store {
         Ok(old)
     }
 
+    /// Runs `read` on a repository under the read lock; a [`LookupError`]
+    /// when the namespace or the repository does not exist.
+    fn read_repo<T, E: From<LookupError>>(
+        &self,
+        namespace: &str,
+        repository: &str,
+        read: impl FnOnce(&Repo) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let inner = self.read();
+        read(lookup(&inner, namespace, repository)?)
+    }
+
     /// The naming context of a repository (for serialising its tags).
     pub(crate) fn list_context(
         &self,
         namespace: &str,
         repository: &str,
     ) -> Result<Arc<RepoContext>, LookupError> {
-        let inner = self.read();
-        let repo = lookup(&inner, namespace, repository)?;
-        Ok(repo.ctx.clone())
+        self.read_repo(namespace, repository, |repo| Ok(repo.ctx.clone()))
     }
 
     /// One tag of a repository.
@@ -163,9 +173,7 @@ impl Store {
         repository: &str,
         name: &str,
     ) -> Result<Option<Arc<SwrTag>>, LookupError> {
-        let inner = self.read();
-        let repo = lookup(&inner, namespace, repository)?;
-        Ok(repo.get(name).cloned())
+        self.read_repo(namespace, repository, |repo| Ok(repo.get(name).cloned()))
     }
 
     /// One page of an SWR repository's tags.
@@ -178,9 +186,7 @@ impl Store {
         repository: &str,
         query: &PageQuery,
     ) -> Result<TagPage, LookupError> {
-        let inner = self.read();
-        let repo = lookup(&inner, namespace, repository)?;
-        Ok(page(repo, query))
+        self.read_repo(namespace, repository, |repo| Ok(page(repo, query)))
     }
 
     /// One page of a v3 marker walk. Pages follow the order the repository
@@ -195,11 +201,11 @@ impl Store {
         repository: &str,
         query: &WalkQuery,
     ) -> Result<WalkPage, WalkError> {
-        let inner = self.read();
-        // Read under the lock: `replace` moves the epoch under the write lock.
-        let epoch = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
-        let repo = lookup(&inner, namespace, repository)?;
-        walk_page(repo, query, epoch)
+        self.read_repo(namespace, repository, |repo| {
+            // Read under the lock: `replace` moves the epoch under the write lock.
+            let epoch = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
+            walk_page(repo, query, epoch)
+        })
     }
 
     /// The account (domain) that owns a namespace, if it exists.
@@ -229,13 +235,11 @@ pub(super) fn lookup<'a>(
     namespace: &str,
     repository: &str,
 ) -> Result<&'a Repo, LookupError> {
-    inner
+    let found = inner
         .namespaces
         .get(namespace)
-        .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?
-        .repos
-        .get(repository)
-        .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))
+        .map(|ns| ns.repos.get(repository));
+    found_or_error(found, namespace, repository)
 }
 
 pub(super) fn lookup_mut<'a>(
@@ -243,11 +247,24 @@ pub(super) fn lookup_mut<'a>(
     namespace: &str,
     repository: &str,
 ) -> Result<&'a mut Repo, LookupError> {
-    inner
+    let found = inner
         .namespaces
         .get_mut(namespace)
-        .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?
-        .repos
-        .get_mut(repository)
-        .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))
+        .map(|ns| ns.repos.get_mut(repository));
+    found_or_error(found, namespace, repository)
+}
+
+/// What [`lookup`] and [`lookup_mut`] found: the namespace (`Some`) with the
+/// repository (`Some`) or without it, or neither; an error names the first
+/// that is missing.
+fn found_or_error<R>(
+    found: Option<Option<R>>,
+    namespace: &str,
+    repository: &str,
+) -> Result<R, LookupError> {
+    match found {
+        None => Err(LookupError::NamespaceNotFound(namespace.to_owned())),
+        Some(None) => Err(LookupError::RepositoryNotFound(repository.to_owned())),
+        Some(Some(repo)) => Ok(repo),
+    }
 }
