@@ -168,10 +168,12 @@ struct Record {
 impl Record {
     fn new(request: &Request, request_id: RequestId, at_ms: i64) -> Self {
         let mut text = String::with_capacity(256);
+        // Offsets fit in u32: a request head is capped far below 4 GiB.
+        let end = |text: &String| u32::try_from(text.len()).unwrap_or(u32::MAX);
         let mut push = |s: &str| {
-            let start = text.len() as u32;
+            let start = end(&text);
             text.push_str(s);
-            start..text.len() as u32
+            start..end(&text)
         };
         let method = push(request.method().as_str());
         let path = push(request.uri().path());

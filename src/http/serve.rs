@@ -204,7 +204,7 @@ impl Activity {
     }
 
     fn touch(&self) {
-        let now = self.born.elapsed().as_millis() as u64;
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last.fetch_max(now, Ordering::Relaxed);
     }
 
@@ -316,7 +316,9 @@ impl Connections {
 
     /// Logs that the cap was reached, at most once a second.
     fn warn(&self, max: usize, what: &str) {
-        let now = self.epoch.elapsed().as_millis() as u64 + 1000;
+        let now = u64::try_from(self.epoch.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1000);
         let last = self.warned.load(Ordering::Relaxed);
         if now >= last + 1000
             && self

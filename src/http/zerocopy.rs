@@ -277,7 +277,7 @@ mod tests {
 
     fn pattern(len: usize) -> Bytes {
         (0..len)
-            .map(|i| (i % 251) as u8)
+            .map(|i| u8::try_from(i % 251).unwrap())
             .collect::<Vec<u8>>()
             .into()
     }
@@ -360,7 +360,7 @@ mod tests {
         let bodies: Vec<Bytes> = (0..MAX_SHARED + 16)
             .map(|i| {
                 let mut body = pattern(MIN_SHARED).to_vec();
-                body[0] = i as u8;
+                body[0] = i.to_le_bytes()[0]; // distinct first bytes, wrapping at 256
                 Bytes::from(body)
             })
             .collect();

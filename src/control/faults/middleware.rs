@@ -55,7 +55,10 @@ where
         recording.note_fault(AppliedFault {
             rule: id,
             action,
-            delay_ms: delay.as_ref().map(Duration::as_millis).map(|ms| ms as u64),
+            delay_ms: delay
+                .as_ref()
+                .map(Duration::as_millis)
+                .map(|ms| u64::try_from(ms).unwrap_or(u64::MAX)),
         });
     }
     if let Some(delay) = delay {

@@ -4,9 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::DERIVED_TIME_BASE;
 use super::derive::derive_tag;
 use super::derive::derived_uuid;
+use super::derived_time;
 use super::document::{DomainDoc, ImageDoc, RawTag, TagDoc};
 use super::iam::PendingCredential;
 use super::parse::Document;
@@ -276,7 +276,7 @@ impl<'a> Builder<'a> {
                         }
                     }
                 };
-                let fallback = DERIVED_TIME_BASE + 60 * ordinal as i64;
+                let fallback = derived_time(ordinal.saturating_mul(60));
                 let created_at = time(&image_doc.created_at, "created_at").unwrap_or(fallback);
                 let updated_at = time(&image_doc.updated_at, "updated_at").unwrap_or(created_at);
                 // Low-variety fields share one string per distinct value.
@@ -458,7 +458,7 @@ impl<'a> Builder<'a> {
                 Some(id) => id,
                 None => self.fresh_tag_id(),
             };
-            match derive_tag(d, name, repo_id, id, DERIVED_TIME_BASE + t as i64) {
+            match derive_tag(d, name, repo_id, id, derived_time(t)) {
                 Ok(tag) => tags.push(Arc::new(tag)),
                 Err(problems) => {
                     for (field, message) in problems {

@@ -66,6 +66,12 @@ const DEFAULT_FIXTURE_NAME: &str = "<embedded default fixture: fixtures/default.
 /// is the reverse of the file's order.
 const DERIVED_TIME_BASE: i64 = 1_704_067_200;
 
+/// The derived time `seconds` after [`DERIVED_TIME_BASE`] (saturating; no
+/// fixture holds enough items to reach the end of time).
+fn derived_time(seconds: usize) -> i64 {
+    i64::try_from(seconds).map_or(i64::MAX, |s| DERIVED_TIME_BASE.saturating_add(s))
+}
+
 /// Where a fixture comes from.
 #[derive(Debug, Clone)]
 pub enum FixtureSource {
