@@ -712,3 +712,154 @@ async fn uploads_in_progress_are_capped_with_429_toomanyrequests() {
         .await;
     assert_eq!(error_code(r).await, (429, "TOOMANYREQUESTS".to_owned()));
 }
+
+/// `GET /_mock/state` of `server`, as JSON.
+async fn export_state(server: &Server) -> Value {
+    let r = reqwest::get(format!("{}/_mock/state", server.uri()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// `PUT /_mock/state` on `server`: status and body.
+async fn import_state(server: &Server, state: &Value) -> (StatusCode, Value, bool) {
+    let r = reqwest::Client::new()
+        .put(format!("{}/_mock/state", server.uri()))
+        .body(serde_json::to_vec(state).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let has_id = r.headers().contains_key("x-request-id");
+    (r.status(), r.json().await.unwrap_or(Value::Null), has_id)
+}
+
+#[tokio::test]
+async fn an_exported_state_carries_the_blobs_and_imports_into_a_new_server_byte_for_byte() {
+    let first = helpers::spawn().await;
+    let client = Client::new(&first);
+    let layer: Vec<u8> = (0..150_000u32).map(|i| (i % 241) as u8).collect();
+    let (d1, m1, size) = client.push_image("org1/app", "v1", &layer).await;
+    let (d2, m2, _) = client.push_image("org2/group/tool", "v2", &layer).await;
+    let state = export_state(&first).await;
+    let registry = &state["registry"];
+    assert!(
+        registry["blobs"][digest(&layer).as_str()].is_string(),
+        "{registry}"
+    );
+
+    let second = helpers::spawn().await;
+    let (status, body, _) = import_state(&second, &state).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let client = Client::new(&second);
+    for (name, tag, d, m) in [
+        ("org1/app", "v1", &d1, &m1),
+        ("org2/group/tool", "v2", &d2, &m2),
+    ] {
+        let r = client
+            .send(Method::GET, &format!("/v2/{name}/manifests/{tag}"), vec![])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{name}:{tag}");
+        assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+        assert_eq!(r.bytes().await.unwrap().as_ref(), m.as_slice());
+        let r = client
+            .send(
+                Method::GET,
+                &format!("/v2/{name}/blobs/{}", digest(&layer)),
+                vec![],
+            )
+            .await;
+        assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
+    }
+    let v2 = helpers::get(&second, "/v2/manage/namespaces/org1/repos/app/tags").await;
+    assert_eq!(v2.body[0]["digest"], d1.as_str());
+    assert_eq!(v2.body[0]["size"], size);
+    // The layer shared by both repositories is held once, and a second
+    // export gives the same document.
+    let held = ims_swr_mock::internals::blob_bytes_used(second.store());
+    assert!(held < 150_000 + 4096, "held {held}");
+    assert_eq!(export_state(&second).await, state);
+}
+
+#[tokio::test]
+async fn an_import_whose_blob_does_not_match_its_digest_is_refused_naming_it_and_changes_nothing() {
+    let server = helpers::spawn().await;
+    let client = Client::new(&server);
+    let (d, manifest, _) = client.push_image("org1/app", "v1", b"layer-bytes").await;
+    let mut state = export_state(&server).await;
+    let layer_digest = digest(b"layer-bytes");
+    state["registry"]["blobs"][layer_digest.as_str()] =
+        json!(base64::engine::general_purpose::STANDARD.encode(b"other bytes"));
+    state["swr"]["namespaces"] = json!([]);
+    let (status, body, has_id) = import_state(&server, &state).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(has_id);
+    assert_eq!(body["error_code"], "MOCK.0400", "{body}");
+    assert!(
+        body.to_string()
+            .contains(&format!("do not match digest {layer_digest}")),
+        "{body}"
+    );
+    // Nothing changed: the image still pulls.
+    let r = client
+        .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
+        .await;
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+    assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
+    // Bad base64 and a link to a blob the section lacks are refused too.
+    let mut bad = export_state(&server).await;
+    bad["registry"]["blobs"][layer_digest.as_str()] = json!("not base64!");
+    let (status, body, _) = import_state(&server, &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("base64"), "{body}");
+    let mut bad = export_state(&server).await;
+    bad["registry"]["blobs"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&layer_digest);
+    let (status, body, _) = import_state(&server, &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains(&layer_digest), "{body}");
+}
+
+#[tokio::test]
+async fn an_import_larger_than_max_blob_bytes_is_refused_naming_the_flag_and_changes_nothing() {
+    let big = helpers::spawn().await;
+    Client::new(&big)
+        .push_image("org1/app", "v1", &[5u8; 5000])
+        .await;
+    let state = export_state(&big).await;
+    let small = Server::builder()
+        .max_blob_bytes(4000)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&small);
+    let (d, _, _) = client.push_image("org9/kept", "v1", b"kept").await;
+    let (status, body, has_id) = import_state(&small, &state).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(has_id);
+    assert!(body.to_string().contains("--max-blob-bytes"), "{body}");
+    let r = client
+        .send(Method::GET, "/v2/org9/kept/manifests/v1", vec![])
+        .await;
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+}
+
+#[tokio::test]
+async fn a_state_with_blobs_over_the_admin_body_limit_is_refused_413() {
+    let big = helpers::spawn().await;
+    Client::new(&big)
+        .push_image("org1/app", "v1", &[5u8; 300_000])
+        .await;
+    let state = export_state(&big).await;
+    let small = Server::builder()
+        .max_admin_body_bytes(256 << 10)
+        .start()
+        .await
+        .unwrap();
+    let (status, body, has_id) = import_state(&small, &state).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(has_id);
+    assert_eq!(body["error_code"], "MOCK.0413", "{body}");
+}
