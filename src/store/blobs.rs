@@ -487,6 +487,17 @@ impl Blobs {
         })
     }
 
+    /// Holds `data` as blob `digest` unless it is held already.
+    fn hold(inner: &mut Inner, limit: u64, digest: &str, data: Bytes) -> Result<(), BlobError> {
+        if !inner.blobs.contains_key(digest) {
+            Self::room(inner, limit, data.len() as u64)?;
+            inner.used += data.len() as u64;
+            inner.blobs.insert(digest.to_owned(), data);
+            inner.note_put(digest);
+        }
+        Ok(())
+    }
+
     fn room(inner: &Inner, limit: u64, wanted: u64) -> Result<(), BlobError> {
         if inner.used.saturating_add(wanted) > limit {
             return Err(BlobError::Full {
@@ -514,6 +525,11 @@ impl Blobs {
         self.lock().blobs.get(digest).cloned()
     }
 
+    /// Whether any repository holds the blob `digest`.
+    pub(crate) fn held(&self, digest: &str) -> bool {
+        self.lock().blobs.contains_key(digest)
+    }
+
     /// Whether `repo` has the blob `digest`.
     pub(crate) fn has(&self, repo: &str, digest: &str) -> bool {
         let inner = self.lock();
@@ -529,14 +545,8 @@ impl Blobs {
         if sha256_digest(&data) != digest {
             return Err(BlobError::DigestMismatch(digest.to_owned()));
         }
-        let limit = self.limit();
         let mut inner = self.lock();
-        if !inner.blobs.contains_key(digest) {
-            Self::room(&inner, limit, data.len() as u64)?;
-            inner.used += data.len() as u64;
-            inner.blobs.insert(digest.to_owned(), data);
-            inner.note_put(digest);
-        }
+        Self::hold(&mut inner, self.limit(), digest, data)?;
         if inner
             .repos
             .entry(repo.to_owned())
@@ -551,28 +561,23 @@ impl Blobs {
 
     /// Cross-repository mount: links `digest` to `repo` if `from` has it.
     pub(crate) fn mount(&self, repo: &str, from: &str, digest: &str) -> bool {
-        let mut inner = self.lock();
-        let ok = inner.blobs.contains_key(digest)
-            && inner
-                .repos
-                .get(from)
-                .is_some_and(|l| l.blobs.contains(digest));
-        if ok {
+        self.link_if(repo, digest, |inner| {
             inner
                 .repos
-                .entry(repo.to_owned())
-                .or_default()
-                .blobs
-                .insert(digest.to_owned());
-            inner.note_repo(repo);
-        }
-        ok
+                .get(from)
+                .is_some_and(|l| l.blobs.contains(digest))
+        })
     }
 
     /// Mount without `from`: links `digest` to `repo` if any repository holds it.
     pub(crate) fn mount_any(&self, repo: &str, digest: &str) -> bool {
+        self.link_if(repo, digest, |_| true)
+    }
+
+    /// Links the held blob `digest` to `repo` if `allowed`; whether it did.
+    fn link_if(&self, repo: &str, digest: &str, allowed: impl FnOnce(&Inner) -> bool) -> bool {
         let mut inner = self.lock();
-        let ok = inner.blobs.contains_key(digest);
+        let ok = inner.blobs.contains_key(digest) && allowed(&inner);
         if ok {
             inner
                 .repos
@@ -594,14 +599,8 @@ impl Blobs {
         media_type: &str,
         data: Bytes,
     ) -> Result<(), BlobError> {
-        let limit = self.limit();
         let mut inner = self.lock();
-        if !inner.blobs.contains_key(digest) {
-            Self::room(&inner, limit, data.len() as u64)?;
-            inner.used += data.len() as u64;
-            inner.blobs.insert(digest.to_owned(), data);
-            inner.note_put(digest);
-        }
+        Self::hold(&mut inner, self.limit(), digest, data)?;
         inner
             .repos
             .entry(repo.to_owned())

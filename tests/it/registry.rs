@@ -863,3 +863,54 @@ async fn a_state_with_blobs_over_the_admin_body_limit_is_refused_413() {
     assert!(has_id);
     assert_eq!(body["error_code"], "MOCK.0413", "{body}");
 }
+
+#[tokio::test]
+async fn a_second_monolithic_push_of_a_held_blob_is_checked_and_linked_without_a_copy() {
+    let server = helpers::spawn().await;
+    let client = Client::new(&server);
+    let layer = vec![3u8; 100_000];
+    let d = client.push_blob("org1/a", &layer).await;
+    let held = ims_swr_mock::internals::blob_bytes_used(server.store());
+    // POST ?digest= with the body, into another repository: linked.
+    client.push_blob("org1/b", &layer).await;
+    // POST, then PUT ?digest= with the body: linked too.
+    let r = client
+        .send(Method::POST, "/v2/org1/c/blobs/uploads/", vec![])
+        .await;
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = client
+        .send(
+            Method::PUT,
+            &format!("{location}?digest={d}"),
+            layer.clone(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for repo in ["org1/b", "org1/c"] {
+        let r = client
+            .send(Method::GET, &format!("/v2/{repo}/blobs/{d}"), vec![])
+            .await;
+        assert_eq!(
+            r.bytes().await.unwrap().as_ref(),
+            layer.as_slice(),
+            "{repo}"
+        );
+    }
+    assert_eq!(
+        ims_swr_mock::internals::blob_bytes_used(server.store()),
+        held
+    );
+    // Other bytes under a held digest: DIGEST_INVALID, and nothing is linked.
+    let r = client
+        .send(
+            Method::POST,
+            &format!("/v2/org1/d/blobs/uploads/?digest={d}"),
+            vec![4u8; 100_000],
+        )
+        .await;
+    assert_eq!(error_code(r).await, (400, "DIGEST_INVALID".to_owned()));
+    let r = client
+        .send(Method::HEAD, &format!("/v2/org1/d/blobs/{d}"), vec![])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
