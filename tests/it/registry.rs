@@ -914,3 +914,42 @@ async fn a_second_monolithic_push_of_a_held_blob_is_checked_and_linked_without_a
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn with_persist_imported_blobs_are_saved_and_pull_after_a_restart() {
+    let source = helpers::spawn().await;
+    let layer = vec![6u8; 50_000];
+    let (d, manifest, _) = Client::new(&source)
+        .push_image("org1/app", "v1", &layer)
+        .await;
+    let state = export_state(&source).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let server = Server::builder()
+        .persist(&path, None)
+        .start()
+        .await
+        .unwrap();
+    let (status, body, _) = import_state(&server, &state).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.shutdown().await.unwrap();
+    let server = Server::builder()
+        .persist(&path, None)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&server);
+    let r = client
+        .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
+        .await;
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+    assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
+    let r = client
+        .send(
+            Method::GET,
+            &format!("/v2/org1/app/blobs/{}", digest(&layer)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
+}
