@@ -953,3 +953,36 @@ async fn with_persist_imported_blobs_are_saved_and_pull_after_a_restart() {
         .await;
     assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
 }
+
+#[tokio::test]
+async fn fixtures_whose_blobs_exceed_max_blob_bytes_stop_the_start_naming_the_flag() {
+    let data = vec![8u8; 2000];
+    let fixture = json!({
+        "registry": {
+            "blobs": {digest(&data): base64::engine::general_purpose::STANDARD.encode(&data)},
+            "repositories": {"org1/app": {"blobs": [digest(&data)]}},
+        }
+    })
+    .to_string();
+    let err = Server::builder()
+        .fixture_json("blobs.json", fixture.clone())
+        .max_blob_bytes(1000)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("--max-blob-bytes"), "{err}");
+    // Within the budget, the fixture's blob is served.
+    let server = Server::builder()
+        .fixture_json("blobs.json", fixture)
+        .start()
+        .await
+        .unwrap();
+    let r = Client::new(&server)
+        .send(
+            Method::GET,
+            &format!("/v2/org1/app/blobs/{}", digest(&data)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), data.as_slice());
+}
