@@ -2,14 +2,17 @@
 """Registry benchmark: ims-swr-mock's registry side by side with Debian's `docker-registry`
 (the reference distribution registry, 2.8, in-memory storage) on loopback, in the same run.
 
-Rows (median of ROUNDS alternating runs, ours then the reference each round):
+Rows (median of ROUNDS alternating runs: ours first in even rounds, the reference first in
+odd ones, so neither always runs right after the other's heavy steps; and the page cache is
+written back (`sync`) before each timed step, so that skopeo's `fdatasync` calls do not wait
+on the previous step's writes):
   - a 64 MiB blob: monolithic upload (`POST ?digest=` with curl) and download (`GET`);
   - `skopeo copy` of a 3-layer image of about 50 MB (incompressible gzip layers, an `oci:`
     layout made here) to the registry, and back into a fresh `oci:` layout.
 Then the memory per stored byte of ours: RSS growth after the same ~50 MB image is pushed
 to 3 repositories plus the 64 MiB blob, divided by the distinct bytes held.
 
-Usage: BIN=target/release/ims-swr-mock ROUNDS=3 python3 benches/registry.py
+Usage: BIN=target/release/ims-swr-mock ROUNDS=6 python3 benches/registry.py
 Needs skopeo, curl and docker-registry (apt-get install skopeo docker-registry). Everything it
 starts binds 127.0.0.1 and is stopped on exit.
 """
@@ -30,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "registry-tests"
 import oci  # noqa: E402
 
 BIN = os.environ.get("BIN", "target/release/ims-swr-mock")
-ROUNDS = int(os.environ.get("ROUNDS", "3"))
+ROUNDS = int(os.environ.get("ROUNDS", "6"))
 OURS_PORT, REF_PORT = 18_701, 18_702
 BLOB_MIB = 64
 
@@ -59,6 +62,7 @@ def rss_kib(pid: int) -> int:
 
 
 def timed(argv: list[str]) -> float:
+    os.sync()  # the client's own writes (fdatasync) must not wait on an earlier step's
     start = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True, timeout=600)
     return time.perf_counter() - start
@@ -107,10 +111,12 @@ http:
             rows.setdefault(row, {"ours": [], "ref": []})[who].append(seconds)
 
         for round_ in range(ROUNDS):
-            for who, port in (("ours", OURS_PORT), ("ref", REF_PORT)):
+            order = (("ours", OURS_PORT), ("ref", REF_PORT))
+            for who, port in order if round_ % 2 == 0 else order[::-1]:
                 base = f"http://127.0.0.1:{port}"
                 repo = f"bench{round_}/blob"
                 # Monolithic upload as the 2.8 reference serves it: POST, then PUT ?digest= with the body.
+                os.sync()
                 start = time.perf_counter()
                 request = urllib.request.Request(f"{base}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
                 with urllib.request.urlopen(request) as response:

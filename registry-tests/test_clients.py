@@ -4,7 +4,9 @@ on loopback and over TLS (--tls-self-signed):
 - skopeo copies a 3-layer image (an `oci:` layout made here) to the emulator and back;
 - podman pushes and pulls an image;
 - oras (PyPI) pushes and pulls an artifact;
-- skopeo copies a multi-arch image index both ways.
+- skopeo copies a multi-arch image index both ways;
+- skopeo pushes, the state is exported (blobs included), imported into a fresh server, and
+  skopeo pulls the image back from it.
 
 Every push is checked through the official SDK's v2 and v3 tag lists (digest and size agree
 with what the client reports) and by pulling it back byte for byte. In strict mode the
@@ -269,3 +271,37 @@ def test_strict_mode_refuses_clients_without_the_login_key(registry, tmp_path):
                             capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode != 0
     assert "403" in result.stderr or "denied" in result.stderr.lower(), result.stderr
+
+
+def test_skopeo_push_then_export_and_import_into_a_fresh_server_pulls_back_byte_for_byte(tmp_path):
+    """GET /_mock/state carries the registry's blobs: a fresh server that imports it serves
+    the pushed image (manifest and every blob) to skopeo, with its SWR tag."""
+    source = tmp_path / "src"
+    image = oci.single(source, "v1", [300_000, 200_000, 100_000], seed=7)
+    first = start_server(auth=())
+    try:
+        run("skopeo", "copy", "--retry-times=0", "--dest-tls-verify=false",
+            f"oci:{source}:v1", f"docker://127.0.0.1:{first.port}/namespace/kept:v1")
+        with urllib.request.urlopen(first.uri + "/_mock/state", timeout=30) as response:
+            state = response.read()
+    finally:
+        stop_server(first)
+    assert image["digest"] in json.loads(state)["registry"]["blobs"]
+    second = start_server(auth=())
+    try:
+        request = urllib.request.Request(second.uri + "/_mock/state", data=state, method="PUT",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+        back = tmp_path / "back"
+        run("skopeo", "copy", "--retry-times=0", "--src-tls-verify=false",
+            f"docker://127.0.0.1:{second.port}/namespace/kept:v1", f"oci:{back}:v1")
+        assert oci.tagged_manifest(back) == (image["digest"], image["_bytes"])
+        same_blobs(source, back)
+        swr = (SwrClient.new_builder().with_http_config(http_config())
+               .with_credentials(BasicCredentials(AK, SK, DEFAULT_PROJECT_ID))
+               .with_endpoints([second.uri]).build())
+        tags = swr.list_repository_tags(ListRepositoryTagsRequest(namespace="namespace", repository="kept"))
+        assert [(t.tag, t.digest, t.size) for t in tags.body] == [("v1", image["digest"], image["_size"])]
+    finally:
+        stop_server(second)

@@ -448,6 +448,13 @@ impl ServerBuilder {
             ));
         }
         store.blobs().set_limit(self.max_blob_bytes);
+        if store.blobs().used() > self.max_blob_bytes {
+            return Err(StartError::Setting(format!(
+                "--max-blob-bytes {} cannot hold the {} bytes of blobs the fixtures' registry sections give; raise it",
+                self.max_blob_bytes,
+                store.blobs().used()
+            )));
+        }
         let durable = match &self.persistence {
             Some(p) => Some(start_persistence(&p.path, &settings, &store).await?),
             None => None,
@@ -619,7 +626,7 @@ async fn start_persistence(
         let (durable, loaded) = crate::store::persist::open(&path, &settings, &fixtures)?;
         let fresh = loaded.is_none();
         if let Some(inner) = loaded {
-            fixtures.replace(inner);
+            fixtures.replace(inner)?;
         }
         durable.load_blobs(fixtures.blobs()).map_err(|reason| {
             crate::store::persist::PersistError {

@@ -129,7 +129,7 @@ async fn openapi() -> Response {
 /// error nothing changes.
 pub(crate) fn reset(state: &AppState) -> Result<(), FixtureError> {
     let (inner, fixture_faults) = seed::build(&state.control.sources, &state.control.settings)?;
-    state.store.replace(inner);
+    state.store.replace(inner)?;
     state.faults.clear();
     for rule in fixture_faults
         .into_iter()
@@ -168,7 +168,7 @@ pub(crate) fn import_state(state: &AppState, json: Bytes) -> Result<(), FixtureE
             }],
         });
     }
-    state.store.replace(inner);
+    state.store.replace(inner)?;
     Ok(())
 }
 

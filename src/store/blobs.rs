@@ -24,6 +24,8 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 
+use crate::store::seed::document::{BlobData, RegistrySection, RepoLinksDoc};
+
 /// Default `--max-blob-bytes`: 2 GiB.
 pub(crate) const DEFAULT_MAX_BLOB_BYTES: u64 = 2 << 30;
 
@@ -141,11 +143,7 @@ impl Inner {
         if links.blobs.is_empty() && links.manifests.is_empty() {
             return None;
         }
-        let mut blobs: Vec<&String> = links.blobs.iter().collect();
-        blobs.sort();
-        let manifests: std::collections::BTreeMap<&String, &String> =
-            links.manifests.iter().collect();
-        Some(serde_json::json!({"blobs": blobs, "manifests": manifests}).to_string())
+        serde_json::to_string(&links.doc()).ok()
     }
 }
 
@@ -156,6 +154,97 @@ struct Links {
     blobs: HashSet<String>,
     /// Manifests held here: digest to media type.
     manifests: HashMap<String, String>,
+}
+
+impl Links {
+    /// In document form, sorted.
+    fn doc(&self) -> RepoLinksDoc {
+        let mut blobs: Vec<String> = self.blobs.iter().cloned().collect();
+        blobs.sort();
+        RepoLinksDoc {
+            blobs,
+            manifests: self
+                .manifests
+                .iter()
+                .map(|(d, m)| (d.clone(), m.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Registry contents read from a document or the saved state, ready for
+/// [`Blobs::install`]; a store's contents carry one until they replace the
+/// store's (see [`crate::store::Store::replace`]).
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    /// Where it was read (for errors).
+    pub(crate) source: String,
+    /// Blobs by digest.
+    blobs: HashMap<String, Bytes>,
+    /// Links by repository.
+    repos: HashMap<String, Links>,
+    /// Their total size.
+    bytes: u64,
+}
+
+impl Snapshot {
+    /// An empty one read from `source`.
+    pub(crate) fn new(source: &str) -> Self {
+        Self {
+            source: source.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    fn add_blob(&mut self, digest: String, data: Bytes) {
+        let len = data.len() as u64;
+        if self.blobs.insert(digest, data).is_none() {
+            self.bytes += len;
+        }
+    }
+
+    fn add_links(&mut self, repo: String, doc: RepoLinksDoc) {
+        let entry = self.repos.entry(repo).or_default();
+        entry.blobs.extend(doc.blobs);
+        entry.manifests.extend(doc.manifests);
+    }
+
+    /// Adds a document's `registry` section (read at `path`): every blob
+    /// must hash to its digest, and every digest a repository links must be
+    /// a blob of the section. Problems come back as (JSONPath, message).
+    pub(crate) fn add_section(
+        &mut self,
+        section: RegistrySection,
+        path: &str,
+    ) -> Result<(), Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        for (repo, links) in &section.repositories {
+            let named = links.blobs.iter().chain(links.manifests.keys());
+            for digest in named.filter(|d| !section.blobs.contains_key(*d)) {
+                problems.push((
+                    format!("{path}.repositories[{repo:?}]"),
+                    format!("links {digest}, which is not in {path}.blobs"),
+                ));
+            }
+        }
+        for (digest, BlobData(data)) in section.blobs {
+            if sha256_digest(&data) == digest {
+                self.add_blob(digest, data);
+            } else {
+                problems.push((
+                    format!("{path}.blobs[{digest:?}]"),
+                    format!("the bytes do not match digest {digest}"),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        for (repo, links) in section.repositories {
+            self.add_links(repo, links);
+        }
+        Ok(())
+    }
 }
 
 /// An upload in progress.
@@ -337,25 +426,74 @@ impl Blobs {
         blobs: Vec<(String, Bytes)>,
         links: Vec<(String, String)>,
     ) -> Result<(), String> {
-        let mut inner = self.lock();
+        let mut snapshot = Snapshot::default();
         for (digest, data) in blobs {
-            inner.used += data.len() as u64;
-            inner.blobs.insert(digest, data);
+            snapshot.add_blob(digest, data);
         }
         for (repo, json) in links {
-            let doc: serde_json::Value = serde_json::from_str(&json)
-                .map_err(|e| format!("the links of {repo} are not JSON: {e}"))?;
+            let doc: RepoLinksDoc = serde_json::from_str(&json)
+                .map_err(|e| format!("the links of {repo} are not valid: {e}"))?;
+            snapshot.add_links(repo, doc);
+        }
+        self.install(snapshot);
+        Ok(())
+    }
+
+    /// Adds verified contents (a fixture's or an import's `registry`
+    /// section, or the saved state) to what is held, without a budget check
+    /// (see [`Blobs::fits`]).
+    pub(crate) fn install(&self, snapshot: Snapshot) {
+        let mut inner = self.lock();
+        for (digest, data) in snapshot.blobs {
+            if !inner.blobs.contains_key(&digest) {
+                inner.used += data.len() as u64;
+                inner.note_put(&digest);
+                inner.blobs.insert(digest, data);
+            }
+        }
+        for (repo, links) in snapshot.repos {
+            inner.note_repo(&repo);
             let entry = inner.repos.entry(repo).or_default();
-            for d in doc["blobs"].as_array().into_iter().flatten() {
-                if let Some(d) = d.as_str() {
-                    entry.blobs.insert(d.to_owned());
-                }
-            }
-            for (d, m) in doc["manifests"].as_object().into_iter().flatten() {
-                entry
-                    .manifests
-                    .insert(d.clone(), m.as_str().unwrap_or_default().to_owned());
-            }
+            entry.blobs.extend(links.blobs);
+            entry.manifests.extend(links.manifests);
+        }
+    }
+
+    /// Whether `snapshot` alone fits the budget; the error names the flag.
+    pub(crate) fn fits(&self, snapshot: &Snapshot) -> Result<(), BlobError> {
+        Self::room(&Inner::default(), self.limit(), snapshot.bytes)
+    }
+
+    /// The `registry` section of an export (`None` when nothing is held).
+    /// Bytes are shared, not copied: they are base64-encoded as the
+    /// document is written.
+    pub(crate) fn export_section(&self) -> Option<RegistrySection> {
+        let inner = self.lock();
+        if inner.blobs.is_empty() && inner.repos.is_empty() {
+            return None;
+        }
+        Some(RegistrySection {
+            blobs: inner
+                .blobs
+                .iter()
+                .map(|(d, b)| (d.clone(), BlobData(b.clone())))
+                .collect(),
+            repositories: inner
+                .repos
+                .iter()
+                .filter(|(_, l)| !l.blobs.is_empty() || !l.manifests.is_empty())
+                .map(|(r, l)| (r.clone(), l.doc()))
+                .collect(),
+        })
+    }
+
+    /// Holds `data` as blob `digest` unless it is held already.
+    fn hold(inner: &mut Inner, limit: u64, digest: &str, data: Bytes) -> Result<(), BlobError> {
+        if !inner.blobs.contains_key(digest) {
+            Self::room(inner, limit, data.len() as u64)?;
+            inner.used += data.len() as u64;
+            inner.blobs.insert(digest.to_owned(), data);
+            inner.note_put(digest);
         }
         Ok(())
     }
@@ -387,6 +525,11 @@ impl Blobs {
         self.lock().blobs.get(digest).cloned()
     }
 
+    /// Whether any repository holds the blob `digest`.
+    pub(crate) fn held(&self, digest: &str) -> bool {
+        self.lock().blobs.contains_key(digest)
+    }
+
     /// Whether `repo` has the blob `digest`.
     pub(crate) fn has(&self, repo: &str, digest: &str) -> bool {
         let inner = self.lock();
@@ -402,14 +545,8 @@ impl Blobs {
         if sha256_digest(&data) != digest {
             return Err(BlobError::DigestMismatch(digest.to_owned()));
         }
-        let limit = self.limit();
         let mut inner = self.lock();
-        if !inner.blobs.contains_key(digest) {
-            Self::room(&inner, limit, data.len() as u64)?;
-            inner.used += data.len() as u64;
-            inner.blobs.insert(digest.to_owned(), data);
-            inner.note_put(digest);
-        }
+        Self::hold(&mut inner, self.limit(), digest, data)?;
         if inner
             .repos
             .entry(repo.to_owned())
@@ -424,28 +561,23 @@ impl Blobs {
 
     /// Cross-repository mount: links `digest` to `repo` if `from` has it.
     pub(crate) fn mount(&self, repo: &str, from: &str, digest: &str) -> bool {
-        let mut inner = self.lock();
-        let ok = inner.blobs.contains_key(digest)
-            && inner
-                .repos
-                .get(from)
-                .is_some_and(|l| l.blobs.contains(digest));
-        if ok {
+        self.link_if(repo, digest, |inner| {
             inner
                 .repos
-                .entry(repo.to_owned())
-                .or_default()
-                .blobs
-                .insert(digest.to_owned());
-            inner.note_repo(repo);
-        }
-        ok
+                .get(from)
+                .is_some_and(|l| l.blobs.contains(digest))
+        })
     }
 
     /// Mount without `from`: links `digest` to `repo` if any repository holds it.
     pub(crate) fn mount_any(&self, repo: &str, digest: &str) -> bool {
+        self.link_if(repo, digest, |_| true)
+    }
+
+    /// Links the held blob `digest` to `repo` if `allowed`; whether it did.
+    fn link_if(&self, repo: &str, digest: &str, allowed: impl FnOnce(&Inner) -> bool) -> bool {
         let mut inner = self.lock();
-        let ok = inner.blobs.contains_key(digest);
+        let ok = inner.blobs.contains_key(digest) && allowed(&inner);
         if ok {
             inner
                 .repos
@@ -467,14 +599,8 @@ impl Blobs {
         media_type: &str,
         data: Bytes,
     ) -> Result<(), BlobError> {
-        let limit = self.limit();
         let mut inner = self.lock();
-        if !inner.blobs.contains_key(digest) {
-            Self::room(&inner, limit, data.len() as u64)?;
-            inner.used += data.len() as u64;
-            inner.blobs.insert(digest.to_owned(), data);
-            inner.note_put(digest);
-        }
+        Self::hold(&mut inner, self.limit(), digest, data)?;
         inner
             .repos
             .entry(repo.to_owned())

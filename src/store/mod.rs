@@ -121,6 +121,9 @@ pub(crate) struct Inner {
     /// What changed since persistence last saved; `None` when nothing
     /// persists (then nothing is recorded).
     pub(crate) changes: Option<Changes>,
+    /// Registry contents read with these contents (a fixture's or an
+    /// import's `registry` section), installed when they become a store's.
+    pub(crate) blob_snapshot: Option<blobs::Snapshot>,
 }
 
 /// What changed since the last save, by key (see [`crate::store::persist`]).
@@ -275,13 +278,17 @@ pub(crate) fn now() -> i64 {
 }
 
 impl Store {
-    pub(crate) fn from_inner(inner: Inner) -> Self {
+    pub(crate) fn from_inner(mut inner: Inner) -> Self {
+        let blobs = Arc::<blobs::Blobs>::default();
+        if let Some(snapshot) = inner.blob_snapshot.take() {
+            blobs.install(snapshot);
+        }
         Self {
             inner: Arc::new(RwLock::new(inner)),
             generation: Arc::default(),
             durable: Arc::default(),
             epoch: Arc::default(),
-            blobs: Arc::default(),
+            blobs,
         }
     }
 

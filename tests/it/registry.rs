@@ -712,3 +712,277 @@ async fn uploads_in_progress_are_capped_with_429_toomanyrequests() {
         .await;
     assert_eq!(error_code(r).await, (429, "TOOMANYREQUESTS".to_owned()));
 }
+
+/// `GET /_mock/state` of `server`, as JSON.
+async fn export_state(server: &Server) -> Value {
+    let r = reqwest::get(format!("{}/_mock/state", server.uri()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// `PUT /_mock/state` on `server`: status and body.
+async fn import_state(server: &Server, state: &Value) -> (StatusCode, Value, bool) {
+    let r = reqwest::Client::new()
+        .put(format!("{}/_mock/state", server.uri()))
+        .body(serde_json::to_vec(state).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let has_id = r.headers().contains_key("x-request-id");
+    (r.status(), r.json().await.unwrap_or(Value::Null), has_id)
+}
+
+#[tokio::test]
+async fn an_exported_state_carries_the_blobs_and_imports_into_a_new_server_byte_for_byte() {
+    let first = helpers::spawn().await;
+    let client = Client::new(&first);
+    let layer: Vec<u8> = (0..150_000u32).map(|i| (i % 241) as u8).collect();
+    let (d1, m1, size) = client.push_image("org1/app", "v1", &layer).await;
+    let (d2, m2, _) = client.push_image("org2/group/tool", "v2", &layer).await;
+    let state = export_state(&first).await;
+    let registry = &state["registry"];
+    assert!(
+        registry["blobs"][digest(&layer).as_str()].is_string(),
+        "{registry}"
+    );
+
+    let second = helpers::spawn().await;
+    let (status, body, _) = import_state(&second, &state).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let client = Client::new(&second);
+    for (name, tag, d, m) in [
+        ("org1/app", "v1", &d1, &m1),
+        ("org2/group/tool", "v2", &d2, &m2),
+    ] {
+        let r = client
+            .send(Method::GET, &format!("/v2/{name}/manifests/{tag}"), vec![])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{name}:{tag}");
+        assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+        assert_eq!(r.bytes().await.unwrap().as_ref(), m.as_slice());
+        let r = client
+            .send(
+                Method::GET,
+                &format!("/v2/{name}/blobs/{}", digest(&layer)),
+                vec![],
+            )
+            .await;
+        assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
+    }
+    let v2 = helpers::get(&second, "/v2/manage/namespaces/org1/repos/app/tags").await;
+    assert_eq!(v2.body[0]["digest"], d1.as_str());
+    assert_eq!(v2.body[0]["size"], size);
+    // The layer shared by both repositories is held once, and a second
+    // export gives the same document.
+    let held = ims_swr_mock::internals::blob_bytes_used(second.store());
+    assert!(held < 150_000 + 4096, "held {held}");
+    assert_eq!(export_state(&second).await, state);
+}
+
+#[tokio::test]
+async fn an_import_whose_blob_does_not_match_its_digest_is_refused_naming_it_and_changes_nothing() {
+    let server = helpers::spawn().await;
+    let client = Client::new(&server);
+    let (d, manifest, _) = client.push_image("org1/app", "v1", b"layer-bytes").await;
+    let mut state = export_state(&server).await;
+    let layer_digest = digest(b"layer-bytes");
+    state["registry"]["blobs"][layer_digest.as_str()] =
+        json!(base64::engine::general_purpose::STANDARD.encode(b"other bytes"));
+    state["swr"]["namespaces"] = json!([]);
+    let (status, body, has_id) = import_state(&server, &state).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(has_id);
+    assert_eq!(body["error_code"], "MOCK.0400", "{body}");
+    assert!(
+        body.to_string()
+            .contains(&format!("do not match digest {layer_digest}")),
+        "{body}"
+    );
+    // Nothing changed: the image still pulls.
+    let r = client
+        .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
+        .await;
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+    assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
+    // Bad base64 and a link to a blob the section lacks are refused too.
+    let mut bad = export_state(&server).await;
+    bad["registry"]["blobs"][layer_digest.as_str()] = json!("not base64!");
+    let (status, body, _) = import_state(&server, &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("base64"), "{body}");
+    let mut bad = export_state(&server).await;
+    bad["registry"]["blobs"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&layer_digest);
+    let (status, body, _) = import_state(&server, &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains(&layer_digest), "{body}");
+}
+
+#[tokio::test]
+async fn an_import_larger_than_max_blob_bytes_is_refused_naming_the_flag_and_changes_nothing() {
+    let big = helpers::spawn().await;
+    Client::new(&big)
+        .push_image("org1/app", "v1", &[5u8; 5000])
+        .await;
+    let state = export_state(&big).await;
+    let small = Server::builder()
+        .max_blob_bytes(4000)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&small);
+    let (d, _, _) = client.push_image("org9/kept", "v1", b"kept").await;
+    let (status, body, has_id) = import_state(&small, &state).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(has_id);
+    assert!(body.to_string().contains("--max-blob-bytes"), "{body}");
+    let r = client
+        .send(Method::GET, "/v2/org9/kept/manifests/v1", vec![])
+        .await;
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+}
+
+#[tokio::test]
+async fn a_state_with_blobs_over_the_admin_body_limit_is_refused_413() {
+    let big = helpers::spawn().await;
+    Client::new(&big)
+        .push_image("org1/app", "v1", &[5u8; 300_000])
+        .await;
+    let state = export_state(&big).await;
+    let small = Server::builder()
+        .max_admin_body_bytes(256 << 10)
+        .start()
+        .await
+        .unwrap();
+    let (status, body, has_id) = import_state(&small, &state).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(has_id);
+    assert_eq!(body["error_code"], "MOCK.0413", "{body}");
+}
+
+#[tokio::test]
+async fn a_second_monolithic_push_of_a_held_blob_is_checked_and_linked_without_a_copy() {
+    let server = helpers::spawn().await;
+    let client = Client::new(&server);
+    let layer = vec![3u8; 100_000];
+    let d = client.push_blob("org1/a", &layer).await;
+    let held = ims_swr_mock::internals::blob_bytes_used(server.store());
+    // POST ?digest= with the body, into another repository: linked.
+    client.push_blob("org1/b", &layer).await;
+    // POST, then PUT ?digest= with the body: linked too.
+    let r = client
+        .send(Method::POST, "/v2/org1/c/blobs/uploads/", vec![])
+        .await;
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = client
+        .send(
+            Method::PUT,
+            &format!("{location}?digest={d}"),
+            layer.clone(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for repo in ["org1/b", "org1/c"] {
+        let r = client
+            .send(Method::GET, &format!("/v2/{repo}/blobs/{d}"), vec![])
+            .await;
+        assert_eq!(
+            r.bytes().await.unwrap().as_ref(),
+            layer.as_slice(),
+            "{repo}"
+        );
+    }
+    assert_eq!(
+        ims_swr_mock::internals::blob_bytes_used(server.store()),
+        held
+    );
+    // Other bytes under a held digest: DIGEST_INVALID, and nothing is linked.
+    let r = client
+        .send(
+            Method::POST,
+            &format!("/v2/org1/d/blobs/uploads/?digest={d}"),
+            vec![4u8; 100_000],
+        )
+        .await;
+    assert_eq!(error_code(r).await, (400, "DIGEST_INVALID".to_owned()));
+    let r = client
+        .send(Method::HEAD, &format!("/v2/org1/d/blobs/{d}"), vec![])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn with_persist_imported_blobs_are_saved_and_pull_after_a_restart() {
+    let source = helpers::spawn().await;
+    let layer = vec![6u8; 50_000];
+    let (d, manifest, _) = Client::new(&source)
+        .push_image("org1/app", "v1", &layer)
+        .await;
+    let state = export_state(&source).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let server = Server::builder()
+        .persist(&path, None)
+        .start()
+        .await
+        .unwrap();
+    let (status, body, _) = import_state(&server, &state).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.shutdown().await.unwrap();
+    let server = Server::builder()
+        .persist(&path, None)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&server);
+    let r = client
+        .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
+        .await;
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+    assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
+    let r = client
+        .send(
+            Method::GET,
+            &format!("/v2/org1/app/blobs/{}", digest(&layer)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
+}
+
+#[tokio::test]
+async fn fixtures_whose_blobs_exceed_max_blob_bytes_stop_the_start_naming_the_flag() {
+    let data = vec![8u8; 2000];
+    let fixture = json!({
+        "registry": {
+            "blobs": {digest(&data): base64::engine::general_purpose::STANDARD.encode(&data)},
+            "repositories": {"org1/app": {"blobs": [digest(&data)]}},
+        }
+    })
+    .to_string();
+    let err = Server::builder()
+        .fixture_json("blobs.json", fixture.clone())
+        .max_blob_bytes(1000)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("--max-blob-bytes"), "{err}");
+    // Within the budget, the fixture's blob is served.
+    let server = Server::builder()
+        .fixture_json("blobs.json", fixture)
+        .start()
+        .await
+        .unwrap();
+    let r = Client::new(&server)
+        .send(
+            Method::GET,
+            &format!("/v2/org1/app/blobs/{}", digest(&data)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), data.as_slice());
+}

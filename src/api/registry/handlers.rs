@@ -68,8 +68,7 @@ async fn dispatch(
         }
         Route::Upload { name, id: None } => start_upload(state, &parts, body, &name).await,
         Route::Upload { name, id: Some(id) } => match method {
-            Method::PATCH => patch_upload(state, &parts, body, &name, &id).await,
-            Method::PUT => put_upload(state, &parts, body, &name, &id).await,
+            Method::PATCH | Method::PUT => continue_upload(state, &parts, body, &name, &id).await,
             Method::DELETE => {
                 state.store.blobs().cancel(&name, &id)?;
                 Ok(versioned(StatusCode::NO_CONTENT.into_response()))
@@ -112,12 +111,102 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// Reads a body as the pieces it arrived in (no copy), refusing it once it
-/// would exceed the blob budget or `cap`.
+/// Where the pieces of a body go as they arrive.
+enum Sink {
+    /// One buffer of the declared length.
+    Whole(bytes::BytesMut),
+    /// The pieces as they came (length unknown).
+    Pieces(Vec<Bytes>),
+    /// Nowhere: only hashed (a blob already held), so nothing is kept.
+    Hash(sha2::Sha256, u64),
+}
+
+impl Sink {
+    fn take(&mut self, chunk: Bytes) {
+        use sha2::Digest as _;
+        match self {
+            Sink::Whole(buffer) => buffer.extend_from_slice(&chunk),
+            Sink::Pieces(pieces) if !chunk.is_empty() => pieces.push(chunk),
+            Sink::Pieces(_) => {}
+            Sink::Hash(hasher, len) => {
+                hasher.update(&chunk);
+                *len += chunk.len() as u64;
+            }
+        }
+    }
+}
+
+/// Reads a body, refusing it once it would exceed the blob budget or `cap`.
+///
+/// A body of declared length (`Content-Length`) is written into one buffer
+/// of exactly that size as it arrives, each piece dropped once copied: the
+/// blob is then held once, with no second copy at any time, and the
+/// connection's read buffer is reused. A body of unknown length (chunked)
+/// is kept as the pieces it arrived in.
 async fn read_chunks(state: &AppState, body: Body, cap: Option<usize>) -> Result<Vec<Bytes>> {
+    Ok(match read_into(state, body, cap, false).await? {
+        Sink::Whole(buffer) => vec![buffer.freeze()],
+        Sink::Pieces(pieces) => pieces,
+        Sink::Hash(..) => Vec::new(),
+    })
+}
+
+/// Reads the body of a blob that is held already: its bytes are hashed as
+/// they arrive and dropped, so a second push of a layer costs no memory even
+/// while it is sent. Returns the digest of what arrived.
+async fn read_hashing(state: &AppState, body: Body) -> Result<String> {
+    use sha2::Digest as _;
+    match read_into(state, body, None, true).await? {
+        Sink::Hash(hasher, _) => Ok(format!("sha256:{}", hex::encode(hasher.finalize()))),
+        _ => Err(RegistryError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            "the body was not hashed",
+        )),
+    }
+}
+
+async fn read_into(
+    state: &AppState,
+    body: Body,
+    cap: Option<usize>,
+    hash_only: bool,
+) -> Result<Sink> {
+    use axum::body::HttpBody as _;
     let blobs = state.store.blobs();
-    let mut chunks = Vec::new();
-    let mut total = 0usize;
+    let too_large = |total: u64| -> Result<()> {
+        if hash_only {
+            return Ok(()); // nothing is kept
+        }
+        if let Some(cap) = cap
+            && total > cap as u64
+        {
+            return Err(RegistryError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "SIZE_INVALID",
+                format!("the body exceeds {cap} bytes"),
+            ));
+        }
+        let used = blobs.used();
+        if used.saturating_add(total) > blobs.limit() {
+            return Err(BlobError::Full {
+                used,
+                limit: blobs.limit(),
+                wanted: total,
+            }
+            .into());
+        }
+        Ok(())
+    };
+    let declared = body.size_hint().exact();
+    // Refused at once when it cannot fit, before any byte is read.
+    too_large(declared.unwrap_or(0))?;
+    let mut sink = match declared.and_then(|n| usize::try_from(n).ok()) {
+        _ if hash_only => Sink::Hash(sha2::Sha256::default(), 0),
+        Some(n) if n > 0 => Sink::Whole(bytes::BytesMut::with_capacity(n)),
+        _ => Sink::Pieces(Vec::new()),
+    };
+    let mut total = 0u64;
     let mut stream = body.into_data_stream();
     // A blob may take long to arrive, but not stall: each piece must come
     // within --read-timeout of the last (the API's total deadline would cut
@@ -144,30 +233,28 @@ async fn read_chunks(state: &AppState, body: Body, cap: Option<usize>) -> Result
                 format!("the request body could not be read: {e}"),
             )
         })?;
-        total += chunk.len();
-        if !chunk.is_empty() {
-            chunks.push(chunk);
-        }
-        if let Some(cap) = cap
-            && total > cap
-        {
-            return Err(RegistryError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "SIZE_INVALID",
-                format!("the body exceeds {cap} bytes"),
-            ));
-        }
-        let used = blobs.used();
-        if used.saturating_add(total as u64) > blobs.limit() {
-            return Err(BlobError::Full {
-                used,
-                limit: blobs.limit(),
-                wanted: total as u64,
-            }
-            .into());
-        }
+        total += chunk.len() as u64;
+        too_large(total)?;
+        sink.take(chunk);
     }
-    Ok(chunks)
+    Ok(sink)
+}
+
+/// Links the held blob `digest` to `name` after its body, hashed by
+/// [`read_hashing`], came out as `got`.
+fn link_held(state: &AppState, name: &str, digest: &str, got: &str) -> Result<Response> {
+    if got != digest {
+        return Err(BlobError::DigestMismatch(digest.to_owned()).into());
+    }
+    if state.store.blobs().mount_any(name, digest) {
+        Ok(blob_created(name, digest))
+    } else {
+        Err(RegistryError::new(
+            StatusCode::CONFLICT,
+            "BLOB_UPLOAD_INVALID",
+            format!("blob {digest} was deleted while it was sent; push it again"),
+        ))
+    }
 }
 
 /// Reads a body into one buffer of exactly its length.
@@ -196,17 +283,9 @@ fn get_blob(state: &AppState, parts: &Parts, name: &str, digest: &str) -> Result
         Some((start, end)) => (StatusCode::PARTIAL_CONTENT, data.slice(start..=end)),
         None => (StatusCode::OK, data),
     };
-    let len = body.len();
-    let mut response = if parts.method == Method::HEAD {
-        Response::new(empty())
-    } else {
-        Response::new(Body::from(body))
-    };
+    let mut response = content(parts, body, "application/octet-stream", digest);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    set(headers, "content-type", "application/octet-stream");
-    set(headers, "content-length", &len.to_string());
-    set(headers, "docker-content-digest", digest);
     set(headers, "accept-ranges", "bytes");
     if let Some((start, end)) = range {
         set(
@@ -216,6 +295,22 @@ fn get_blob(state: &AppState, parts: &Parts, name: &str, digest: &str) -> Result
         );
     }
     Ok(versioned(response))
+}
+
+/// A blob or manifest answer: `bytes` (none to a `HEAD`, which gets the
+/// same headers), with its type, length and digest.
+fn content(parts: &Parts, bytes: Bytes, content_type: &str, digest: &str) -> Response {
+    let len = bytes.len();
+    let mut response = if parts.method == Method::HEAD {
+        Response::new(empty())
+    } else {
+        Response::new(Body::from(bytes))
+    };
+    let headers = response.headers_mut();
+    set(headers, "content-type", content_type);
+    set(headers, "content-length", &len.to_string());
+    set(headers, "docker-content-digest", digest);
+    response
 }
 
 /// `bytes=a-b` or `bytes=a-` within `total`.
@@ -280,7 +375,7 @@ async fn start_upload(state: &AppState, parts: &Parts, body: Body, name: &str) -
         let mounted = match param(&query, "from") {
             Some(from) => blobs.mount(name, from, digest),
             // Without `from`, any repository holding it will do (the spec allows it).
-            None => blobs.get_any(digest).is_some() && blobs.mount_any(name, digest),
+            None => blobs.mount_any(name, digest),
         };
         if mounted {
             return Ok(blob_created(name, digest));
@@ -288,6 +383,10 @@ async fn start_upload(state: &AppState, parts: &Parts, body: Body, name: &str) -
     }
     if let Some(digest) = param(&query, "digest") {
         check_digest(digest)?;
+        if blobs.held(digest) {
+            let got = read_hashing(state, body).await?;
+            return link_held(state, name, digest, &got);
+        }
         let data = read(state, body, None).await?;
         blobs.put(name, digest, data)?;
         return Ok(blob_created(name, digest));
@@ -316,31 +415,23 @@ fn chunk_start(parts: &Parts) -> Result<Option<u64>> {
     Ok(Some(start))
 }
 
-/// `PATCH /v2/<name>/blobs/uploads/<id>`: one more chunk.
-async fn patch_upload(
+/// `PATCH /v2/<name>/blobs/uploads/<id>`: one more chunk; `PUT
+/// …/<id>?digest=`: the last chunk (if any) and the digest, which must match.
+async fn continue_upload(
     state: &AppState,
     parts: &Parts,
     body: Body,
     name: &str,
     id: &str,
 ) -> Result<Response> {
-    let blobs = state.store.blobs();
-    blobs.upload_len(name, id)?;
-    let start = chunk_start(parts)?;
-    let data = read_chunks(state, body, None).await?;
-    let len = blobs.append(name, id, start, data)?;
-    Ok(upload_status(StatusCode::ACCEPTED, name, id, len))
-}
-
-/// `PUT /v2/<name>/blobs/uploads/<id>?digest=`: the last chunk (if any) and
-/// the digest, which must match.
-async fn put_upload(
-    state: &AppState,
-    parts: &Parts,
-    body: Body,
-    name: &str,
-    id: &str,
-) -> Result<Response> {
+    if parts.method == Method::PATCH {
+        let blobs = state.store.blobs();
+        blobs.upload_len(name, id)?;
+        let start = chunk_start(parts)?;
+        let data = read_chunks(state, body, None).await?;
+        let len = blobs.append(name, id, start, data)?;
+        return Ok(upload_status(StatusCode::ACCEPTED, name, id, len));
+    }
     let query = query(parts);
     let digest = param(&query, "digest").ok_or_else(|| {
         RegistryError::new(
@@ -351,7 +442,12 @@ async fn put_upload(
     })?;
     check_digest(digest)?;
     let blobs = state.store.blobs();
-    blobs.upload_len(name, id)?;
+    if blobs.upload_len(name, id)? == 0 && blobs.held(digest) {
+        // A monolithic upload (POST, then PUT with the body) of a held blob.
+        let got = read_hashing(state, body).await?;
+        blobs.cancel(name, id)?;
+        return link_held(state, name, digest, &got);
+    }
     let data = read_chunks(state, body, None).await?;
     if !data.is_empty() {
         let start = chunk_start(parts)?;
@@ -573,17 +669,7 @@ fn get_manifest(state: &AppState, parts: &Parts, name: &str, reference: &str) ->
         |_| media::DOCKER_MANIFEST.to_owned(),
         |d| media_type_of(&d).to_owned(),
     );
-    let len = bytes.len();
-    let mut response = if parts.method == Method::HEAD {
-        Response::new(empty())
-    } else {
-        Response::new(Body::from(bytes))
-    };
-    let headers = response.headers_mut();
-    set(headers, "content-type", &media_type);
-    set(headers, "content-length", &len.to_string());
-    set(headers, "docker-content-digest", &digest);
-    Ok(versioned(response))
+    Ok(versioned(content(parts, bytes, &media_type, &digest)))
 }
 
 /// `DELETE /v2/<name>/manifests/<reference>`: by digest, the manifest and

@@ -222,27 +222,29 @@ pub(crate) fn is_digest(reference: &str) -> bool {
 
 /// Checks a digest: only `sha256:<64 hex>` is accepted.
 pub(crate) fn check_digest(digest: &str) -> Result<(), RegistryError> {
-    if DIGEST_RE.is_match(digest) {
-        Ok(())
-    } else {
-        Err(RegistryError::new(
-            StatusCode::BAD_REQUEST,
-            "DIGEST_INVALID",
-            format!("invalid digest {digest:?}: sha256:<64 lowercase hex> expected"),
-        ))
-    }
+    check_form(&DIGEST_RE, digest, "DIGEST_INVALID", || {
+        format!("invalid digest {digest:?}: sha256:<64 lowercase hex> expected")
+    })
 }
 
 /// Checks a tag name.
 pub(crate) fn check_tag(tag: &str) -> Result<(), RegistryError> {
-    if TAG_RE.is_match(tag) {
+    check_form(&TAG_RE, tag, "TAG_INVALID", || {
+        format!("invalid tag {tag:?}")
+    })
+}
+
+/// `text` if it matches `re`, else a 400 with `code` and the message.
+fn check_form(
+    re: &Regex,
+    text: &str,
+    code: &'static str,
+    message: impl FnOnce() -> String,
+) -> Result<(), RegistryError> {
+    if re.is_match(text) {
         Ok(())
     } else {
-        Err(RegistryError::new(
-            StatusCode::BAD_REQUEST,
-            "TAG_INVALID",
-            format!("invalid tag {tag:?}"),
-        ))
+        Err(RegistryError::new(StatusCode::BAD_REQUEST, code, message()))
     }
 }
 
@@ -312,26 +314,25 @@ impl From<crate::store::blobs::BlobError> for RegistryError {
 /// The API router's fallback (unknown path): a registry request if it reads
 /// as one, else the gateway's 404 behind the gate as before.
 pub(crate) async fn fallback(State(state): State<AppState>, request: Request) -> Response {
-    match parse(request.method(), request.uri().path()) {
-        Some(route) => handlers::handle(state, route, request).await,
-        None => {
-            crate::front::faulted(super::not_found)
-                .call(request, state)
-                .await
-        }
-    }
+    registry_or(super::not_found, state, request).await
 }
 
 /// The API router's fallback for a known path with another method: a
 /// registry request if it reads as one, else the gateway's answer.
 pub(crate) async fn method_fallback(State(state): State<AppState>, request: Request) -> Response {
+    registry_or(super::method_not_allowed, state, request).await
+}
+
+/// A registry request if `request` reads as one, else `otherwise` behind
+/// the gate (faults apply to it as to any API answer).
+async fn registry_or<H, T>(otherwise: H, state: AppState, request: Request) -> Response
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
     match parse(request.method(), request.uri().path()) {
         Some(route) => handlers::handle(state, route, request).await,
-        None => {
-            crate::front::faulted(super::method_not_allowed)
-                .call(request, state)
-                .await
-        }
+        None => crate::front::faulted(otherwise).call(request, state).await,
     }
 }
 

@@ -83,6 +83,22 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Reads a document's `registry` section into the contents' blobs.
+    fn load_registry(&mut self, doc: &mut Document) {
+        let Some(section) = doc.file.registry.take() else {
+            return;
+        };
+        let snapshot = self
+            .inner
+            .blob_snapshot
+            .get_or_insert_with(|| crate::store::blobs::Snapshot::new(&doc.name));
+        if let Err(problems) = snapshot.add_section(section, "$.registry") {
+            for (path, message) in problems {
+                self.problem(&doc.name, path, message);
+            }
+        }
+    }
+
     pub(super) fn build(
         mut self,
         docs: Vec<Document>,
@@ -94,6 +110,7 @@ impl<'a> Builder<'a> {
             self.load_iam(&doc);
             self.load_ims(&mut doc);
             self.load_swr(&mut doc);
+            self.load_registry(&mut doc);
             for (i, rule) in doc.file.faults.iter().enumerate() {
                 match rule.validate() {
                     Ok(()) => faults.push(crate::control::faults::FaultRule {

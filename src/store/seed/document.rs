@@ -59,6 +59,67 @@ pub(crate) struct FixtureFile<T: TagItem = TagDoc> {
     pub(crate) swr: SwrSection<T>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) faults: Vec<crate::control::faults::FaultRule>,
+    /// The registry's blobs and links (exports carry them when any blob is
+    /// held). Checked by the builder, not by the schema validator: its
+    /// strings can be megabytes long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) registry: Option<RegistrySection>,
+}
+
+/// The `registry` section: every blob the registry holds (layers, configs
+/// and manifests), by digest, as standard base64; and what each repository
+/// (`namespace/repository`) may read.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegistrySection {
+    /// Blob bytes by digest (`sha256:<hex>`).
+    #[serde(default)]
+    pub(crate) blobs: std::collections::BTreeMap<String, BlobData>,
+    /// Links by repository name.
+    #[serde(default)]
+    pub(crate) repositories: std::collections::BTreeMap<String, RepoLinksDoc>,
+}
+
+/// What one repository of the registry links: blobs, and manifests with
+/// their media types.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RepoLinksDoc {
+    /// Digests of layers and configs.
+    #[serde(default)]
+    pub(crate) blobs: Vec<String>,
+    /// Manifest digests to media types.
+    #[serde(default)]
+    pub(crate) manifests: std::collections::BTreeMap<String, String>,
+}
+
+/// A blob's bytes, written as standard base64 straight into the output (no
+/// intermediate string) and decoded when read.
+#[derive(Clone, Default)]
+pub(crate) struct BlobData(pub(crate) bytes::Bytes);
+
+impl fmt::Debug for BlobData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobData({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for BlobData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::engine::general_purpose::STANDARD;
+        serializer.collect_str(&base64::display::Base64Display::new(&self.0, &STANDARD))
+    }
+}
+
+impl<'de> Deserialize<'de> for BlobData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use base64::Engine as _;
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map(|v| Self(v.into()))
+            .map_err(|e| serde::de::Error::custom(format!("not standard base64: {e}")))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -64,6 +64,7 @@ impl Store {
                 namespaces,
             },
             faults: Vec::new(),
+            registry: self.blobs().export_section(),
         }
     }
 }

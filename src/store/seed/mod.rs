@@ -29,7 +29,7 @@
 
 mod build;
 mod derive;
-mod document;
+pub(crate) mod document;
 mod export;
 mod iam;
 mod keys;
@@ -275,8 +275,19 @@ pub(crate) fn build_bytes(
 }
 
 impl Store {
-    /// Replaces the whole contents of the store (every clone sees the new data).
-    pub(crate) fn replace(&self, mut inner: Inner) {
+    /// Replaces the whole contents of the store (every clone sees the new
+    /// data), the registry's blobs included.
+    ///
+    /// # Errors
+    /// The blobs `inner` carries do not fit `--max-blob-bytes`; then nothing
+    /// changes.
+    pub(crate) fn replace(&self, mut inner: Inner) -> Result<(), FixtureError> {
+        let snapshot = inner.blob_snapshot.take();
+        if let Some(s) = &snapshot {
+            self.blobs()
+                .fits(s)
+                .map_err(|e| FixtureError::one(&s.source, "$.registry.blobs", e.to_string()))?;
+        }
         let mut guard = self.write();
         inner.change_seq = guard.change_seq + 1;
         if guard.changes.is_some() {
@@ -287,7 +298,11 @@ impl Store {
         }
         *guard = inner;
         self.blobs().clear();
+        if let Some(s) = snapshot {
+            self.blobs().install(s);
+        }
         self.next_epoch(); // under the lock: v3 markers of the old contents are refused
+        Ok(())
     }
 }
 

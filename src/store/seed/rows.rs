@@ -149,6 +149,7 @@ pub(crate) fn build_rows(
         ims: ImsSection::default(),
         swr: SwrSection::default(),
         faults: Vec::new(),
+        registry: None,
     };
     for (key, value) in &rows.meta {
         if key == META_IAM {
