@@ -137,7 +137,7 @@ impl Store {
             .remove(name)
             .ok_or_else(|| TagWriteError::TagNotFound(name.to_owned()))?;
         // The repository changed now, even if its newest tag is older.
-        repo.meta.updated = repo.meta.updated.max(now());
+        repo.meta_mut().updated = repo.meta().updated.max(now());
         inner.mark_tag(namespace, repository, name);
         Ok(old)
     }
