@@ -5,6 +5,16 @@
 #   DURATION=5 ROUNDS=1 RUNS=10 benches/load.sh   # shorter
 #   KEEP=1 benches/load.sh         # keep the work directory (bodies, logs, wrk outputs)
 #   BIN=path/to/ims-swr-mock benches/load.sh   # no build: benchmark that binary
+#   ROWS='repos' benches/load.sh   # only the measurements whose key matches this
+#                                  # extended regex (bash =~); unset: all of them
+#
+# ROWS keys: ours_v3 nginx_v3 ours_v3m nginx_v3m ours_v2 nginx_v2 ours_seed nginx_seed
+# ours_ims100 nginx_ims100 (throughput rows); big_v3 fresh_v3 big_v2 fresh_v2 (1M-tag
+# scale rows; the 1M-tag load and RSS rows come with them); big_ims ours_ims100_again
+# (IMS scale row); big_repos small_repos big_repos_v3 small_repos_v3 (repository-list
+# scale rows); startup (startup and idle RSS). A pair runs when either key matches,
+# and only the stores its rows need are generated and started: `ROWS=repos` runs the
+# two repository-list rows in about a minute. Rows not run are left out of the table.
 #
 # What it does (loopback only, everything it starts is killed on exit):
 #  1. installs nginx and wrk with apt-get when missing; builds the release binary;
@@ -47,6 +57,16 @@ PROJECT=fd73a4a14a4a4dfb9771a8475e5198ea
 GENPROJECT=0123456789abcdef0123456789abcdef
 
 log() { printf '[load.sh] %s\n' "$*" >&2; }
+# wants KEY...: whether ROWS selects any of the keys.
+wants() {
+    local key
+    [ -z "${ROWS:-}" ] && return 0
+    for key in "$@"; do [[ $key =~ $ROWS ]] && return 0; done
+    return 1
+}
+WANT_BIG=0; wants big_v3 fresh_v3 big_v2 fresh_v2 && WANT_BIG=1
+WANT_IMS=0; wants big_ims ours_ims100_again && WANT_IMS=1
+WANT_REPOS=0; wants big_repos small_repos big_repos_v3 small_repos_v3 && WANT_REPOS=1
 
 # ---------------------------------------------------------------- tools
 need_install=()
@@ -180,15 +200,22 @@ EOF
 log "generating fixtures in $WORK"
 "$BIN" generate-fixture --namespace bench --repository app --tags 100 \
     --project "$GENPROJECT" --images 100 --tags-per-image 3 >"$WORK/small.json"
-"$BIN" generate-fixture --namespace bench --repository app --tags 1000000 >"$WORK/big.json"
-"$BIN" generate-fixture --namespace imsbench --repository x --tags 1 \
-    --project "$GENPROJECT" --images 100000 --tags-per-image 3 >"$WORK/ims100k.json"
-# Repository lists: 100,000 repositories (1,000 organizations x 100) vs 100.
-"$BIN" generate-fixture --namespace rbench --repository x --tags 1 \
-    --namespaces 1000 --repos-per-namespace 100 --tags-per-repo 1 >"$WORK/repos100k.json"
-"$BIN" generate-fixture --namespace rbench --repository x --tags 1 \
-    --namespaces 1 --repos-per-namespace 99 --tags-per-repo 1 >"$WORK/repos100.json"
-log "1M-tag fixture: $(du -h "$WORK/big.json" | cut -f1); 100k-image fixture: $(du -h "$WORK/ims100k.json" | cut -f1)"
+if [ $WANT_BIG = 1 ]; then
+    "$BIN" generate-fixture --namespace bench --repository app --tags 1000000 >"$WORK/big.json"
+    log "1M-tag fixture: $(du -h "$WORK/big.json" | cut -f1)"
+fi
+if [ $WANT_IMS = 1 ]; then
+    "$BIN" generate-fixture --namespace imsbench --repository x --tags 1 \
+        --project "$GENPROJECT" --images 100000 --tags-per-image 3 >"$WORK/ims100k.json"
+    log "100k-image fixture: $(du -h "$WORK/ims100k.json" | cut -f1)"
+fi
+if [ $WANT_REPOS = 1 ]; then
+    # Repository lists: 100,000 repositories (1,000 organizations x 100) vs 100.
+    "$BIN" generate-fixture --namespace rbench --repository x --tags 1 \
+        --namespaces 1000 --repos-per-namespace 100 --tags-per-repo 1 >"$WORK/repos100k.json"
+    "$BIN" generate-fixture --namespace rbench --repository x --tags 1 \
+        --namespaces 1 --repos-per-namespace 99 --tags-per-repo 1 >"$WORK/repos100.json"
+fi
 
 # ---------------------------------------------------------------- servers
 # Small store: the 100-tag repository, the 100-image project, and the default
@@ -209,31 +236,38 @@ PIDS+=($!)
 
 # Big store: spawn to first 200 is the 1M-tag load time; VmHWM its peak RSS.
 BIG_PORT=$(free_port)
-log "loading the 1M-tag store"
-BIG_JSON=$(PROBE_LOG="$WORK/big.log" python3 "$WORK/probe.py" keep "$BIG_PORT" \
-    "/v3/manage/namespaces/bench/repos/app/tags?limit=1" "$TOKEN" 1 -- \
-    taskset -c "$SERVER_CPU" "$BIN" --port "$BIG_PORT" --auth lenient --no-page-cache \
-    --fixtures "$WORK/big.json" --log-level warn)
-BIG_PID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pid"])' "$BIG_JSON")
-PIDS+=("$BIG_PID")
+BIG_JSON=
+if [ $WANT_BIG = 1 ]; then
+    log "loading the 1M-tag store"
+    BIG_JSON=$(PROBE_LOG="$WORK/big.log" python3 "$WORK/probe.py" keep "$BIG_PORT" \
+        "/v3/manage/namespaces/bench/repos/app/tags?limit=1" "$TOKEN" 1 -- \
+        taskset -c "$SERVER_CPU" "$BIN" --port "$BIG_PORT" --auth lenient --no-page-cache \
+        --fixtures "$WORK/big.json" --log-level warn)
+    BIG_PID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pid"])' "$BIG_JSON")
+    PIDS+=("$BIG_PID")
+fi
 
 # The repository-list stores (no page cache: the store's own cost).
 REPOS_PORT=$(free_port)
-taskset -c "$SERVER_CPU" "$BIN" --port "$REPOS_PORT" --auth lenient --no-page-cache \
-    --fixtures "$WORK/repos100k.json" --log-level warn >"$WORK/repos100k.log" 2>&1 &
-PIDS+=($!)
 REPOS_SMALL_PORT=$(free_port)
-taskset -c "$SERVER_CPU" "$BIN" --port "$REPOS_SMALL_PORT" --auth lenient --no-page-cache \
-    --fixtures "$WORK/repos100.json" --log-level warn >"$WORK/repos100.log" 2>&1 &
-PIDS+=($!)
+if [ $WANT_REPOS = 1 ]; then
+    taskset -c "$SERVER_CPU" "$BIN" --port "$REPOS_PORT" --auth lenient --no-page-cache \
+        --fixtures "$WORK/repos100k.json" --log-level warn >"$WORK/repos100k.log" 2>&1 &
+    PIDS+=($!)
+    taskset -c "$SERVER_CPU" "$BIN" --port "$REPOS_SMALL_PORT" --auth lenient --no-page-cache \
+        --fixtures "$WORK/repos100.json" --log-level warn >"$WORK/repos100.log" 2>&1 &
+    PIDS+=($!)
+fi
 
 # The 100,000-image project (same distinct tags as the 100-image one).
 IMS_PORT=$(free_port)
-taskset -c "$SERVER_CPU" "$BIN" --port "$IMS_PORT" --auth lenient \
-    --fixtures "$WORK/ims100k.json" --log-level warn >"$WORK/ims.log" 2>&1 &
-PIDS+=($!)
+if [ $WANT_IMS = 1 ]; then
+    taskset -c "$SERVER_CPU" "$BIN" --port "$IMS_PORT" --auth lenient \
+        --fixtures "$WORK/ims100k.json" --log-level warn >"$WORK/ims.log" 2>&1 &
+    PIDS+=($!)
+fi
 
-for port in "$SMALL_PORT" "$FRESH_PORT" "$IMS_PORT"; do
+for port in "$SMALL_PORT" "$FRESH_PORT" $([ $WANT_IMS = 1 ] && echo "$IMS_PORT"); do
     for _ in $(seq 1 600); do
         curl -fsS -o /dev/null "http://127.0.0.1:$port/_mock/health" 2>/dev/null && break
         sleep 0.05
@@ -262,6 +296,8 @@ cmp -s "$WORK/static/v3_100.json" <(curl -sS -H "$TOKEN" "http://127.0.0.1:$FRES
 # A v3 marker in the middle of the 1M-tag repository: the key of the tag at
 # offset 500,000 in the default order (updated_at desc), encoded as the server
 # does (URL-safe base64 of "ud:{updated}:{name}"), then checked by a request.
+MARKER=
+if [ $WANT_BIG = 1 ]; then
 MID=$(curl -sS -H "$TOKEN" "http://127.0.0.1:$BIG_PORT$V2?limit=1&offset=499999")
 MARKER=$(python3 - "$MID" <<'EOF'
 import base64, datetime, json, sys
@@ -274,15 +310,18 @@ EOF
 )
 capture big_v3_marker "$BIG_PORT" "$V3?limit=100&marker=$MARKER"
 capture big_v2_offset "$BIG_PORT" "$V2?limit=100&offset=500000"
-capture big_ims_100k "$IMS_PORT" "/v2/$GENPROJECT/images/tags"
 python3 - "$WORK/static" <<'EOF'
 import json, sys
 d = sys.argv[1]
 assert len(json.load(open(f"{d}/big_v3_marker.json"))["tags"]) == 100, "marker page is not 100 tags"
 assert len(json.load(open(f"{d}/big_v2_offset.json"))) == 100
-assert open(f"{d}/big_ims_100k.json", "rb").read() == open(f"{d}/ims_100.json", "rb").read(), \
-    "100 and 100k images must aggregate to the same answer"
 EOF
+fi
+if [ $WANT_IMS = 1 ]; then
+    capture big_ims_100k "$IMS_PORT" "/v2/$GENPROJECT/images/tags"
+    cmp -s "$WORK/static/big_ims_100k.json" "$WORK/static/ims_100.json" \
+        || { echo "100 and 100k images must aggregate to the same answer" >&2; exit 1; }
+fi
 
 # ---------------------------------------------------------------- nginx
 NGINX_PORT=$(free_port)
@@ -350,8 +389,9 @@ run() { # key url: one more wrk run of key, appended to R[key] (runs separated b
     log "wrk $1 (${DURATION}s)"
     R[$1]="${R[$1]:+${R[$1]};}$(bench "$1" "$2")"
 }
-pair() { # key1 url1 key2 url2: ROUNDS alternating runs of each
+pair() { # key1 url1 key2 url2: ROUNDS alternating runs of each (when ROWS wants them)
     local round
+    wants "$1" "$3" || return 0
     for round in $(seq 1 "$ROUNDS"); do
         run "$1" "$2"
         run "$3" "$4"
@@ -369,14 +409,30 @@ pair ours_ims100 "$O/v2/$GENPROJECT/images/tags" nginx_ims100 "$N/ims_100.json"
 pair big_v3 "$B$V3?limit=100&marker=$MARKER" fresh_v3 "$F$V3?limit=100"
 pair big_v2 "$B$V2?limit=100&offset=500000" fresh_v2 "$F$V2?limit=100&offset=0"
 pair big_ims "http://127.0.0.1:$IMS_PORT/v2/$GENPROJECT/images/tags" ours_ims100_again "$O/v2/$GENPROJECT/images/tags"
-for port in "$REPOS_PORT" "$REPOS_SMALL_PORT"; do  # both up before they are measured
-    for _ in $(seq 1 600); do
-        curl -fsS -o /dev/null -H "$TOKEN" "http://127.0.0.1:$port/v2/manage/repos?offset=0&limit=1" 2>/dev/null && break
-        sleep 0.05
+if [ $WANT_REPOS = 1 ]; then
+    for port in "$REPOS_PORT" "$REPOS_SMALL_PORT"; do  # both up before they are measured
+        for _ in $(seq 1 600); do
+            curl -fsS -o /dev/null -H "$TOKEN" "http://127.0.0.1:$port/v2/manage/repos?offset=0&limit=1" 2>/dev/null && break
+            sleep 0.05
+        done
     done
-done
+    # Repository ids follow the fixture's order: marker 50000 is the middle of the 100k.
+    python3 - "http://127.0.0.1:$REPOS_PORT" "http://127.0.0.1:$REPOS_SMALL_PORT" "$TOKEN" <<'EOF'
+import json, sys, urllib.request
+big, small, token = sys.argv[1:]
+name, value = token.split(": ")
+def get(url):
+    return json.load(urllib.request.urlopen(urllib.request.Request(url, headers={name: value})))
+assert len(get(f"{big}/v2/manage/repos?offset=50000&limit=100")) == 100
+assert len(get(f"{small}/v2/manage/repos?offset=0&limit=100")) == 100
+assert len(get(f"{big}/v3/manage/repos?limit=100&marker=50000")["repos"]) == 100
+assert len(get(f"{small}/v3/manage/repos?limit=100")["repos"]) == 100
+EOF
+fi
 pair big_repos "http://127.0.0.1:$REPOS_PORT/v2/manage/repos?offset=50000&limit=100" \
     small_repos "http://127.0.0.1:$REPOS_SMALL_PORT/v2/manage/repos?offset=0&limit=100"
+pair big_repos_v3 "http://127.0.0.1:$REPOS_PORT/v3/manage/repos?limit=100&marker=50000" \
+    small_repos_v3 "http://127.0.0.1:$REPOS_SMALL_PORT/v3/manage/repos?limit=100"
 
 # ---------------------------------------------------------------- startup, RSS
 # Stop the load servers first so startup runs do not share core 0 with them.
@@ -384,31 +440,38 @@ for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 sleep 0.5
 PIDS=()   # all stopped: nothing for cleanup to kill twice (pids could be reused)
-SPORT=$(free_port)
-log "startup x$RUNS (ours, default fixture)"
-OURS_START=$(python3 "$WORK/probe.py" startup "$SPORT" "/v2/$PROJECT/images/tags" "$TOKEN" "$RUNS" -- \
-    taskset -c "$SERVER_CPU" "$BIN" --port "$SPORT" --auth lenient --log-level warn)
-NPORT=$(free_port)
-sed "s/127.0.0.1:$NGINX_PORT/127.0.0.1:$NPORT/; s#pid $WORK/nginx.pid#pid $WORK/nginx/startup.pid#" \
-    "$WORK/nginx/nginx.conf" >"$WORK/nginx/startup.conf"
-log "startup x$RUNS (nginx)"
-NGINX_START=$(python3 "$WORK/probe.py" startup "$NPORT" "/ims_seed.json" "$TOKEN" "$RUNS" -- \
-    taskset -c "$SERVER_CPU" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/startup.conf")
+OURS_START=
+NGINX_START=
+if wants startup; then
+    SPORT=$(free_port)
+    log "startup x$RUNS (ours, default fixture)"
+    OURS_START=$(python3 "$WORK/probe.py" startup "$SPORT" "/v2/$PROJECT/images/tags" "$TOKEN" "$RUNS" -- \
+        taskset -c "$SERVER_CPU" "$BIN" --port "$SPORT" --auth lenient --log-level warn)
+    NPORT=$(free_port)
+    sed "s/127.0.0.1:$NGINX_PORT/127.0.0.1:$NPORT/; s#pid $WORK/nginx.pid#pid $WORK/nginx/startup.pid#" \
+        "$WORK/nginx/nginx.conf" >"$WORK/nginx/startup.conf"
+    log "startup x$RUNS (nginx)"
+    NGINX_START=$(python3 "$WORK/probe.py" startup "$NPORT" "/ims_seed.json" "$TOKEN" "$RUNS" -- \
+        taskset -c "$SERVER_CPU" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/startup.conf")
+fi
 
 # ---------------------------------------------------------------- table
 size() { stat -c %s "$WORK/static/$1.json"; }
 python3 - "$BIG_JSON" "$OURS_START" "$NGINX_START" \
-    "${R[ours_v3]}" "${R[nginx_v3]}" "${R[ours_v3m]}" "${R[nginx_v3m]}" \
-    "${R[ours_v2]}" "${R[nginx_v2]}" "${R[ours_seed]}" "${R[nginx_seed]}" \
-    "${R[ours_ims100]}" "${R[nginx_ims100]}" "${R[big_v3]}" "${R[big_v2]}" "${R[big_ims]}" \
-    "${R[fresh_v3]}" "${R[fresh_v2]}" "${R[ours_ims100_again]}" "$ROUNDS" "$(size v3_100)" "$(size v3_100_manifest)" "$(size v2_100)" "$(size ims_seed)" "$(size ims_100)" \
-    "${R[big_repos]}" "${R[small_repos]}" <<'EOF'
+    "${R[ours_v3]:-}" "${R[nginx_v3]:-}" "${R[ours_v3m]:-}" "${R[nginx_v3m]:-}" \
+    "${R[ours_v2]:-}" "${R[nginx_v2]:-}" "${R[ours_seed]:-}" "${R[nginx_seed]:-}" \
+    "${R[ours_ims100]:-}" "${R[nginx_ims100]:-}" "${R[big_v3]:-}" "${R[big_v2]:-}" "${R[big_ims]:-}" \
+    "${R[fresh_v3]:-}" "${R[fresh_v2]:-}" "${R[ours_ims100_again]:-}" "$ROUNDS" "$(size v3_100)" "$(size v3_100_manifest)" "$(size v2_100)" "$(size ims_seed)" "$(size ims_100)" \
+    "${R[big_repos]:-}" "${R[small_repos]:-}" "${R[big_repos_v3]:-}" "${R[small_repos_v3]:-}" <<'EOF'
 import json, sys
 a = sys.argv[1:]
-big, ours_s, nginx_s = json.loads(a[0]), json.loads(a[1]), json.loads(a[2])
+# A measurement that ROWS left out is an empty argument: its rows are left out.
+big, ours_s, nginx_s = (json.loads(x) if x else None for x in a[:3])
 import statistics
 def r(s):
-    """Median of each column (req/s, p50, p99) over the runs."""
+    """Median of each column (req/s, p50, p99) over the runs; None when not run."""
+    if not s:
+        return None
     runs = [tuple(float(x) for x in run.split()) for run in s.split(";")]
     return tuple(statistics.median(col) for col in zip(*runs))
 (ov3, nv3, ov3m, nv3m, ov2, nv2, osd, nsd, oi, ni, bv3, bv2, bi, fv3, fv2, oi2) = [r(x) for x in a[3:19]]
@@ -418,11 +481,15 @@ rows = []
 def fmt(t):
     return f"{t[0]:>8.0f} {t[1]:>7.2f} {t[2]:>7.2f}"
 def thr(name, o, n):
+    if o is None or n is None:
+        return
     ratio = o[0] / n[0]
     ok = ratio >= 0.8 and o[2] <= n[2]
     note = "" if ok else (" (req/s)" if ratio < 0.8 else "") + (" (p99)" if o[2] > n[2] else "")
     rows.append((name, fmt(o), fmt(n), f"{ratio:.2f}x", ("met" if ok else "MISSED" + note)))
 def scale(name, bigr, small):
+    if bigr is None or small is None:
+        return
     cost = small[0] / bigr[0]
     rows.append((name, fmt(bigr), fmt(small), f"{cost:.2f}x", "met" if cost <= 2 else "MISSED"))
 thr(f"v3 100-tag page ({sz[0]} B) >=0.8x nginx", ov3, nv3)
@@ -431,6 +498,8 @@ thr(f"v2 100-tag page offset 0 ({sz[2]} B) >=0.8x", ov2, nv2)
 thr(f"IMS seed body, default fixture ({sz[3]} B) >=0.8x", osd, nsd)
 thr(f"IMS generated 100 images ({sz[4]} B) >=0.8x", oi, ni)
 def context(name, o, n):
+    if o is None or n is None:
+        return
     rows.append((name, fmt(o), fmt(n), f"{o[0] / n[0]:.2f}x", "(context)"))
 context("  v3 100-tag page, --no-page-cache", fv3, nv3)
 context("  v2 100-tag page, --no-page-cache", fv2, nv2)
@@ -438,25 +507,29 @@ scale("scale: v3 marker @500k of 1M vs 100-tag <=2x", bv3, fv3)
 scale("scale: v2 offset 500000 of 1M vs 100-tag <=2x", bv2, fv2)
 scale("scale: IMS 100k vs 100 images <=2x", bi, oi2)
 scale("scale: v2 repos offset 50000 of 100k vs 100 <=2x", r(a[25]), r(a[26]))
-w = max(len(x[0]) for x in rows) + 2
+scale("scale: v3 repos marker 50000 of 100k vs 100 <=2x", r(a[27]), r(a[28]))
+w = max([len(x[0]) for x in rows] + [40]) + 2
 print()
 print(f"{'target':<{w}} {'ours: req/s   p50ms   p99ms':>26}   {'ref: req/s   p50ms   p99ms':>26}   {'ratio':>7}  result")
 for name, o, n, ratio, res in rows:
     print(f"{name:<{w}} {o:>26}   {n:>26}   {ratio:>7}  {res}")
 def one(name, ours, ref, ratio, ok):
     print(f"{name:<{w}} {ours:>26}   {ref:>26}   {ratio:>7}  {'met' if ok else 'MISSED'}")
-one("startup to first 200, median <=25ms", f"{ours_s['median_ms']:.1f} ms",
-    f"nginx {nginx_s['median_ms']:.1f} ms", f"{ours_s['median_ms']/nginx_s['median_ms']:.2f}x",
-    ours_s["median_ms"] <= 25)
-one("idle RSS, default fixture <=15MB", f"{ours_s['idle_rss_kb']/1024:.1f} MB",
-    f"nginx {nginx_s['idle_rss_kb']/1024:.1f} MB", "", ours_s["idle_rss_kb"] <= 15 * 1024)
-one("1M-tag fixture load (spawn->200) <=3s", f"{big['ms']/1000:.2f} s", "", "", big["ms"] <= 3000)
-one("1M-tag fixture peak RSS (VmHWM) <=600MB", f"{big['hwm_kb']/1024:.0f} MB",
-    f"after load {big['rss_kb']/1024:.0f} MB", "", big["hwm_kb"] <= 600 * 1024)
+if ours_s and nginx_s:
+    one("startup to first 200, median <=25ms", f"{ours_s['median_ms']:.1f} ms",
+        f"nginx {nginx_s['median_ms']:.1f} ms", f"{ours_s['median_ms']/nginx_s['median_ms']:.2f}x",
+        ours_s["median_ms"] <= 25)
+    one("idle RSS, default fixture <=15MB", f"{ours_s['idle_rss_kb']/1024:.1f} MB",
+        f"nginx {nginx_s['idle_rss_kb']/1024:.1f} MB", "", ours_s["idle_rss_kb"] <= 15 * 1024)
+if big:
+    one("1M-tag fixture load (spawn->200) <=3s", f"{big['ms']/1000:.2f} s", "", "", big["ms"] <= 3000)
+    one("1M-tag fixture peak RSS (VmHWM) <=600MB", f"{big['hwm_kb']/1024:.0f} MB",
+        f"after load {big['rss_kb']/1024:.0f} MB", "", big["hwm_kb"] <= 600 * 1024)
 print()
 print(f"each row: median of {rounds} alternating runs per side")
-print(f"startup ours: min {ours_s['min_ms']:.1f} / max {ours_s['max_ms']:.1f} ms; "
-      f"nginx: min {nginx_s['min_ms']:.1f} / max {nginx_s['max_ms']:.1f} ms")
+if ours_s and nginx_s:
+    print(f"startup ours: min {ours_s['min_ms']:.1f} / max {ours_s['max_ms']:.1f} ms; "
+          f"nginx: min {nginx_s['min_ms']:.1f} / max {nginx_s['max_ms']:.1f} ms")
 EOF
 echo
 echo "wrk: 1 thread on core $CLIENT_CPU, $CONNS connections, ${DURATION}s each; servers on core $SERVER_CPU;" \

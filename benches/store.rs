@@ -16,7 +16,9 @@
 //! - `repos/v2_offset/{100,100k}`, `repos/v3_marker/{100,100k}`: a page of
 //!   100 repositories (`ListReposDetails` by offset, `ListRepoDetails` after
 //!   an id marker) from an account holding 100 or 100,000 repositories, in
-//!   the middle of the list. Target: 100k ≤ 2× 100.
+//!   the middle of the list. Target: 100k ≤ 2× 100. The views are cached
+//!   between writes, so after the first iteration this is the cost of a page
+//!   of cached views (the first read after a write rebuilds that view).
 //! - `load/swr_100k_tags`, `load/ims_100k_images`: `seed::load` of a fixture
 //!   already in memory (parse, schema validation, index build).
 //! - `load/swr_1M_tags` (printed once): target ≤ 3 s; the process's peak RSS

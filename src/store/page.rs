@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::model::SwrTag;
 use super::repo::Repo;
-use super::{LookupError, RepoContext, WALK_CHANGE_WINDOW};
+use super::{RepoContext, WALK_CHANGE_WINDOW};
 
 /// The column a tag list is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,12 +154,10 @@ pub(crate) struct WalkPage {
     pub next: Option<WalkPosition>,
 }
 
-/// Why a page of a marker walk cannot be served.
+/// Why a page of a marker walk over an existing repository cannot be
+/// served (a missing repository is a [`super::LookupError`] before the walk).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum WalkError {
-    /// The namespace or repository does not exist.
-    #[error(transparent)]
-    Lookup(#[from] LookupError),
     /// The walk began on an earlier build of the repository (before a reset or an import).
     #[error("the walk began before the repository was reset or reloaded")]
     Stale,

@@ -109,8 +109,12 @@ pub(crate) struct Repo {
     pub(crate) ctx: Arc<RepoContext>,
     /// The repository id (`repo_id` of its tags).
     pub(crate) id: i64,
-    /// What the repository APIs show besides its tags (category, times, …).
-    pub(crate) meta: super::resources::RepoMeta,
+    /// What the repository APIs show besides its tags (category, times, …);
+    /// private so that every change goes through [`Repo::meta_mut`].
+    meta: super::resources::RepoMeta,
+    /// The repository's view, cached until a change to what it shows (see
+    /// [`super::resources::ViewSlot`]).
+    pub(crate) view: Arc<super::resources::ViewSlot>,
     /// Sum of the tags' sizes, computed on first use and then kept in step
     /// by every tag write ([`Repo::insert`], [`Repo::unlink`]).
     pub(super) size_total: std::sync::OnceLock<i64>,
@@ -155,6 +159,7 @@ impl Repo {
             ctx,
             id,
             meta: super::resources::RepoMeta::default(),
+            view: Arc::default(),
             size_total: std::sync::OnceLock::new(),
             by_name,
             by_updated,
@@ -177,6 +182,17 @@ impl Repo {
         {
             self.dropped = old.seq;
         }
+    }
+
+    /// What the repository APIs show besides its tags.
+    pub(crate) fn meta(&self) -> &super::resources::RepoMeta {
+        &self.meta
+    }
+
+    /// The same, to change: drops the cached view.
+    pub(crate) fn meta_mut(&mut self) -> &mut super::resources::RepoMeta {
+        self.view.clear();
+        &mut self.meta
     }
 
     pub(super) fn ordered(&self, column: OrderColumn) -> &[Arc<SwrTag>] {
@@ -204,6 +220,7 @@ impl Repo {
         if let Some(total) = self.size_total.get_mut() {
             *total += self.ctx.size(&tag);
         }
+        self.view.clear();
         let at = self.by_name.partition_point(|t| t.name < tag.name);
         self.by_name.insert(at, tag.clone());
         let at = self
@@ -227,6 +244,7 @@ impl Repo {
             .binary_search_by(|t| (*t.name).cmp(name))
             .ok()?;
         let old = self.by_name.remove(at);
+        self.view.clear();
         if let Some(total) = self.size_total.get_mut() {
             *total -= self.ctx.size(&old);
         }

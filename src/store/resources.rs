@@ -12,17 +12,26 @@
 //!
 //! # Indexes
 //! [`RepoIndexes`] keeps, for all repositories and for each account, three
-//! sorted vectors of repository keys: by `(namespace, name)`, by
-//! `(name, namespace)` and by id. A page by offset in an indexed order is a
-//! slice (`O(page)`), a page of the v3 walk is a binary search on the id plus
-//! a slice (`O(log n + page)`). The indexes are built on first use and then
-//! maintained by every write (a binary search plus a `memmove` of pointers).
+//! sorted vectors of repository entries ([`RepoEntry`]: id, key and view
+//! slot): by `(namespace, name)`, by `(name, namespace)` and by id. A page
+//! by offset in an indexed order is a slice (`O(page)`), a page of the v3
+//! walk is a binary search on the id plus a slice (`O(log n + page)`). The
+//! indexes are built on first use and then maintained by every write (a
+//! binary search plus a `memmove` per vector).
 //! Filters (`namespace`, `name`, `category`, `is_public`) and the orders not
 //! indexed (`updated_at`, `tag_count`, `is_public`) scan the caller's
 //! repositories.
+//!
+//! # Cached views
+//! Each repository's view ([`RepoView`]) is built once and kept in its
+//! [`ViewSlot`] until a write changes what it shows; the index entries
+//! point at the slot, so a page of cached views costs one pointer per
+//! repository, whatever the size of the store (see [`ViewSlot`] for why a
+//! cached view cannot be stale).
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Inner, LookupError, Namespace, Repo, RepoContext, Store, allocate_id, now};
 
@@ -87,53 +96,129 @@ impl Default for RepoMeta {
 /// A repository key: (namespace, repository name with real `/`).
 pub(crate) type RepoKey = (Arc<str>, Arc<str>);
 
-/// One set of sorted repository keys (see the module docs).
+/// A repository's view as the repository APIs show it, kept between the
+/// writes that change it, and shared by the repository and its entries in
+/// the list indexes, so that a page reaches each view through one pointer.
+///
+/// Filled on a read (under the store's read lock) and emptied by every
+/// change to what the view shows, under the write lock: a tag inserted or
+/// unlinked ([`Repo`]'s `insert` and `unlink`, whatever the route: API,
+/// registry push, admin push, re-tag, delete) and the repository's own
+/// fields ([`Repo::meta_mut`], the only way to change them). The other
+/// inputs never change while the repository exists (its id, names and
+/// context, its organization's id and creator, the account's name). A
+/// reader cannot store a view built before a write after it: the write
+/// waits for the readers to leave.
+#[derive(Debug, Default)]
+pub(crate) struct ViewSlot(Mutex<Option<Arc<RepoView>>>);
+
+impl ViewSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<RepoView>>> {
+        // Nothing is left half-written under this lock: poison is harmless.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached view, if there is one with what the caller needs.
+    fn get(&self, with_tags: bool) -> Option<Arc<RepoView>> {
+        self.lock()
+            .as_ref()
+            .filter(|v| v.with_tags || !with_tags)
+            .cloned()
+    }
+
+    /// Caches a view built under the store's read lock.
+    fn set(&self, view: &Arc<RepoView>) {
+        *self.lock() = Some(view.clone());
+    }
+
+    /// Drops the cached view (every change to what it shows calls this).
+    pub(crate) fn clear(&self) {
+        *self.lock() = None;
+    }
+}
+
+/// One repository in the list indexes: its id and key (what the indexes
+/// sort by) and its view slot.
+#[derive(Debug, Clone)]
+pub(crate) struct RepoEntry {
+    /// The repository id.
+    id: i64,
+    /// (namespace, repository).
+    key: RepoKey,
+    /// The repository's view slot.
+    view: Arc<ViewSlot>,
+}
+
+impl RepoEntry {
+    /// The entry of a repository.
+    pub(crate) fn of(repo: &Repo) -> Self {
+        Self {
+            id: repo.id,
+            key: (repo.ctx.namespace.clone(), repo.ctx.repository.clone()),
+            view: repo.view.clone(),
+        }
+    }
+
+    fn by_namespace(&self) -> (&str, &str) {
+        (&self.key.0, &self.key.1)
+    }
+
+    fn by_name(&self) -> (&str, &str) {
+        (&self.key.1, &self.key.0)
+    }
+}
+
+/// The order one index vector is sorted in.
+type EntryOrder = fn(&RepoEntry, &RepoEntry) -> Ordering;
+
+/// One set of sorted repository entries (see the module docs).
 #[derive(Debug, Default)]
 pub(crate) struct RepoIndex {
     /// Sorted by `(namespace, name)`.
-    by_namespace: Vec<RepoKey>,
+    by_namespace: Vec<RepoEntry>,
     /// Sorted by `(name, namespace)`.
-    by_name: Vec<RepoKey>,
+    by_name: Vec<RepoEntry>,
     /// Sorted by repository id.
-    by_id: Vec<(i64, RepoKey)>,
-}
-
-fn name_first(k: &RepoKey) -> (&str, &str) {
-    (&k.1, &k.0)
+    by_id: Vec<RepoEntry>,
 }
 
 impl RepoIndex {
-    fn add(&mut self, id: i64, key: RepoKey) {
-        let at = self.by_namespace.partition_point(|k| *k < key);
-        self.by_namespace.insert(at, key.clone());
-        let at = self
-            .by_name
-            .partition_point(|k| name_first(k) < name_first(&key));
-        self.by_name.insert(at, key.clone());
-        let at = self.by_id.partition_point(|(i, _)| *i < id);
-        self.by_id.insert(at, (id, key));
+    /// The three vectors with the order each is sorted in.
+    fn orders(&mut self) -> [(&mut Vec<RepoEntry>, EntryOrder); 3] {
+        [
+            (&mut self.by_namespace, |a, b| {
+                a.by_namespace().cmp(&b.by_namespace())
+            }),
+            (&mut self.by_name, |a, b| a.by_name().cmp(&b.by_name())),
+            (&mut self.by_id, |a, b| a.id.cmp(&b.id)),
+        ]
     }
 
-    fn remove(&mut self, id: i64, key: &RepoKey) {
-        if let Ok(at) = self.by_namespace.binary_search(key) {
-            self.by_namespace.remove(at);
+    fn add(&mut self, entry: &RepoEntry) {
+        for (sorted, cmp) in self.orders() {
+            let at = sorted.partition_point(|e| cmp(e, entry).is_lt());
+            sorted.insert(at, entry.clone());
         }
-        if let Ok(at) = self
-            .by_name
-            .binary_search_by(|k| name_first(k).cmp(&name_first(key)))
-        {
-            self.by_name.remove(at);
+    }
+
+    fn remove(&mut self, entry: &RepoEntry) {
+        for (sorted, cmp) in self.orders() {
+            if let Ok(at) = sorted.binary_search_by(|e| cmp(e, entry)) {
+                sorted.remove(at);
+            }
         }
-        if let Ok(at) = self.by_id.binary_search_by(|(i, _)| i.cmp(&id)) {
-            self.by_id.remove(at);
+    }
+
+    fn push(&mut self, entry: &RepoEntry) {
+        for (sorted, _) in self.orders() {
+            sorted.push(entry.clone());
         }
     }
 
     fn sort(&mut self) {
-        self.by_namespace.sort();
-        self.by_name
-            .sort_by(|a, b| name_first(a).cmp(&name_first(b)));
-        self.by_id.sort_by_key(|(id, _)| *id);
+        for (sorted, cmp) in self.orders() {
+            sorted.sort_by(cmp);
+        }
     }
 }
 
@@ -149,16 +234,12 @@ pub(crate) struct RepoIndexes {
 impl RepoIndexes {
     fn build(namespaces: &HashMap<Arc<str>, Namespace>) -> Self {
         let mut ix = Self::default();
-        for (ns_name, ns) in namespaces {
+        for ns in namespaces.values() {
             let domain = ix.domains.entry(ns.domain_id.clone()).or_default();
-            for (name, repo) in &ns.repos {
-                let key = (ns_name.clone(), name.clone());
-                domain.by_namespace.push(key.clone());
-                domain.by_name.push(key.clone());
-                domain.by_id.push((repo.id, key.clone()));
-                ix.all.by_namespace.push(key.clone());
-                ix.all.by_name.push(key.clone());
-                ix.all.by_id.push((repo.id, key));
+            for repo in ns.repos.values() {
+                let entry = RepoEntry::of(repo);
+                domain.push(&entry);
+                ix.all.push(&entry);
             }
         }
         ix.all.sort();
@@ -184,22 +265,19 @@ impl Inner {
     }
 
     /// Keeps the indexes (when built) in step with a repository added.
-    pub(crate) fn index_repo_added(&mut self, domain: &Arc<str>, id: i64, key: &RepoKey) {
+    pub(crate) fn index_repo_added(&mut self, domain: &Arc<str>, entry: &RepoEntry) {
         if let Some(ix) = self.repo_index.get_mut() {
-            ix.all.add(id, key.clone());
-            ix.domains
-                .entry(domain.clone())
-                .or_default()
-                .add(id, key.clone());
+            ix.all.add(entry);
+            ix.domains.entry(domain.clone()).or_default().add(entry);
         }
     }
 
     /// Keeps the indexes (when built) in step with a repository removed.
-    fn index_repo_removed(&mut self, domain: &str, id: i64, key: &RepoKey) {
+    fn index_repo_removed(&mut self, domain: &str, entry: &RepoEntry) {
         if let Some(ix) = self.repo_index.get_mut() {
-            ix.all.remove(id, key);
+            ix.all.remove(entry);
             if let Some(d) = ix.domains.get_mut(domain) {
-                d.remove(id, key);
+                d.remove(entry);
             }
         }
     }
@@ -236,15 +314,40 @@ impl Inner {
             .into()
     }
 
-    fn repo_view(&self, key: &RepoKey, with_tags: bool) -> Option<RepoView> {
-        let ns = self.namespaces.get(&key.0)?;
-        let repo = ns.repos.get(&key.1)?;
-        Some(RepoView::new(
+    /// The view of a repository: the cached one, else built and cached.
+    fn view_of(&self, repo: &Repo, with_tags: bool) -> Option<Arc<RepoView>> {
+        if let Some(view) = repo.view.get(with_tags) {
+            return Some(view);
+        }
+        let ns = self.namespaces.get(&repo.ctx.namespace)?;
+        let view = Arc::new(RepoView::new(
             ns,
             repo,
             self.domain_name(&ns.domain_id),
             with_tags,
-        ))
+        ));
+        repo.view.set(&view);
+        Some(view)
+    }
+
+    /// The view of an indexed repository: one pointer away when cached.
+    fn entry_view(&self, entry: &RepoEntry, with_tags: bool) -> Option<Arc<RepoView>> {
+        match entry.view.get(with_tags) {
+            Some(view) => Some(view),
+            None => self.view_of(self.entry_repo(entry)?, with_tags),
+        }
+    }
+
+    /// An indexed repository (for the filters and the orders that scan).
+    fn entry_repo(&self, entry: &RepoEntry) -> Option<&Repo> {
+        self.namespaces.get(&entry.key.0)?.repos.get(&entry.key.1)
+    }
+
+    /// The view of the repository `namespace`/`repository`.
+    fn lookup_view(&self, namespace: &str, repository: &str) -> Result<Arc<RepoView>, LookupError> {
+        let repo = super::swr::lookup(self, namespace, repository)?;
+        self.view_of(repo, false)
+            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))
     }
 }
 
@@ -299,6 +402,9 @@ pub struct RepoView {
     pub domain_name: Arc<str>,
     /// Tag names in name order (v2 list only; empty otherwise).
     pub tags: Vec<Arc<str>>,
+    /// Whether `tags` was filled (a cached view without them does not
+    /// serve the v2 list).
+    with_tags: bool,
 }
 
 impl RepoView {
@@ -306,15 +412,14 @@ impl RepoView {
         let size = *repo
             .size_total
             .get_or_init(|| repo.by_name.iter().map(|t| repo.ctx.size(t)).sum());
-        let newest = repo.by_updated.last().map_or(i64::MIN, |t| t.updated);
         Self {
             id: repo.id,
             ns_id: ns.id,
             ctx: repo.ctx.clone(),
-            meta: repo.meta.clone(),
+            meta: repo.meta().clone(),
             num_images: repo.len(),
             size,
-            updated_at: repo.meta.updated.max(newest),
+            updated_at: updated_at(repo),
             creator_name: ns.creator_name.clone(),
             domain_name,
             tags: if with_tags {
@@ -322,8 +427,15 @@ impl RepoView {
             } else {
                 Vec::new()
             },
+            with_tags,
         }
     }
+}
+
+/// `updated_at` of a repository: the later of its own change and its newest tag.
+fn updated_at(repo: &Repo) -> i64 {
+    let newest = repo.by_updated.last().map_or(i64::MIN, |t| t.updated);
+    repo.meta().updated.max(newest)
 }
 
 /// The columns the v2 repository list sorts by.
@@ -366,8 +478,8 @@ impl RepoFilter {
             && self
                 .category
                 .as_deref()
-                .is_none_or(|c| *repo.meta.category == *c)
-            && self.is_public.is_none_or(|p| repo.meta.is_public == p)
+                .is_none_or(|c| *repo.meta().category == *c)
+            && self.is_public.is_none_or(|p| repo.meta().is_public == p)
     }
 }
 
@@ -390,7 +502,7 @@ pub struct RepoListQuery {
 #[derive(Debug)]
 pub struct RepoListPage {
     /// The repositories of the page, in order.
-    pub repos: Vec<RepoView>,
+    pub repos: Vec<Arc<RepoView>>,
     /// How many repositories match in all.
     pub total: usize,
 }
@@ -410,7 +522,7 @@ pub struct RepoWalkQuery {
 #[derive(Debug)]
 pub struct RepoWalkPage {
     /// The repositories of the page, by id.
-    pub repos: Vec<RepoView>,
+    pub repos: Vec<Arc<RepoView>>,
     /// The marker of the next page (the last id returned) when more follow.
     pub next: Option<i64>,
 }
@@ -436,6 +548,15 @@ pub(crate) enum ResourceError {
     /// Every id up to [`super::MAX_ID`] is taken.
     #[error("no id is left below {}", super::MAX_ID)]
     IdsExhausted,
+}
+
+/// Which repository write [`Store::write_repo`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RepoWrite {
+    /// `CreateRepo`: the repository must not exist.
+    Create,
+    /// `UpdateRepo`: the repository must exist.
+    Update,
 }
 
 /// The fields `CreateRepo` sets and `UpdateRepo` changes (`None`: keep).
@@ -543,107 +664,38 @@ impl Store {
         &self,
         namespace: &str,
         repository: &str,
-    ) -> Result<RepoView, LookupError> {
-        let inner = self.read();
-        let ns = inner
-            .namespaces
-            .get(namespace)
-            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
-        let repo = ns
-            .repos
-            .get(repository)
-            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
-        Ok(RepoView::new(
-            ns,
-            repo,
-            inner.domain_name(&ns.domain_id),
-            false,
-        ))
+    ) -> Result<Arc<RepoView>, LookupError> {
+        self.read().lookup_view(namespace, repository)
     }
 
-    /// `CreateRepo`: a new, empty repository in an existing organization.
-    pub(crate) fn create_repo(
+    /// `CreateRepo` (a new, empty repository in an existing organization)
+    /// or `UpdateRepo` (the given fields change), as `write` says; the
+    /// repository's `updated` becomes now. Returns its view.
+    pub(crate) fn write_repo(
         &self,
         namespace: &str,
         repository: &str,
+        write: RepoWrite,
         fields: &RepoFields,
-    ) -> Result<RepoView, ResourceError> {
+    ) -> Result<Arc<RepoView>, ResourceError> {
         let mut inner = self.write();
-        let next_id = inner.next_repo_id.max(1);
-        let registry_host = inner.registry_host.clone();
-        let ns = inner
-            .namespaces
-            .get(namespace)
-            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
-        if ns.repos.contains_key(repository) {
-            return Err(ResourceError::RepoExists(repository.to_owned()));
-        }
-        let id = allocate_id(next_id).ok_or(ResourceError::IdsExhausted)?;
-        let domain = ns.domain_id.clone();
-        let (ns_key, repo_key): RepoKey = (
-            inner
-                .namespaces
-                .get_key_value(namespace)
-                .map_or_else(|| namespace.into(), |(k, _)| k.clone()),
-            repository.into(),
-        );
-        let ctx = Arc::new(RepoContext {
-            namespace: ns_key.clone(),
-            repository: repo_key.clone(),
-            domain_id: domain.clone(),
-            registry_host,
-            internal_host: super::DEFAULT_INTERNAL_HOST.into(),
-        });
         let at = now();
-        let mut repo = Repo::new(ctx, id, Vec::new());
-        repo.meta = RepoMeta {
-            category: fields
-                .category
-                .as_deref()
-                .unwrap_or(DEFAULT_CATEGORY)
-                .into(),
-            description: fields.description.as_deref().unwrap_or("").into(),
-            is_public: fields.is_public.unwrap_or(false),
-            created: at,
-            updated: at,
-            num_download: 0,
-        };
-        inner.next_repo_id = id + 1;
-        let key = (ns_key, repo_key);
-        if let Some(ns) = inner.namespaces.get_mut(namespace) {
-            ns.repos.insert(key.1.clone(), repo);
+        if write == RepoWrite::Create {
+            inner.add_repo(namespace, repository, at)?;
         }
-        inner.index_repo_added(&domain, id, &key);
-        inner.mark_repo(namespace, repository);
-        let view = inner.repo_view(&key, false);
-        view.ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()).into())
-    }
-
-    /// `UpdateRepo`: changes the given fields; the repository's `updated`
-    /// becomes now.
-    pub(crate) fn update_repo(
-        &self,
-        namespace: &str,
-        repository: &str,
-        fields: &RepoFields,
-    ) -> Result<RepoView, ResourceError> {
-        let mut inner = self.write();
-        let repo = super::swr::lookup_mut(&mut inner, namespace, repository)?;
+        let meta = super::swr::lookup_mut(&mut inner, namespace, repository)?.meta_mut();
         if let Some(c) = &fields.category {
-            repo.meta.category = c.as_str().into();
+            meta.category = c.as_str().into();
         }
         if let Some(d) = &fields.description {
-            repo.meta.description = d.as_str().into();
+            meta.description = d.as_str().into();
         }
         if let Some(p) = fields.is_public {
-            repo.meta.is_public = p;
+            meta.is_public = p;
         }
-        repo.meta.updated = repo.meta.updated.max(now());
+        meta.updated = meta.updated.max(at);
         inner.mark_repo(namespace, repository);
-        let key: RepoKey = (namespace.into(), repository.into());
-        inner
-            .repo_view(&key, false)
-            .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()).into())
+        Ok(inner.lookup_view(namespace, repository)?)
     }
 
     /// `DeleteRepo`: removes a repository and all its tags; returns how many
@@ -659,14 +711,14 @@ impl Store {
             .get_mut(namespace)
             .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
         let domain = ns.domain_id.clone();
-        let (key, repo) = ns
+        let repo = ns
             .repos
-            .remove_entry(repository)
+            .remove(repository)
             .ok_or_else(|| LookupError::RepositoryNotFound(repository.to_owned()))?;
         for t in &repo.by_name {
             inner.mark_tag(namespace, repository, &t.name);
         }
-        inner.index_repo_removed(&domain, repo.id, &(namespace.into(), key));
+        inner.index_repo_removed(&domain, &RepoEntry::of(&repo));
         inner.mark_repo(namespace, repository);
         Ok(repo.len())
     }
@@ -680,18 +732,12 @@ impl Store {
                 total: 0,
             };
         };
-        let lookup = |key: &RepoKey| {
-            inner
-                .namespaces
-                .get(&key.0)
-                .and_then(|ns| ns.repos.get(&key.1))
-        };
         let indexed = match query.column {
             RepoColumn::Namespace => Some(&index.by_namespace),
             RepoColumn::Name => Some(&index.by_name),
             _ => None,
         };
-        let view = |key: &RepoKey| inner.repo_view(key, true);
+        let view = |entry: &RepoEntry| inner.entry_view(entry, true);
         if let Some(sorted) = indexed
             && query.filter.is_empty()
         {
@@ -711,35 +757,28 @@ impl Store {
             };
         }
         let base = indexed.unwrap_or(&index.by_namespace);
-        let mut keys: Vec<&RepoKey> = base
+        let mut rows: Vec<(&RepoEntry, &Repo)> = base
             .iter()
-            .filter(|k| lookup(k).is_some_and(|r| query.filter.matches(k, r)))
+            .filter_map(|e| Some((e, inner.entry_repo(e)?)))
+            .filter(|(e, r)| query.filter.matches(&e.key, r))
             .collect();
         if indexed.is_none() {
             // Stable sort: ties stay in (namespace, name) order.
             match query.column {
-                RepoColumn::TagCount => keys.sort_by_key(|k| lookup(k).map_or(0, Repo::len)),
-                RepoColumn::IsPublic => {
-                    keys.sort_by_key(|k| lookup(k).is_some_and(|r| r.meta.is_public));
-                }
-                _ => keys.sort_by_key(|k| {
-                    lookup(k).map_or(0, |r| {
-                        r.meta
-                            .updated
-                            .max(r.by_updated.last().map_or(i64::MIN, |t| t.updated))
-                    })
-                }),
+                RepoColumn::TagCount => rows.sort_by_key(|(_, r)| r.len()),
+                RepoColumn::IsPublic => rows.sort_by_key(|(_, r)| r.meta().is_public),
+                _ => rows.sort_by_key(|(_, r)| updated_at(r)),
             }
         }
         if query.desc {
-            keys.reverse();
+            rows.reverse();
         }
-        let total = keys.len();
-        let repos = keys
+        let total = rows.len();
+        let repos = rows
             .into_iter()
             .skip(query.offset)
             .take(query.limit)
-            .filter_map(view)
+            .filter_map(|(e, _)| view(e))
             .collect();
         RepoListPage { repos, total }
     }
@@ -757,35 +796,73 @@ impl Store {
                 next: None,
             };
         };
-        let from = query.after.map_or(0, |after| {
-            index.by_id.partition_point(|(id, _)| *id <= after)
-        });
+        let from = query
+            .after
+            .map_or(0, |after| index.by_id.partition_point(|e| e.id <= after));
         let want = query.limit.saturating_add(1);
-        let mut keys: Vec<&(i64, RepoKey)> = index.by_id[from..]
+        let mut entries: Vec<&RepoEntry> = index.by_id[from..]
             .iter()
-            .filter(|(_, k)| {
+            .filter(|e| {
                 query.filter.is_empty()
                     || inner
-                        .namespaces
-                        .get(&k.0)
-                        .and_then(|ns| ns.repos.get(&k.1))
-                        .is_some_and(|r| query.filter.matches(k, r))
+                        .entry_repo(e)
+                        .is_some_and(|r| query.filter.matches(&e.key, r))
             })
             .take(want)
             .collect();
-        let next = if keys.len() > query.limit {
-            keys.truncate(query.limit);
-            keys.last().map(|(id, _)| *id)
+        let next = if entries.len() > query.limit {
+            entries.truncate(query.limit);
+            entries.last().map(|e| e.id)
         } else {
             None
         };
         RepoWalkPage {
-            repos: keys
+            repos: entries
                 .into_iter()
-                .filter_map(|(_, k)| inner.repo_view(k, false))
+                .filter_map(|e| inner.entry_view(e, false))
                 .collect(),
             next,
         }
+    }
+}
+
+impl Inner {
+    /// Adds an empty repository to an existing organization, created `at`.
+    fn add_repo(
+        &mut self,
+        namespace: &str,
+        repository: &str,
+        at: i64,
+    ) -> Result<(), ResourceError> {
+        let next_id = self.next_repo_id.max(1);
+        let registry_host = self.registry_host.clone();
+        let (ns_key, ns) = self
+            .namespaces
+            .get_key_value(namespace)
+            .ok_or_else(|| LookupError::NamespaceNotFound(namespace.to_owned()))?;
+        if ns.repos.contains_key(repository) {
+            return Err(ResourceError::RepoExists(repository.to_owned()));
+        }
+        let id = allocate_id(next_id).ok_or(ResourceError::IdsExhausted)?;
+        let domain = ns.domain_id.clone();
+        let ctx = Arc::new(RepoContext {
+            namespace: ns_key.clone(),
+            repository: repository.into(),
+            domain_id: domain.clone(),
+            registry_host,
+            internal_host: super::DEFAULT_INTERNAL_HOST.into(),
+        });
+        let mut repo = Repo::new(ctx, id, Vec::new());
+        let meta = repo.meta_mut();
+        meta.created = at;
+        meta.updated = at;
+        let entry = RepoEntry::of(&repo);
+        self.next_repo_id = id + 1;
+        if let Some(ns) = self.namespaces.get_mut(namespace) {
+            ns.repos.insert(entry.key.1.clone(), repo);
+        }
+        self.index_repo_added(&domain, &entry);
+        Ok(())
     }
 }
 
@@ -799,11 +876,15 @@ mod tests {
         store
     }
 
+    fn create(s: &Store, name: &str) -> Result<Arc<RepoView>, ResourceError> {
+        s.write_repo("ns", name, RepoWrite::Create, &RepoFields::default())
+    }
+
     #[test]
     fn the_index_follows_creates_and_deletes_after_it_was_built() {
         let s = store();
         for name in ["b", "a", "c"] {
-            s.create_repo("ns", name, &RepoFields::default()).unwrap();
+            create(&s, name).unwrap();
         }
         let names = |s: &Store, q: &RepoListQuery| -> Vec<String> {
             s.list_repos(Some("d1"), q)
@@ -818,7 +899,7 @@ mod tests {
         };
         assert_eq!(names(&s, &q), ["a", "b", "c"]);
         s.delete_repo("ns", "b").unwrap();
-        s.create_repo("ns", "aa", &RepoFields::default()).unwrap();
+        create(&s, "aa").unwrap();
         assert_eq!(names(&s, &q), ["a", "aa", "c"]);
         assert_eq!(s.list_repos(Some("d2"), &q).total, 0);
         assert_eq!(s.list_repos(None, &q).total, 3);
@@ -837,7 +918,7 @@ mod tests {
     #[test]
     fn a_namespace_with_repositories_cannot_be_deleted_and_quota_holds() {
         let s = store();
-        s.create_repo("ns", "r", &RepoFields::default()).unwrap();
+        create(&s, "r").unwrap();
         assert_eq!(
             s.delete_namespace("ns"),
             Err(ResourceError::NamespaceNotEmpty("ns".into(), 1))

@@ -137,7 +137,7 @@ impl Store {
             .remove(name)
             .ok_or_else(|| TagWriteError::TagNotFound(name.to_owned()))?;
         // The repository changed now, even if its newest tag is older.
-        repo.meta.updated = repo.meta.updated.max(now());
+        repo.meta_mut().updated = repo.meta().updated.max(now());
         inner.mark_tag(namespace, repository, name);
         Ok(old)
     }
@@ -200,11 +200,11 @@ impl Store {
         namespace: &str,
         repository: &str,
         query: &WalkQuery,
-    ) -> Result<WalkPage, WalkError> {
+    ) -> Result<Result<WalkPage, WalkError>, LookupError> {
         self.read_repo(namespace, repository, |repo| {
             // Read under the lock: `replace` moves the epoch under the write lock.
             let epoch = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
-            walk_page(repo, query, epoch)
+            Ok(walk_page(repo, query, epoch))
         })
     }
 

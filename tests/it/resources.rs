@@ -284,3 +284,136 @@ async fn repository_counters_agree_with_the_tags_after_every_kind_of_write() {
     assert_eq!(a.status, 204);
     assert_eq!(assert_counters_agree(&server, "delete").await, 20);
 }
+
+/// busybox as `ShowRepository`, the unfiltered v2 list and the v3 list show
+/// it; asserts that the three agree and returns `(num_images, size,
+/// description)`.
+async fn busybox_everywhere(server: &Server, label: &str) -> (i64, i64, String) {
+    let show = get(server, "/v2/manage/namespaces/namespace/repos/busybox")
+        .await
+        .body;
+    let find = |list: &Value| -> Value {
+        list.as_array()
+            .and_then(|l| l.iter().find(|r| r["name"] == "busybox"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{label}: busybox is not listed: {list}"))
+    };
+    let v2 = find(
+        &get(server, "/v2/manage/repos?offset=0&limit=100")
+            .await
+            .body,
+    );
+    let v3 = find(&get(server, "/v3/manage/repos?limit=100").await.body["repos"]);
+    for (field, listed) in [
+        ("num_images", "num_images"),
+        ("size", "size"),
+        ("description", "description"),
+        ("is_public", "is_public"),
+        ("updated", "updated_at"),
+    ] {
+        assert_eq!(show[field], v2[listed], "{label}: {field} {show} {v2}");
+        assert_eq!(show[field], v3[listed], "{label}: {field} {show} {v3}");
+    }
+    assert_eq!(
+        v2["tags"].as_array().map(Vec::len),
+        show["num_images"].as_u64().map(|n| n as usize),
+        "{label}: {v2}"
+    );
+    (
+        show["num_images"].as_i64().unwrap(),
+        show["size"].as_i64().unwrap(),
+        show["description"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Pushes a one-layer image to `namespace/busybox:{tag}` through the registry.
+async fn registry_push(server: &Server, tag: &str, layer: &[u8]) {
+    use sha2::{Digest as _, Sha256};
+    let digest = |b: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(b)));
+    let base = format!("{}/v2/namespace/busybox", server.uri());
+    let http = reqwest::Client::new();
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    for blob in [&config[..], layer] {
+        let r = http
+            .post(format!("{base}/blobs/uploads/?digest={}", digest(blob)))
+            .body(blob.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    }
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": layer.len()}],
+    });
+    let r = http
+        .put(format!("{base}/manifests/{tag}"))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(serde_json::to_vec(&manifest).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+}
+
+/// The repository lists keep each repository's view between writes: every
+/// route that changes what a view shows (a registry push, the admin push
+/// route, a re-tag, a tag delete, `UpdateRepo`) must show at once in
+/// `ShowRepository` and in both lists, read just before the write.
+#[tokio::test]
+async fn cached_repository_views_follow_every_write_in_show_and_both_lists() {
+    let server = spawn().await;
+    let (mut count, mut size, _) = busybox_everywhere(&server, "fixture").await;
+
+    registry_push(&server, "from-registry", &[7; 1000]).await;
+    let (n, s, _) = busybox_everywhere(&server, "registry push").await;
+    assert_eq!((n, s > size), (count + 1, true), "registry push");
+    (count, size) = (n, s);
+
+    let a = send_body(
+        &server,
+        Method::PUT,
+        "/_mock/swr/namespaces/namespace/repos/busybox/tags/from-admin",
+        Some(("application/json", json!({"size": 5}).to_string())),
+    )
+    .await;
+    assert!(a.status.is_success(), "{}", a.body);
+    let (n, s, _) = busybox_everywhere(&server, "admin push").await;
+    assert_eq!((n, s), (count + 1, size + 5), "admin push");
+    (count, size) = (n, s);
+
+    let a = send_json(
+        &server,
+        Method::POST,
+        "/v2/manage/namespaces/namespace/repos/busybox/tags",
+        json!({"source_tag": "from-admin", "destination_tag": "copy"}),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let (n, s, _) = busybox_everywhere(&server, "retag").await;
+    assert_eq!((n, s), (count + 1, size + 5), "retag");
+    (count, size) = (n, s);
+
+    let a = send(
+        &server,
+        Method::DELETE,
+        "/v2/manage/namespaces/namespace/repos/busybox/tags/copy",
+    )
+    .await;
+    assert_eq!(a.status, 204, "{}", a.body);
+    let (n, s, _) = busybox_everywhere(&server, "delete").await;
+    assert_eq!((n, s), (count - 1, size - 5), "delete");
+
+    let a = send_json(
+        &server,
+        Method::PATCH,
+        "/v2/manage/namespaces/namespace/repos/busybox",
+        json!({"is_public": true, "description": "after the cache"}),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let (_, _, description) = busybox_everywhere(&server, "update").await;
+    assert_eq!(description, "after the cache");
+}

@@ -40,6 +40,7 @@ use crate::store::Store;
 use crate::store::model::format_time;
 use crate::store::resources::{
     CATEGORIES, RepoColumn, RepoFields, RepoFilter, RepoListQuery, RepoView, RepoWalkQuery,
+    RepoWrite,
 };
 
 /// Longest `description` accepted (the console's limit; no page states one).
@@ -483,9 +484,10 @@ async fn create_repo(
     }
     .resolve()?;
     check_fields(body.category.as_deref(), body.description.as_deref())?;
-    store.create_repo(
+    store.write_repo(
         &ns,
         &repo,
+        RepoWrite::Create,
         &RepoFields {
             category: body.category,
             description: body.description,
@@ -504,9 +506,10 @@ async fn update_repo(
 ) -> ApiResult<Response> {
     let (ns, repo) = path.resolve()?;
     check_fields(body.category.as_deref(), body.description.as_deref())?;
-    store.update_repo(
+    store.write_repo(
         &ns,
         &repo,
+        RepoWrite::Update,
         &RepoFields {
             category: body.category,
             description: body.description,

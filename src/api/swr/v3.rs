@@ -114,11 +114,8 @@ async fn list_repository_tag(
                 after,
                 limit: parse_limit(query.limit.as_deref())?,
             },
-        )
-        .map_err(|e| match e {
-            WalkError::Lookup(e) => e.into(),
-            other => marker_error(query.marker.as_deref().unwrap_or_default(), Some(other)),
-        })?;
+        )?
+        .map_err(|e| marker_error(query.marker.as_deref().unwrap_or_default(), Some(e)))?;
     let next_marker = page
         .next
         .as_ref()

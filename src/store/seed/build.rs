@@ -408,7 +408,7 @@ impl<'a> Builder<'a> {
                 let tags = self.load_tags(&name, trusted, &path, repo_id, raw);
                 let mut repo = Repo::new(ctx, repo_id, tags);
                 match super::export::repo_meta(repo_doc, &repo) {
-                    Ok(meta) => repo.meta = meta,
+                    Ok(meta) => *repo.meta_mut() = meta,
                     Err((field, message)) => {
                         self.problem(&name, format!("{path}.{field}"), message);
                     }

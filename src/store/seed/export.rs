@@ -115,12 +115,12 @@ pub(super) fn repo_doc<T: TagItem>(name: &str, repo: &Repo) -> RepositoryDoc<T> 
     RepositoryDoc {
         name: name.to_owned(),
         id: Some(repo.id),
-        category: Some(repo.meta.category.to_string()),
-        description: Some(repo.meta.description.to_string()),
-        is_public: Some(repo.meta.is_public),
-        created: Some(model::format_time(repo.meta.created)),
-        updated: Some(model::format_time(repo.meta.updated)),
-        num_download: Some(repo.meta.num_download),
+        category: Some(repo.meta().category.to_string()),
+        description: Some(repo.meta().description.to_string()),
+        is_public: Some(repo.meta().is_public),
+        created: Some(model::format_time(repo.meta().created)),
+        updated: Some(model::format_time(repo.meta().updated)),
+        num_download: Some(repo.meta().num_download),
         tags: Vec::new(),
     }
 }

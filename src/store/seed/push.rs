@@ -137,14 +137,15 @@ impl Store {
             });
             let mut repo = Repo::new(ctx, repo_id, Vec::new());
             let at = crate::store::now();
-            repo.meta.created = at;
-            repo.meta.updated = at;
+            let meta = repo.meta_mut();
+            meta.created = at;
+            meta.updated = at;
             repo
         });
         repo.insert(tag.clone());
         if created_repo {
-            let key = (repo.ctx.namespace.clone(), repo.ctx.repository.clone());
-            inner.index_repo_added(&repo_domain, repo_id, &key);
+            let entry = crate::store::resources::RepoEntry::of(repo);
+            inner.index_repo_added(&repo_domain, &entry);
             inner.mark_repo(namespace, repository);
         }
         inner.mark_tag(namespace, repository, &tag.name);
