@@ -17,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::{BoxError, Router};
+use derive_setters::Setters;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -49,10 +50,6 @@ pub(crate) struct AppOptions {
     pub admin: bool,
     /// Extra routes merged into the API (under its fault and auth layers).
     pub extra_routes: Option<Router<AppState>>,
-    /// How long a client may take to send a request body.
-    pub body_read_timeout: Duration,
-    /// Largest admin request body, in bytes.
-    pub max_admin_body: usize,
 }
 
 /// Builds the whole application. From the outside in:
@@ -174,63 +171,101 @@ pub enum StartError {
 }
 
 /// Configures and starts a [`Server`].
-#[derive(Debug)]
+///
+/// The one-value settings are setters named after what they set (generated
+/// by `derive_setters` from the fields; an optional setting's setter takes
+/// the value itself); the ones that add to a list are written out.
+#[derive(Debug, Setters)]
+#[setters(strip_option)]
 pub struct ServerBuilder {
     /// Fixtures to load; the embedded default when empty.
+    #[setters(skip)]
     fixtures: Vec<FixtureSource>,
-    /// Host used in derived SWR `path` values.
+    /// Sets the host of derived SWR `path` values (default
+    /// `swr.cn-north-1.myhuaweicloud.com`).
+    #[setters(into)]
     registry_host: String,
-    /// The registry's blob budget in bytes.
+    /// Sets the registry's blob budget in bytes (`--max-blob-bytes`, default
+    /// 2 GiB).
     max_blob_bytes: u64,
-    /// Where to listen when no listener is given.
+    /// Listens on this address (default `127.0.0.1:0`, a free loopback port).
+    #[setters(rename = "bind")]
     addr: SocketAddr,
-    /// An already-bound listener, which wins over `addr`.
+    /// Serves on an already-bound listener (it wins over [`bind`](Self::bind)).
     listener: Option<std::net::TcpListener>,
-    /// Authentication settings.
-    auth: AuthSettings,
+    /// Sets the authentication mode (default [`AuthMode::Lenient`]).
+    auth: AuthMode,
+    /// Sets the largest allowed distance between `X-Sdk-Date` and the server
+    /// clock in strict mode (default 15 minutes).
+    max_clock_skew: Duration,
+    /// Puts the server's canonical request and string-to-sign into signature
+    /// failures (default off).
+    auth_diagnostics: bool,
     /// Fault rules installed at start.
+    #[setters(skip)]
     faults: Vec<FaultRule>,
-    /// Journal capacity.
+    /// Keeps at most this many requests in the journal (default 1000; 0
+    /// turns it off).
     journal_size: usize,
-    /// Whether list answers are cached.
+    /// Keeps whole answers of the list routes until the store changes
+    /// (default true; see `http::cache`).
     page_cache: bool,
-    /// Bearer token the admin API requires, if any.
+    /// Requires `Authorization: Bearer TOKEN` on the admin API.
+    #[setters(into)]
     admin_token: Option<String>,
-    /// Router options (admin on/off, load shedding, extra routes).
-    options: AppOptions,
-    /// Serve HTTPS with this certificate.
+    /// Serves the admin API under `/_mock` (default true).
+    admin: bool,
+    /// Sheds load with 503 (in the service's envelope) beyond this many
+    /// requests in flight.
+    max_concurrency: Option<usize>,
+    /// Routes of the user's own, merged into the API.
+    #[setters(skip)]
+    extra_routes: Option<Router<AppState>>,
+    /// How long a client may take to send a request's headers, and then its
+    /// body (default 10 s): a slow client is cut off, others are served.
+    read_timeout: Duration,
+    /// Keeps at most this many connections open (TLS handshakes included;
+    /// default 1024, lowered to fit the descriptor limit). At the cap, the
+    /// longest-idle connection makes room for a new one. `start` refuses a
+    /// cap the descriptor limit cannot hold.
+    max_connections: Option<usize>,
+    /// Largest admin request body, in bytes (default
+    /// [`crate::http::body::DEFAULT_MAX_ADMIN_BODY`], 64 MiB); larger ones get 413.
+    max_admin_body_bytes: usize,
+    /// How long a shutdown waits for running requests before cutting them
+    /// (default 10 s). Requests arriving meanwhile get 503.
+    shutdown_timeout: Duration,
+    /// Serves HTTPS (the `Listening at` line and [`Server::uri`] say `https://`).
     tls: Option<TlsSource>,
-    /// Timeouts and limits of the accept loop.
-    serve_options: ServeOptions,
-    /// Whether the connection cap was set (else the default is fitted to
-    /// the descriptor limit).
-    max_connections_set: bool,
     /// Keep the state in a file across restarts.
+    #[setters(skip)]
     persistence: Option<Persistence>,
 }
 
 impl Default for ServerBuilder {
     fn default() -> Self {
+        let auth = AuthSettings::default();
+        let serve = ServeOptions::default();
         Self {
             fixtures: Vec::new(),
             registry_host: DEFAULT_REGISTRY_HOST.to_owned(),
             max_blob_bytes: crate::store::blobs::DEFAULT_MAX_BLOB_BYTES,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             listener: None,
-            auth: AuthSettings::default(),
+            auth: auth.mode,
+            max_clock_skew: auth.max_clock_skew,
+            auth_diagnostics: auth.diagnostics,
             faults: Vec::new(),
             journal_size: journal::DEFAULT_SIZE,
             page_cache: true,
             admin_token: None,
-            options: AppOptions {
-                admin: true,
-                max_concurrency: None,
-                extra_routes: None,
-                body_read_timeout: ServeOptions::default().header_read_timeout,
-                max_admin_body: crate::http::body::DEFAULT_MAX_ADMIN_BODY,
-            },
-            serve_options: ServeOptions::default(),
-            max_connections_set: false,
+            admin: true,
+            max_concurrency: None,
+            extra_routes: None,
+            read_timeout: serve.header_read_timeout,
+            max_connections: None,
+            max_admin_body_bytes: crate::http::body::DEFAULT_MAX_ADMIN_BODY,
+            shutdown_timeout: serve.shutdown_timeout,
             tls: None,
             persistence: None,
         }
@@ -262,45 +297,6 @@ impl ServerBuilder {
         self
     }
 
-    /// Sets the host of derived SWR `path` values (default
-    /// `swr.cn-north-1.myhuaweicloud.com`).
-    #[must_use]
-    pub fn registry_host(mut self, host: impl Into<String>) -> Self {
-        self.registry_host = host.into();
-        self
-    }
-
-    /// Sets the registry's blob budget (`--max-blob-bytes`, default
-    /// 2 GiB).
-    #[must_use]
-    pub fn max_blob_bytes(mut self, bytes: u64) -> Self {
-        self.max_blob_bytes = bytes;
-        self
-    }
-
-    /// Sets the authentication mode (default [`AuthMode::Lenient`]).
-    #[must_use]
-    pub fn auth(mut self, mode: AuthMode) -> Self {
-        self.auth.mode = mode;
-        self
-    }
-
-    /// Sets the largest allowed distance between `X-Sdk-Date` and the server
-    /// clock in strict mode (default 15 minutes).
-    #[must_use]
-    pub fn max_clock_skew(mut self, skew: Duration) -> Self {
-        self.auth.max_clock_skew = skew;
-        self
-    }
-
-    /// Puts the server's canonical request and string-to-sign into signature
-    /// failures (default off).
-    #[must_use]
-    pub fn auth_diagnostics(mut self, on: bool) -> Self {
-        self.auth.diagnostics = on;
-        self
-    }
-
     /// Installs a fault rule at start (and again on every reset).
     #[must_use]
     pub fn fault(mut self, rule: FaultRule) -> Self {
@@ -308,94 +304,14 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps whole answers of the list routes until the store changes
-    /// (default true; see `http::cache`).
-    #[must_use]
-    pub fn page_cache(mut self, on: bool) -> Self {
-        self.page_cache = on;
-        self
-    }
-
-    /// Keeps at most `size` requests in the journal (default 1000; 0 turns it off).
-    #[must_use]
-    pub fn journal_size(mut self, size: usize) -> Self {
-        self.journal_size = size;
-        self
-    }
-
-    /// Requires `Authorization: Bearer TOKEN` on the admin API.
-    #[must_use]
-    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
-        self.admin_token = Some(token.into());
-        self
-    }
-
-    /// Serves the admin API under `/_mock` (default true).
-    #[must_use]
-    pub fn admin(mut self, on: bool) -> Self {
-        self.options.admin = on;
-        self
-    }
-
-    /// Sheds load with 503 (in the service's envelope) beyond `limit`
-    /// requests in flight.
-    #[must_use]
-    pub fn max_concurrency(mut self, limit: usize) -> Self {
-        self.options.max_concurrency = Some(limit);
-        self
-    }
-
     /// Merges routes of your own into the API, under its fault and auth
     /// layers: to emulate one more operation, or to test the middleware.
     #[must_use]
     pub fn extra_routes(mut self, routes: Router<AppState>) -> Self {
-        self.options.extra_routes = Some(match self.options.extra_routes.take() {
+        self.extra_routes = Some(match self.extra_routes.take() {
             Some(existing) => existing.merge(routes),
             None => routes,
         });
-        self
-    }
-
-    /// How long a client may take to send a request's headers, and then its
-    /// body (default 10 s): a slow client is cut off, others are served.
-    #[must_use]
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.serve_options.header_read_timeout = timeout;
-        self.options.body_read_timeout = timeout;
-        self
-    }
-
-    /// Keeps at most `max` connections open (TLS handshakes included;
-    /// default 1024, lowered to fit the
-    /// descriptor limit). At the cap, the longest-idle connection makes room
-    /// for a new one. `start` refuses a cap the descriptor limit cannot hold.
-    #[must_use]
-    pub fn max_connections(mut self, max: usize) -> Self {
-        self.serve_options.max_connections = max;
-        self.max_connections_set = true;
-        self
-    }
-
-    /// Largest admin request body, in bytes (default
-    /// [`crate::http::body::DEFAULT_MAX_ADMIN_BODY`], 64 MiB); larger ones get 413.
-    #[must_use]
-    pub fn max_admin_body_bytes(mut self, limit: usize) -> Self {
-        self.options.max_admin_body = limit;
-        self
-    }
-
-    /// How long a shutdown waits for running requests before cutting them
-    /// (default 10 s). Requests arriving meanwhile get 503.
-    #[must_use]
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.serve_options.shutdown_timeout = timeout;
-        self
-    }
-
-    /// Serves HTTPS (the `Listening at` line and [`Server::uri`] say `https://`).
-    #[must_use]
-    pub fn tls(mut self, source: TlsSource) -> Self {
-        self.tls = Some(source);
         self
     }
 
@@ -409,20 +325,6 @@ impl ServerBuilder {
             path: path.into(),
             interval,
         });
-        self
-    }
-
-    /// Listens on `addr` (default `127.0.0.1:0`, a free loopback port).
-    #[must_use]
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.addr = addr;
-        self
-    }
-
-    /// Serves on an already-bound listener.
-    #[must_use]
-    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
-        self.listener = Some(listener);
         self
     }
 
@@ -460,7 +362,14 @@ impl ServerBuilder {
             None => None,
         };
         let fd_limit = crate::http::serve::descriptor_limit();
-        let mut serve_options = self.serve_options;
+        let mut serve_options = ServeOptions {
+            header_read_timeout: self.read_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+            max_connections: self
+                .max_connections
+                .unwrap_or(crate::http::serve::DEFAULT_MAX_CONNECTIONS),
+            ..ServeOptions::default()
+        };
         match crate::http::serve::fit_connection_cap(serve_options.max_connections, fd_limit) {
             Ok(_) if serve_options.max_connections == 0 => {
                 return Err(StartError::Setting(
@@ -468,7 +377,7 @@ impl ServerBuilder {
                 ));
             }
             Ok(_) => {}
-            Err(room) if self.max_connections_set => {
+            Err(room) if self.max_connections.is_some() => {
                 return Err(StartError::Setting(format!(
                     "--max-connections {} cannot work: the descriptor limit (ulimit -n) is {}, \
                      which holds at most {room} connections ({} descriptors are kept for files); \
@@ -520,7 +429,11 @@ impl ServerBuilder {
         let state = AppState::new(Shared {
             store,
             started: Instant::now(),
-            auth: Arc::new(self.auth),
+            auth: Arc::new(AuthSettings {
+                mode: self.auth,
+                max_clock_skew: self.max_clock_skew,
+                diagnostics: self.auth_diagnostics,
+            }),
             faults,
             journal: Journal::new(self.journal_size),
             control: Arc::new(Control {
@@ -533,13 +446,18 @@ impl ServerBuilder {
             }),
             lifecycle: Lifecycle::default(),
             body_limits: crate::http::body::BodyLimits {
-                read_timeout: self.options.body_read_timeout,
-                max_admin: self.options.max_admin_body,
+                read_timeout: self.read_timeout,
+                max_admin: self.max_admin_body_bytes,
             },
             pages: crate::http::cache::PageCache::new(self.page_cache),
         });
         let (trigger, stopped) = oneshot::channel::<()>();
-        let router = app(state.clone(), self.options);
+        let options = AppOptions {
+            max_concurrency: self.max_concurrency,
+            admin: self.admin,
+            extra_routes: self.extra_routes,
+        };
+        let router = app(state.clone(), options);
         let stop = async {
             let _ = stopped.await;
         };

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use axum::body::HttpBody as _;
 use axum::extract::{MatchedPath, Request};
+use derive_setters::Setters;
 use serde::Serialize;
 
 use crate::control::faults::AppliedFault;
@@ -77,17 +78,21 @@ pub struct Entry {
 }
 
 /// Filters of `GET /_mock/requests`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[setters(strip_option)]
 pub struct Filter {
-    /// Method, ignoring case.
+    /// Only requests with this method (ignoring case).
+    #[setters(into)]
     pub(crate) method: Option<String>,
-    /// Path glob or route template (as in fault rules).
+    /// Path glob or route template (as in fault rules); set by [`Filter::path`].
+    #[setters(skip)]
     pub(crate) path: Option<globset::GlobMatcher>,
-    /// Exact status.
+    /// Only answers with this status.
     pub(crate) status: Option<u16>,
-    /// Only entries after this `seq`.
+    /// Only entries after the one numbered `seq` ([`Entry::seq`]).
     pub(crate) since_seq: Option<u64>,
     /// Only entries at or after this time (epoch milliseconds).
+    #[setters(skip)]
     pub(crate) since_ms: Option<i64>,
 }
 
@@ -95,13 +100,6 @@ impl Filter {
     /// Every entry; narrow it with the methods below.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Only requests with this method (ignoring case).
-    #[must_use]
-    pub fn method(mut self, method: impl Into<String>) -> Self {
-        self.method = Some(method.into());
-        self
     }
 
     /// Only requests whose path matches `pattern`: a glob (`*` within a
@@ -113,20 +111,6 @@ impl Filter {
     pub fn path(mut self, pattern: &str) -> Result<Self, String> {
         self.path = Some(crate::control::faults::path_matcher(pattern)?);
         Ok(self)
-    }
-
-    /// Only answers with this status.
-    #[must_use]
-    pub fn status(mut self, status: u16) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Only entries after the one numbered `seq` ([`Entry::seq`]).
-    #[must_use]
-    pub fn since_seq(mut self, seq: u64) -> Self {
-        self.since_seq = Some(seq);
-        self
     }
 }
 

@@ -19,10 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use derive_setters::Setters;
 use globset::{GlobBuilder, GlobMatcher};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 /// What a rule did to a request (a response extension, read by the journal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,51 +57,54 @@ pub enum Delay {
 pub use crate::http::conn::ConnectionFault;
 
 /// One fault rule. Its JSON is flat; every field but `path` is optional.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Build one with [`FaultRule::new`] and the setters named after the fields
+/// (`delay` sets `delay_ms`); an `Option` field's setter takes the value itself.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Setters)]
 #[serde(deny_unknown_fields)]
+#[setters(strip_option)]
 pub struct FaultRule {
     /// Assigned when the rule is added; ignored on input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[setters(skip)]
     pub id: Option<u64>,
     /// HTTP method to match, or `*` for any (default).
     #[serde(default = "any_method")]
+    #[setters(skip)]
     pub method: String,
     /// Path to match: a route template (`/v2/{project_id}/images/tags`) or a
     /// glob where `*` is one segment and `**` any number of segments.
+    #[setters(skip)]
     pub path: String,
     /// Query parameters that must be present with exactly these values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[setters(skip)]
     pub query: BTreeMap<String, String>,
     /// Headers that must be present with exactly these values (names ignore case).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[setters(skip)]
     pub headers: BTreeMap<String, String>,
     /// Status to answer with, in the native envelope of the matched service.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// Overrides the default error code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[setters(into)]
     pub error_code: Option<String>,
     /// Overrides the default error message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[setters(into)]
     pub error_msg: Option<String>,
     /// `Retry-After` seconds (sent with 429 and 503; default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
     /// Delay before acting. Alone, it delays the real answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[setters(rename = "delay")]
     pub delay_ms: Option<Delay>,
     /// A connection fault instead of an answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<ConnectionFault>,
     /// Fire this many times, then retire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
     /// Chance (0 to 1) that a matching request fires the rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
     /// Seed of the rule's random generator (probability and random delays);
     /// the same seed gives the same sequence of decisions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Smaller runs first (default 5); ties go in insertion order.
     #[serde(default = "default_priority")]
@@ -134,34 +139,6 @@ impl FaultRule {
             seed: None,
             priority: DEFAULT_PRIORITY,
         }
-    }
-
-    /// Answers with `status`.
-    #[must_use]
-    pub fn status(mut self, status: u16) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Breaks the connection.
-    #[must_use]
-    pub fn fault(mut self, fault: ConnectionFault) -> Self {
-        self.fault = Some(fault);
-        self
-    }
-
-    /// Waits first.
-    #[must_use]
-    pub fn delay(mut self, delay: Delay) -> Self {
-        self.delay_ms = Some(delay);
-        self
-    }
-
-    /// Fires at most `n` times.
-    #[must_use]
-    pub fn times(mut self, n: u64) -> Self {
-        self.times = Some(n);
-        self
     }
 
     /// Parses the `--fault` syntax: `METHOD PATH [STATUS] [key=value ...]`,
@@ -600,45 +577,25 @@ mod tests {
             .add(FaultRule::new("*", "/v3/*/namespaces/**").status(503))
             .unwrap();
         let none: Vec<(String, String)> = vec![];
-        assert!(
-            faults
-                .decide(&facts("GET", "/v2/p1/images/tags", &none))
-                .is_some()
-        );
-        assert!(
-            faults
-                .decide(&facts("POST", "/v2/p1/images/tags", &none))
-                .is_none()
-        );
-        assert!(
-            faults
-                .decide(&facts("GET", "/v2/p1/x/images/tags", &none))
-                .is_none()
-        );
-        assert!(
-            faults
-                .decide(&facts(
-                    "DELETE",
-                    "/v3/manage/namespaces/a/repos/b/tags",
-                    &none
-                ))
-                .is_some()
-        );
-        assert!(
-            faults
-                .decide(&facts("GET", "/v3/manage/other", &none))
-                .is_none()
-        );
+        for (method, path, fires) in [
+            ("GET", "/v2/p1/images/tags", true),
+            ("POST", "/v2/p1/images/tags", false),
+            ("GET", "/v2/p1/x/images/tags", false),
+            ("DELETE", "/v3/manage/namespaces/a/repos/b/tags", true),
+            ("GET", "/v3/manage/other", false),
+        ] {
+            let fired = faults.decide(&facts(method, path, &none)).is_some();
+            assert_eq!(fired, fires, "{method} {path}");
+        }
     }
 
     #[test]
     fn times_priority_and_conditions_decide_which_rule_fires() {
         let faults = Faults::default();
-        let mut late = FaultRule::new("*", "/**").status(500);
-        late.priority = 9;
-        faults.add(late).unwrap();
-        let mut first = FaultRule::new("*", "/**").status(503).times(2);
-        first.priority = 1;
+        faults
+            .add(FaultRule::new("*", "/**").status(500).priority(9))
+            .unwrap();
+        let mut first = FaultRule::new("*", "/**").status(503).times(2).priority(1);
         first.query.insert("limit".into(), "5".into());
         faults.add(first).unwrap();
         let q = vec![("limit".to_owned(), "5".to_owned())];

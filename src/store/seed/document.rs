@@ -1,9 +1,14 @@
 //! The fixture file types: the serde form of `fixtures/schema.json`, read
 //! from fixtures and written by the export.
+//!
+//! An absent optional field stays absent on the way out: every struct with
+//! `Option` fields carries `serde_with`'s `#[skip_serializing_none]`, and
+//! serde reads a missing `Option` field as `None` by itself.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 /// A tag as it sits in a parsed file: its raw JSON (about 40 bytes), turned
 /// into a [`TagDoc`] only when the store is built. A million-tag fixture thus
@@ -42,14 +47,13 @@ fn images_validated_apart<T: TagItem>(_: &[T::Image]) -> bool {
 
 /// The top level of a fixture file. See `fixtures/schema.json` for the documentation
 /// of every field.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FixtureFile<T: TagItem = TagDoc> {
     #[serde(rename = "$schema")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) _schema: Option<String>,
     #[serde(rename = "description")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) _description: Option<String>,
     #[serde(default)]
     pub(crate) iam: IamSection,
@@ -129,12 +133,12 @@ pub(crate) struct IamSection {
     pub(crate) domains: Vec<DomainDoc>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DomainDoc {
     pub(crate) id: String,
     #[serde(rename = "name")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) _name: Option<String>,
     #[serde(default)]
     pub(crate) projects: Vec<IamProjectDoc>,
@@ -144,37 +148,33 @@ pub(crate) struct DomainDoc {
     pub(crate) tokens: Vec<TokenDoc>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct IamProjectDoc {
     pub(crate) id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) regions: Option<Vec<String>>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccessKeyDoc {
     pub(crate) access: String,
     /// Never exported: `None` in the export and in the persisted state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) secret: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) projects: Option<Vec<String>>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TokenDoc {
     /// The token itself (fixtures); exports give `token_sha256` instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) token: Option<String>,
     /// Lowercase hex SHA-256 of the token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) token_sha256: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) projects: Option<Vec<String>>,
 }
 
@@ -204,39 +204,26 @@ pub(crate) struct ProjectDoc<T: TagItem = TagDoc> {
     pub(crate) images: Vec<T::Image>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImageDoc {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) status: Option<String>,
     /// `__description`; empty when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) tags: Vec<ImageTagDoc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) imagetype: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) platform: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) os_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) min_disk: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) member_status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) virtual_env_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) enterprise_project_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) architecture: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) created_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) updated_at: Option<String>,
 }
 
@@ -248,10 +235,10 @@ pub(crate) struct ImageTagDoc {
     pub(crate) value: String,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SwrSection<T: TagItem = TagDoc> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) internal_registry_host: Option<String>,
     #[serde(default = "Vec::new")]
     pub(crate) namespaces: Vec<NamespaceDoc<T>>,
@@ -266,82 +253,61 @@ impl<T: TagItem> Default for SwrSection<T> {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NamespaceDoc<T: TagItem = TagDoc> {
     pub(crate) name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) domain_id: Option<String>,
     /// Organization id; derived (the next free one, in name order) when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<i64>,
     /// `creator_name`; `admin` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) creator_name: Option<String>,
     #[serde(default = "Vec::new")]
     pub(crate) repositories: Vec<RepositoryDoc<T>>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RepositoryDoc<T: TagItem = TagDoc> {
     pub(crate) name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<i64>,
     /// `category`; `other` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) category: Option<String>,
     /// `description`; empty when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) description: Option<String>,
     /// `is_public`; false when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) is_public: Option<bool>,
     /// Creation time; the oldest tag's, else 2018-07-06T06:18:55Z, when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) created: Option<String>,
     /// Last change of the repository itself; `created` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) updated: Option<String>,
     /// `num_download`; 0 when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) num_download: Option<i64>,
     #[serde(default = "Vec::new", skip_serializing_if = "validated_apart")]
     pub(crate) tags: Vec<T>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TagDoc {
     pub(crate) tag: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) image_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) manifest: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) digest: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) schema: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) internal_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) size: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) is_trusted: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) created: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) updated: Option<String>,
     #[serde(default, deserialize_with = "explicit_null")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) deleted: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) scanned: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) tag_type: Option<i64>,
 }
 
@@ -350,4 +316,40 @@ fn explicit_null<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::faults::FaultRule;
+
+    /// Reads `json` as a `T` and writes it back.
+    fn again<T: Serialize + serde::de::DeserializeOwned>(
+        json: &str,
+    ) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&serde_json::from_str::<T>(json)?)
+    }
+
+    #[test]
+    fn absent_fields_stay_absent_and_unknown_ones_are_refused() {
+        type Again = fn(&str) -> Result<String, serde_json::Error>;
+        let cases: [(Again, &str); 8] = [
+            (again::<TagDoc>, r#"{"tag":"v1"}"#),
+            (again::<TagDoc>, r#"{"tag":"v1","deleted":null}"#),
+            (again::<RepositoryDoc>, r#"{"name":"app","tags":[]}"#),
+            (again::<NamespaceDoc>, r#"{"name":"org","repositories":[]}"#),
+            (again::<ImageDoc>, r#"{"tags":[]}"#),
+            (again::<TokenDoc>, r#"{"token_sha256":"ab"}"#),
+            (again::<AccessKeyDoc>, r#"{"access":"AK"}"#),
+            (
+                again::<FaultRule>,
+                r#"{"method":"GET","path":"/x","status":503,"priority":5}"#,
+            ),
+        ];
+        for (again, json) in cases {
+            assert_eq!(again(json).unwrap(), json);
+            let unknown = json.replacen('{', r#"{"bogus":1,"#, 1);
+            assert!(again(&unknown).is_err(), "{unknown}");
+        }
+    }
 }
