@@ -4,6 +4,7 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
+pub(crate) mod common;
 pub(crate) mod iam;
 pub(crate) mod ims;
 pub(crate) mod registry;

@@ -26,7 +26,7 @@
 //! body; `IMG.0121` "The object cannot be found." (404, as `DeleteImageTag`
 //! documents) for a missing key.
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -34,7 +34,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::front::gated;
+use crate::front::{gated, gated_cached};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Store;
@@ -46,7 +46,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v2/{project_id}/images/tags",
-            get(gated(cached_list_images_tags)),
+            get(gated_cached(list_images_tags)),
         )
         .route(
             "/v2/{project_id}/images/{image_id}/tags",
@@ -415,11 +415,6 @@ async fn list_images_tags(
     check_project_id(&project_id)?;
     let body = store.images_tags_json(&project_id);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// [`list_images_tags`] through the page cache ([`crate::http::cache`]).
-async fn cached_list_images_tags(State(state): State<AppState>, request: Request) -> Response {
-    crate::http::cache::serve(state, request, list_images_tags).await
 }
 
 /// Rejects project ids the real service could never have issued.

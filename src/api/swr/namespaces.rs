@@ -14,27 +14,22 @@
 //! in; a credential sees and changes only its own account's (403
 //! `SVCSTG.SWR.4030170` for another account's, from the gate).
 
-use std::sync::LazyLock;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::shared::NAMESPACE_PATTERN;
+use super::shared::{NamespacePath, check_namespace};
+use crate::api::common::Checked;
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::resources::{NAMESPACE_QUOTA, NamespaceView, ResourceError};
 use crate::store::{DEFAULT_DOMAIN_ID, Store};
-
-static NAMESPACE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(NAMESPACE_PATTERN).expect("valid pattern"));
 
 /// `auth` of an organization for its own account: 7, manage (read, write
 /// and manage), the value of the pages' examples.
@@ -51,18 +46,6 @@ pub(crate) fn router() -> Router<AppState> {
             "/v2/manage/namespaces/{namespace}",
             get(gated(show_namespace)).delete(gated(delete_namespace)),
         )
-}
-
-/// 400 `SVCSTG.SWR.4001028` "Invalid organization name" unless `ns`
-/// follows the organization name rules.
-pub(crate) fn check_namespace(ns: &str) -> ApiResult<()> {
-    if ns.len() <= 64 && NAMESPACE_RE.is_match(ns) {
-        return Ok(());
-    }
-    Err(ApiError::bad_request(format!(
-        "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
-    ))
-    .with_code("SVCSTG.SWR.4001028"))
 }
 
 impl From<ResourceError> for ApiError {
@@ -175,20 +158,13 @@ async fn list_namespaces(
     Ok(axum::Json(ListBody { namespaces }).into_response())
 }
 
-/// `{namespace}` from the path.
-#[derive(Debug, Deserialize)]
-struct NamespacePath {
-    namespace: String,
-}
-
 /// `GET /v2/manage/namespaces/{namespace}` (`ShowNamespace`): 200
 /// `{id,name,creator_name,auth}`; 404 `SVCSTG.SWR.4040058`.
 async fn show_namespace(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<NamespacePath>,
+    Checked(ns): Checked<NamespacePath>,
 ) -> ApiResult<Response> {
-    check_namespace(&path.namespace)?;
-    let view = store.namespace(&path.namespace)?;
+    let view = store.namespace(&ns)?;
     Ok(axum::Json(NamespaceBody::from(&view)).into_response())
 }
 
@@ -229,9 +205,8 @@ pub(crate) fn created() -> Response {
 /// `SVCSTG.SWR.4040058`; 406 `SVCSTG.SWR.4060012` while it holds repositories.
 async fn delete_namespace(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<NamespacePath>,
+    Checked(ns): Checked<NamespacePath>,
 ) -> ApiResult<StatusCode> {
-    check_namespace(&path.namespace)?;
-    store.delete_namespace(&path.namespace)?;
+    store.delete_namespace(&ns)?;
     Ok(StatusCode::NO_CONTENT)
 }

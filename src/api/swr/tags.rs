@@ -25,9 +25,10 @@ use serde::Deserialize;
 
 use super::shared::RepoPath;
 use super::v3::V3Tag;
+use crate::api::common::{Checked, PathParams};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::{Store, TagWriteError};
 
@@ -58,8 +59,11 @@ struct TagPath {
     tag: String,
 }
 
-impl TagPath {
-    fn resolve(self) -> ApiResult<(String, String, String)> {
+impl PathParams for TagPath {
+    /// The organization, the repository (with `/`) and the tag.
+    type Checked = (String, String, String);
+
+    fn check(self) -> ApiResult<(String, String, String)> {
         let (ns, repo) = RepoPath {
             namespace: self.namespace,
             repository: self.repository,
@@ -110,9 +114,8 @@ impl From<TagWriteError> for ApiError {
 /// manifest included; 404 `SVCSTG.SWR.4040048` when it does not exist.
 async fn show_repo_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<TagPath>,
+    Checked((ns, repo, name)): Checked<TagPath>,
 ) -> ApiResult<Response> {
-    let (ns, repo, name) = path.resolve()?;
     let Some(tag) = store.tag(&ns, &repo, &name)? else {
         return Err(TagWriteError::TagNotFound(name).into());
     };
@@ -145,10 +148,9 @@ struct CreateTagBody {
 /// when the destination exists and `override` is false.
 async fn create_repo_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<RepoPath>,
+    Checked((ns, repo)): Checked<RepoPath>,
     ApiJson(body): ApiJson<CreateTagBody>,
 ) -> ApiResult<StatusCode> {
-    let (ns, repo) = path.resolve()?;
     check_tag(&body.source_tag, "source_tag")?;
     check_tag(&body.destination_tag, "destination_tag")?;
     store.retag(
@@ -164,9 +166,8 @@ async fn create_repo_tag(
 /// `DELETE …/tags/{tag}` (`DeleteRepoTag`): 204; 404 `SVCSTG.SWR.4040048`.
 async fn delete_repo_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<TagPath>,
+    Checked((ns, repo, name)): Checked<TagPath>,
 ) -> ApiResult<StatusCode> {
-    let (ns, repo, name) = path.resolve()?;
     store.delete_tag(&ns, &repo, &name)?;
     Ok(StatusCode::NO_CONTENT)
 }
