@@ -33,9 +33,10 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::api::common::{Checked, PathParams};
 use crate::error::{ApiError, ApiResult};
 use crate::front::{gated, gated_cached};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ImsError, Tags, remove_key, upsert};
@@ -202,11 +203,36 @@ pub(crate) fn delete_tags(tags: &mut Tags, deleted: &[ResourceTag]) {
     });
 }
 
+/// `{project_id}`.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct ProjectPath(String);
+
+impl PathParams for ProjectPath {
+    /// The project id.
+    type Checked = String;
+
+    fn check(self) -> ApiResult<String> {
+        check_project_id(&self.0)?;
+        Ok(self.0)
+    }
+}
+
 /// `{project_id}` and `{image_id}`.
 #[derive(Debug, Deserialize)]
-struct ImagePath {
+pub(crate) struct ImagePath {
     project_id: String,
     image_id: String,
+}
+
+impl PathParams for ImagePath {
+    /// The project id and the image id.
+    type Checked = (String, String);
+
+    fn check(self) -> ApiResult<(String, String)> {
+        check_project_id(&self.project_id)?;
+        Ok((self.project_id, self.image_id))
+    }
 }
 
 /// `{project_id}`, `{image_id}` and `{key}`.
@@ -215,6 +241,16 @@ struct TagKeyPath {
     project_id: String,
     image_id: String,
     key: String,
+}
+
+impl PathParams for TagKeyPath {
+    /// The project id, the image id and the tag key.
+    type Checked = (String, String, String);
+
+    fn check(self) -> ApiResult<(String, String, String)> {
+        check_project_id(&self.project_id)?;
+        Ok((self.project_id, self.image_id, self.key))
+    }
 }
 
 /// Body of `ListImageTags`.
@@ -246,10 +282,9 @@ pub(crate) fn key_values(tags: &Tags) -> Vec<KeyValue> {
 /// `{"tags":[{"key","value"}]}`; 404 `IMG.0027` for an unknown image.
 async fn list_image_tags(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
+    Checked((project, image)): Checked<ImagePath>,
 ) -> ApiResult<Json<ImageTagsResponse>> {
-    check_project_id(&path.project_id)?;
-    let image = store.image(&path.project_id, &path.image_id)?;
+    let image = store.image(&project, &image)?;
     Ok(Json(ImageTagsResponse {
         tags: key_values(&image.tags),
     }))
@@ -267,14 +302,12 @@ struct AddTagBody {
 /// an existing key gets the new value.
 async fn add_image_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
-    ApiJson(body): ApiJson<AddTagBody>,
+    Checked((project, image)): Checked<ImagePath>,
+    ApiJson(AddTagBody { tag }): ApiJson<AddTagBody>,
 ) -> ApiResult<StatusCode> {
-    check_project_id(&path.project_id)?;
-    let value = body.tag.value;
-    check_new_tag(&body.tag.key, &value)?;
-    store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
-        upsert(tags, &body.tag.key, &value);
+    check_new_tag(&tag.key, &tag.value)?;
+    store.edit_image_tags(&project, &image, |tags| {
+        upsert(tags, &tag.key, &tag.value);
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT)
@@ -312,13 +345,10 @@ pub(crate) fn parse_tags<T: serde::de::DeserializeOwned>(
 /// (`BatchAddOrDeleteTags`): 204; the whole batch applies or none of it.
 async fn batch_add_or_delete_tags(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
+    Checked((project, image)): Checked<ImagePath>,
     ApiJson(body): ApiJson<BatchBody>,
 ) -> ApiResult<StatusCode> {
-    check_project_id(&path.project_id)?;
-    if body.tags.is_empty() {
-        return Err(ImsError::InvalidTag("tags must not be empty".into()).into());
-    }
+    require_tags(&body.tags)?;
     unique_keys(
         body.tags
             .iter()
@@ -330,7 +360,7 @@ async fn batch_add_or_delete_tags(
             for t in &new {
                 check_new_tag(&t.key, &t.value)?;
             }
-            store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
+            store.edit_image_tags(&project, &image, |tags| {
                 for t in &new {
                     upsert(tags, &t.key, &t.value);
                 }
@@ -339,13 +369,7 @@ async fn batch_add_or_delete_tags(
         }
         "delete" => {
             let deleted: Vec<ResourceTag> = parse_tags(body.tags)?;
-            for t in &deleted {
-                check_deleted_tag(t)?;
-            }
-            store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
-                delete_tags(tags, &deleted);
-                Ok(())
-            })?;
+            delete_batch(&store, &project, &image, &deleted)?;
         }
         other => {
             return Err(ApiError::bad_request(format!(
@@ -355,6 +379,32 @@ async fn batch_add_or_delete_tags(
         }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 400 `IMG.0115` for a batch without tags.
+pub(crate) fn require_tags<T>(tags: &[T]) -> Result<(), ImsError> {
+    if tags.is_empty() {
+        return Err(ImsError::InvalidTag("tags must not be empty".into()));
+    }
+    Ok(())
+}
+
+/// Checks the tags of a batch deletion ([`check_deleted_tag`]), then
+/// deletes them all ([`delete_tags`]) or, on an error, none.
+pub(crate) fn delete_batch(
+    store: &Store,
+    project: &str,
+    image: &str,
+    deleted: &[ResourceTag],
+) -> ApiResult<()> {
+    for t in deleted {
+        check_deleted_tag(t)?;
+    }
+    store.edit_image_tags(project, image, |tags| {
+        delete_tags(tags, deleted);
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// 400 `IMG.0115` when a key appears twice in one request.
@@ -375,27 +425,19 @@ pub(crate) fn unique_keys<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(),
 /// as not idempotent).
 async fn delete_image_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<TagKeyPath>,
+    Checked((project, image, key)): Checked<TagKeyPath>,
 ) -> ApiResult<StatusCode> {
-    check_project_id(&path.project_id)?;
-    let (image, key) = (path.image_id, path.key);
-    store.edit_image_tags(&path.project_id, &image, |tags| {
-        remove_key(tags, &image, &key)
-    })?;
+    store.edit_image_tags(&project, &image, |tags| remove_key(tags, &image, &key))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE …/tags/action`: the tag whose key is `action`.
 async fn delete_action_tag(
-    state: State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
+    State(store): State<Store>,
+    Checked((project, image)): Checked<ImagePath>,
 ) -> ApiResult<StatusCode> {
-    let path = TagKeyPath {
-        project_id: path.project_id,
-        image_id: path.image_id,
-        key: "action".into(),
-    };
-    delete_image_tag(state, ApiPath(path)).await
+    store.edit_image_tags(&project, &image, |tags| remove_key(tags, &image, "action"))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v2/{project_id}/images/tags`: every tag key of the project's images
@@ -410,9 +452,8 @@ async fn delete_action_tag(
 ///   <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0908.html>).
 async fn list_images_tags(
     State(store): State<Store>,
-    ApiPath(project_id): ApiPath<String>,
+    Checked(project_id): Checked<ProjectPath>,
 ) -> ApiResult<Response> {
-    check_project_id(&project_id)?;
     let body = store.images_tags_json(&project_id);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

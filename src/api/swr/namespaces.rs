@@ -14,8 +14,11 @@
 //! in; a credential sees and changes only its own account's (403
 //! `SVCSTG.SWR.4030170` for another account's, from the gate).
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -83,8 +86,16 @@ impl From<ResourceError> for ApiError {
 
 /// The caller's account, when the request named one (every request does in
 /// `--auth strict`): lists show only its resources.
-pub(crate) fn caller_domain(identity: &Identity) -> Option<&str> {
-    identity.0.as_ref().map(|c| &*c.domain_id)
+#[derive(Debug)]
+pub(crate) struct CallerDomain(pub Option<Arc<str>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerDomain {
+    type Rejection = <Extension<Identity> as FromRequestParts<S>>::Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Extension(Identity(caller)) = Extension::from_request_parts(parts, state).await?;
+        Ok(Self(caller.map(|c| c.domain_id)))
+    }
 }
 
 /// An organization as `ListNamespaces` and `ShowNamespace` answer it.
@@ -132,7 +143,7 @@ struct ListQuery {
 /// organizations by name; 400 `SVCSTG.SWR.4001035` for a malformed filter.
 async fn list_namespaces(
     State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
+    CallerDomain(domain): CallerDomain,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
     let mut name = query.namespace;
@@ -150,10 +161,7 @@ async fn list_namespaces(
             }
         }
     }
-    let views = store.list_namespaces(
-        caller_domain(&identity),
-        name.as_deref().filter(|n| !n.is_empty()),
-    );
+    let views = store.list_namespaces(domain.as_deref(), name.as_deref().filter(|n| !n.is_empty()));
     let namespaces: Vec<NamespaceBody<'_>> = views.iter().map(NamespaceBody::from).collect();
     Ok(axum::Json(ListBody { namespaces }).into_response())
 }
@@ -182,11 +190,11 @@ struct CreateBody {
 /// taken (by any account).
 async fn create_namespace(
     State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
+    CallerDomain(domain): CallerDomain,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<Response> {
     check_namespace(&body.namespace)?;
-    let domain = caller_domain(&identity).unwrap_or(DEFAULT_DOMAIN_ID);
+    let domain = domain.as_deref().unwrap_or(DEFAULT_DOMAIN_ID);
     store.create_namespace(&body.namespace, domain, None, Some(NAMESPACE_QUOTA))?;
     Ok(created())
 }

@@ -20,19 +20,18 @@
 //! A repository's `num_images`, `size` and `updated_at` are read from its
 //! tags under the same lock as the tag lists (see [`crate::store::resources`]).
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 
-use super::namespaces::{caller_domain, created};
+use super::namespaces::{CallerDomain, created};
 use super::shared::{
     NamespacePath, RepoPath, invalid_parameter, parse_limit, parse_offset_limit, with_content_range,
 };
 use crate::api::common::Checked;
-use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -273,11 +272,11 @@ impl<'a> V2Repo<'a> {
 /// `order_type`, `category` or `is_public`, `SVCSTG.SWR.4001035` bad `filter`.
 async fn list_repos_details(
     State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
+    CallerDomain(domain): CallerDomain,
     ApiQuery(query): ApiQuery<V2Query>,
 ) -> ApiResult<Response> {
     let (offset, query) = query.into_query()?;
-    let page = store.list_repos(caller_domain(&identity), &query);
+    let page = store.list_repos(domain.as_deref(), &query);
     let items: Vec<V2Repo<'_>> = page
         .repos
         .iter()
@@ -329,7 +328,7 @@ struct V3Body<'a> {
 /// `SVCSTG.SWR.4000014` bad `marker`, `category` or `is_public`.
 async fn list_repo_details(
     State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
+    CallerDomain(domain): CallerDomain,
     ApiQuery(query): ApiQuery<V3Query>,
 ) -> ApiResult<Response> {
     let limit = parse_limit(query.limit.as_deref())?;
@@ -344,7 +343,7 @@ async fn list_repo_details(
         after,
         limit,
     };
-    let page = store.walk_repos(caller_domain(&identity), &walk);
+    let page = store.walk_repos(domain.as_deref(), &walk);
     let body = V3Body {
         repos: page
             .repos

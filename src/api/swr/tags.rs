@@ -54,8 +54,9 @@ pub(crate) fn router() -> Router<AppState> {
 /// `{namespace}`, `{repository}` and `{tag}` from the path.
 #[derive(Debug, Deserialize)]
 struct TagPath {
-    namespace: String,
-    repository: String,
+    /// `{namespace}` and `{repository}`.
+    #[serde(flatten)]
+    repo: RepoPath,
     tag: String,
 }
 
@@ -64,11 +65,7 @@ impl PathParams for TagPath {
     type Checked = (String, String, String);
 
     fn check(self) -> ApiResult<(String, String, String)> {
-        let (ns, repo) = RepoPath {
-            namespace: self.namespace,
-            repository: self.repository,
-        }
-        .resolve()?;
+        let (ns, repo) = self.repo.resolve()?;
         check_tag(&self.tag, "tag")?;
         Ok((ns, repo, self.tag))
     }
