@@ -1,12 +1,18 @@
 //! Pieces every emulated API uses: path parameters checked before the
-//! handler runs.
+//! handler runs, and who asks.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::auth::Identity;
+
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::ApiPath;
+use crate::state::AppState;
 
 /// Path parameters with rules of their own (name patterns, id formats),
 /// checked by the [`Checked`] extractor before the handler runs.
@@ -30,5 +36,47 @@ impl<P: PathParams, S: Send + Sync> FromRequestParts<S> for Checked<P> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
         let ApiPath(params) = ApiPath::<P>::from_request_parts(parts, state).await?;
         params.check().map(Self)
+    }
+}
+
+/// Who asks: the caller's identity and the project its `X-Project-Id`
+/// names, with the state to answer from. In `--auth strict` every request
+/// names a known caller; lists then show only its resources.
+#[derive(Debug)]
+pub(crate) struct Requester {
+    /// The server state.
+    pub(crate) state: AppState,
+    /// The caller, when the credential is known.
+    pub(crate) identity: Identity,
+    /// `X-Project-Id`, which scopes the IMS routes without a project in
+    /// their path (checked where it is used).
+    pub(crate) project_header: Option<Arc<str>>,
+}
+
+impl Requester {
+    /// The caller's account id, when the credential is known.
+    pub(crate) fn domain(&self) -> Option<&str> {
+        self.identity.0.as_ref().map(|c| &*c.domain_id)
+    }
+}
+
+impl FromRequestParts<AppState> for Requester {
+    type Rejection = <Extension<Identity> as FromRequestParts<AppState>>::Rejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Extension(identity) = Extension::from_request_parts(parts, state).await?;
+        let project_header = parts
+            .headers
+            .get("x-project-id")
+            .and_then(|v| v.to_str().ok())
+            .map(Arc::<str>::from);
+        Ok(Self {
+            state: state.clone(),
+            identity,
+            project_header,
+        })
     }
 }

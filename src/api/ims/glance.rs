@@ -24,7 +24,7 @@ use axum::routing::put;
 use serde::Deserialize;
 
 use super::tags::check_new_tag;
-use super::v1::Requester;
+use crate::api::common::Requester;
 use crate::error::ApiResult;
 use crate::front::gated;
 use crate::http::extract::ApiPath;

@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::images::{ImageBody, ImageList, ImagePath};
-use super::v1::Requester;
+use crate::api::common::Requester;
 use crate::error::ApiResult;
 use crate::front::gated;
 use crate::http::extract::ApiPath;

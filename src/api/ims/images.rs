@@ -21,7 +21,8 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::v1::{ListTagsQuery, Requester, bad_marker, bad_query, parse_image_query};
+use super::v1::{ListTagsQuery, bad_marker, bad_query, parse_image_query};
+use crate::api::common::Requester;
 use crate::error::ApiResult;
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};

@@ -91,14 +91,14 @@ impl From<ImsError> for ApiError {
 }
 
 /// One tag in deletion bodies, where `value` is optional.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResourceTag {
     /// Tag key.
-    pub(crate) key: String,
+    key: String,
     /// Tag value; absent or `""` deletes by key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) value: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
 }
 
 /// One tag being created, where `value` is required ("The value cannot be

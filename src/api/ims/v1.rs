@@ -19,9 +19,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Extension, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::routing::{delete, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -30,8 +29,8 @@ use serde_json::{Value, json};
 use super::tags::{
     ImagePath, NewTag, ResourceTag, check_new_tag, check_project_id, delete_batch, require_tags,
 };
-use crate::api::common::Checked;
-use crate::auth::{AuthMode, Identity};
+use crate::api::common::{Checked, Requester};
+use crate::auth::AuthMode;
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -52,40 +51,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-/// Who asks, as the IMS routes without a project in their path need it:
-/// the caller's identity and the project its `X-Project-Id` names, with the
-/// state to look images up in.
-#[derive(Debug)]
-pub(crate) struct Requester {
-    /// The server state.
-    pub(crate) state: AppState,
-    /// The caller, when the credential is known.
-    identity: Identity,
-    /// `X-Project-Id`, checked when the scope is read ([`Self::scope`]).
-    project_header: Option<Arc<str>>,
-}
-
-impl FromRequestParts<AppState> for Requester {
-    type Rejection = <Extension<Identity> as FromRequestParts<AppState>>::Rejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Extension(identity) = Extension::from_request_parts(parts, state).await?;
-        let project_header = parts
-            .headers
-            .get("x-project-id")
-            .and_then(|v| v.to_str().ok())
-            .map(Arc::<str>::from);
-        Ok(Self {
-            state: state.clone(),
-            identity,
-            project_header,
-        })
-    }
-}
-
+/// What the IMS routes without a project in their path ask of the caller.
 impl Requester {
     /// The project of an image the caller may see: in strict mode only the
     /// caller's own projects count, and another tenant's image is "not found".
@@ -158,24 +124,36 @@ struct CreateOrUpdateBody {
     image_tag: Option<NewTag>,
 }
 
+impl CreateOrUpdateBody {
+    /// The tag, from whichever of `tag` and `image_tag` was given; 400
+    /// `IMG.0001` unless exactly one was.
+    fn key_value(&self) -> ApiResult<(String, String)> {
+        match (&self.tag, &self.image_tag) {
+            (Some(tag), None) => Ok(split_tag(tag, '.')),
+            (None, Some(t)) => Ok((t.key.clone(), t.value.clone())),
+            _ => Err(ApiError::bad_request(
+                "The request message format is invalid: give exactly one of tag and image_tag",
+            )
+            .with_code("IMG.0001")),
+        }
+    }
+}
+
+/// A tag written as one string, `key{separator}value`, split at the first
+/// separator; without one, a key with an empty value.
+fn split_tag(text: &str, separator: char) -> (String, String) {
+    match text.split_once(separator) {
+        Some((k, v)) => (k.to_owned(), v.to_owned()),
+        None => (text.to_owned(), String::new()),
+    }
+}
+
 /// `PUT /v1/cloudimages/tags`: 204; adds the tag or replaces the key's value.
 async fn create_or_update_tags(
     requester: Requester,
     ApiJson(body): ApiJson<CreateOrUpdateBody>,
 ) -> ApiResult<StatusCode> {
-    let (key, value) = match (body.tag, body.image_tag) {
-        (Some(tag), None) => match tag.split_once('.') {
-            Some((k, v)) => (k.to_owned(), v.to_owned()),
-            None => (tag, String::new()),
-        },
-        (None, Some(t)) => (t.key, t.value),
-        _ => {
-            return Err(ApiError::bad_request(
-                "The request message format is invalid: give exactly one of tag and image_tag",
-            )
-            .with_code("IMG.0001"));
-        }
-    };
+    let (key, value) = body.key_value()?;
     check_new_tag(&key, &value)?;
     let project = requester.visible_project(&body.image_id)?;
     requester
@@ -350,10 +328,7 @@ impl ImageQuery {
 /// `separator` `.`) and `ListImages` (v2, `tag=key=value`: `separator` `=`):
 /// 400 `IMG.0001` naming the parameter otherwise.
 pub(crate) fn parse_image_query(q: ListTagsQuery, separator: char) -> ApiResult<ImageQuery> {
-    let tag = q.tag.map(|t| match t.split_once(separator) {
-        Some((k, v)) => (k.to_owned(), v.to_owned()),
-        None => (t, String::new()),
-    });
+    let tag = q.tag.map(|t| split_tag(&t, separator));
     let registered = match q.is_registered.as_deref() {
         None | Some("true") => true,
         Some("false") => false,

@@ -14,19 +14,15 @@
 //! in; a credential sees and changes only its own account's (403
 //! `SVCSTG.SWR.4030170` for another account's, from the gate).
 
-use std::sync::Arc;
-
-use axum::extract::{FromRequestParts, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 
 use super::shared::{NamespacePath, check_namespace};
-use crate::api::common::Checked;
-use crate::auth::Identity;
+use crate::api::common::{Checked, Requester};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -84,20 +80,6 @@ impl From<ResourceError> for ApiError {
     }
 }
 
-/// The caller's account, when the request named one (every request does in
-/// `--auth strict`): lists show only its resources.
-#[derive(Debug)]
-pub(crate) struct CallerDomain(pub Option<Arc<str>>);
-
-impl<S: Send + Sync> FromRequestParts<S> for CallerDomain {
-    type Rejection = <Extension<Identity> as FromRequestParts<S>>::Rejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Extension(Identity(caller)) = Extension::from_request_parts(parts, state).await?;
-        Ok(Self(caller.map(|c| c.domain_id)))
-    }
-}
-
 /// An organization as `ListNamespaces` and `ShowNamespace` answer it.
 #[derive(Debug, Serialize)]
 struct NamespaceBody<'a> {
@@ -142,8 +124,7 @@ struct ListQuery {
 /// `{"namespaces":[{id,name,creator_name,auth}]}`, the caller's
 /// organizations by name; 400 `SVCSTG.SWR.4001035` for a malformed filter.
 async fn list_namespaces(
-    State(store): State<Store>,
-    CallerDomain(domain): CallerDomain,
+    requester: Requester,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
     let mut name = query.namespace;
@@ -161,7 +142,10 @@ async fn list_namespaces(
             }
         }
     }
-    let views = store.list_namespaces(domain.as_deref(), name.as_deref().filter(|n| !n.is_empty()));
+    let views = requester.state.store.list_namespaces(
+        requester.domain(),
+        name.as_deref().filter(|n| !n.is_empty()),
+    );
     let namespaces: Vec<NamespaceBody<'_>> = views.iter().map(NamespaceBody::from).collect();
     Ok(axum::Json(ListBody { namespaces }).into_response())
 }
@@ -189,13 +173,15 @@ struct CreateBody {
 /// account's [`NAMESPACE_QUOTA`]; 409 `SVCSTG.SWR.4090006` when the name is
 /// taken (by any account).
 async fn create_namespace(
-    State(store): State<Store>,
-    CallerDomain(domain): CallerDomain,
-    ApiJson(body): ApiJson<CreateBody>,
+    requester: Requester,
+    ApiJson(CreateBody { namespace }): ApiJson<CreateBody>,
 ) -> ApiResult<Response> {
-    check_namespace(&body.namespace)?;
-    let domain = domain.as_deref().unwrap_or(DEFAULT_DOMAIN_ID);
-    store.create_namespace(&body.namespace, domain, None, Some(NAMESPACE_QUOTA))?;
+    check_namespace(&namespace)?;
+    let domain = requester.domain().unwrap_or(DEFAULT_DOMAIN_ID);
+    requester
+        .state
+        .store
+        .create_namespace(&namespace, domain, None, Some(NAMESPACE_QUOTA))?;
     Ok(created())
 }
 

@@ -27,11 +27,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::namespaces::{CallerDomain, created};
+use super::namespaces::created;
 use super::shared::{
     NamespacePath, RepoPath, invalid_parameter, parse_limit, parse_offset_limit, with_content_range,
 };
-use crate::api::common::Checked;
+use crate::api::common::{Checked, Requester};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -271,12 +271,11 @@ impl<'a> V2Repo<'a> {
 /// without `offset`, `SVCSTG.SWR.4000014` bad `offset`, `order_column`,
 /// `order_type`, `category` or `is_public`, `SVCSTG.SWR.4001035` bad `filter`.
 async fn list_repos_details(
-    State(store): State<Store>,
-    CallerDomain(domain): CallerDomain,
+    requester: Requester,
     ApiQuery(query): ApiQuery<V2Query>,
 ) -> ApiResult<Response> {
     let (offset, query) = query.into_query()?;
-    let page = store.list_repos(domain.as_deref(), &query);
+    let page = requester.state.store.list_repos(requester.domain(), &query);
     let items: Vec<V2Repo<'_>> = page
         .repos
         .iter()
@@ -327,8 +326,7 @@ struct V3Body<'a> {
 /// created or deleted between pages. 400 `SVCSTG.SWR.4000056` bad `limit`,
 /// `SVCSTG.SWR.4000014` bad `marker`, `category` or `is_public`.
 async fn list_repo_details(
-    State(store): State<Store>,
-    CallerDomain(domain): CallerDomain,
+    requester: Requester,
     ApiQuery(query): ApiQuery<V3Query>,
 ) -> ApiResult<Response> {
     let limit = parse_limit(query.limit.as_deref())?;
@@ -343,7 +341,7 @@ async fn list_repo_details(
         after,
         limit,
     };
-    let page = store.walk_repos(domain.as_deref(), &walk);
+    let page = requester.state.store.walk_repos(requester.domain(), &walk);
     let body = V3Body {
         repos: page
             .repos
@@ -441,6 +439,13 @@ struct UpdateBody {
     description: Option<String>,
 }
 
+impl UpdateBody {
+    /// The fields to write, checked ([`repo_fields`]).
+    fn into_fields(self) -> ApiResult<RepoFields> {
+        repo_fields(self.category, self.description, self.is_public)
+    }
+}
+
 /// The repository fields of a `CreateRepo` or `UpdateRepo` body, checked:
 /// 400 `SVCSTG.SWR.4000014` for an unknown category or a description over
 /// [`MAX_DESCRIPTION`] characters.
@@ -494,8 +499,7 @@ async fn update_repo(
     Checked((ns, repo)): Checked<RepoPath>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<Response> {
-    let fields = repo_fields(body.category, body.description, body.is_public)?;
-    store.update_repo(&ns, &repo, &fields)?;
+    store.update_repo(&ns, &repo, &body.into_fields()?)?;
     Ok(created())
 }
 

@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use regex::Regex;
 use serde::Deserialize;
 
@@ -27,7 +27,7 @@ use super::shared::RepoPath;
 use super::v3::V3Tag;
 use crate::api::common::{Checked, PathParams};
 use crate::error::{ApiError, ApiResult};
-use crate::front::gated;
+use crate::front::{gated, gated_cached};
 use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::{Store, TagWriteError};
@@ -38,12 +38,17 @@ pub(crate) const TAG_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
 static TAG_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(TAG_PATTERN).expect("valid pattern"));
 
-/// SWR single-tag routes.
+/// SWR tag routes: the two tag lists ([`super::v2`], [`super::v3`]) and
+/// the single-tag operations.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
-            post(gated(create_repo_tag)),
+            get(gated_cached(super::v2::list_repository_tags)).post(gated(create_repo_tag)),
+        )
+        .route(
+            "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
+            get(gated_cached(super::v3::list_repository_tag)),
         )
         .route(
             "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}",

@@ -8,10 +8,8 @@
 //! T; the SDK ignores `tag` here), and the `Content-Range` header says
 //! `{offset}-{count in this page}/{total}`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{
@@ -19,28 +17,18 @@ use super::shared::{
 };
 use crate::api::common::Checked;
 use crate::error::{ApiError, ApiResult};
-use crate::front::gated_cached;
 use crate::http::extract::ApiQuery;
-use crate::state::AppState;
 use crate::store::{PageQuery, RepoContext, Start, Store, SwrTag};
-
-/// SWR v2 tag routes.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route(
-        "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(gated_cached(list_repository_tags)),
-    )
-}
 
 /// Query of `ListRepositoryTags`: the parameters both lists take, `offset`,
 /// and the combined `filter`.
 #[derive(Debug, Default, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
+    /// Start index, 0 or more.
+    offset: Option<String>,
     /// `limit`, `tag`, `order_column`, `order_type`.
     #[serde(flatten)]
     list: TagListParams,
-    /// Start index, 0 or more.
-    offset: Option<String>,
     /// The combined form `offset::0|limit::10|order_column::updated_at|order_type::desc|tag::x`.
     filter: Option<String>,
 }
@@ -112,7 +100,7 @@ impl ListQuery {
 ///   `SVCSTG.SWR.4001028`/`4001029` bad names.
 /// - 404: `SVCSTG.SWR.4040058` unknown namespace, `SVCSTG.SWR.4040010`
 ///   unknown repository.
-async fn list_repository_tags(
+pub(crate) async fn list_repository_tags(
     State(store): State<Store>,
     Checked((namespace, repository)): Checked<RepoPath>,
     ApiQuery(query): ApiQuery<ListQuery>,

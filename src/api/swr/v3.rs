@@ -20,10 +20,8 @@
 
 use std::borrow::Cow;
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -37,26 +35,16 @@ use super::shared::{
 use crate::api::common::Checked;
 use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::front::gated_cached;
 use crate::http::extract::ApiQuery;
-use crate::state::AppState;
 use crate::store::{
     Order, OrderColumn, OrderType, RepoContext, SortKey, Store, SwrTag, WalkError, WalkPosition,
     WalkQuery,
 };
 
-/// SWR v3 tag routes.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route(
-        "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(gated_cached(list_repository_tag)),
-    )
-}
-
 /// Query of `ListRepositoryTag`: the parameters both lists take, `marker`
 /// and `with_manifest`.
 #[derive(Debug, Default, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     /// `limit`, `tag` (a fuzzy match), `order_column`, `order_type`.
     #[serde(flatten)]
     list: TagListParams,
@@ -78,7 +66,7 @@ struct ListQuery {
 ///   `SVCSTG.SWR.4001028`/`4001029` bad names.
 /// - 404: `SVCSTG.SWR.4040058` unknown namespace, `SVCSTG.SWR.4040010`
 ///   unknown repository.
-async fn list_repository_tag(
+pub(crate) async fn list_repository_tag(
     State(store): State<Store>,
     Checked((namespace, repository)): Checked<RepoPath>,
     ApiQuery(query): ApiQuery<ListQuery>,
