@@ -16,18 +16,3 @@ pub(crate) mod images;
 pub(crate) mod search;
 pub(crate) mod tags;
 pub(crate) mod v1;
-
-use axum::Router;
-
-use crate::state::AppState;
-
-/// Every IMS route.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .merge(tags::router())
-        .merge(search::router())
-        .merge(v1::router())
-        .merge(glance::router())
-        .merge(glance_images::router())
-        .merge(images::router())
-}

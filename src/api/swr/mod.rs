@@ -18,16 +18,3 @@ pub(crate) mod shared;
 pub(crate) mod tags;
 pub(crate) mod v2;
 pub(crate) mod v3;
-
-use axum::Router;
-
-use crate::state::AppState;
-
-/// Every SWR route.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .merge(tags::router())
-        .merge(namespaces::router())
-        .merge(repos::router())
-        .merge(secret::router())
-}
