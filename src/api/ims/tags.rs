@@ -33,7 +33,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use crate::api::common::{Checked, PathParams};
+use super::paths::{ImagePath, ProjectPath, TagKeyPath};
+use crate::api::common::Checked;
 use crate::error::{ApiError, ApiResult};
 use crate::front::{gated, gated_cached};
 use crate::http::extract::ApiJson;
@@ -201,56 +202,6 @@ pub(crate) fn delete_tags(tags: &mut Tags, deleted: &[ResourceTag]) {
                     .is_none_or(|dv| dv.is_empty() || dv == &**v)
         })
     });
-}
-
-/// `{project_id}`.
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
-struct ProjectPath(String);
-
-impl PathParams for ProjectPath {
-    /// The project id.
-    type Checked = String;
-
-    fn check(self) -> ApiResult<String> {
-        check_project_id(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-/// `{project_id}` and `{image_id}`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ImagePath {
-    project_id: String,
-    image_id: String,
-}
-
-impl PathParams for ImagePath {
-    /// The project id and the image id.
-    type Checked = (String, String);
-
-    fn check(self) -> ApiResult<(String, String)> {
-        check_project_id(&self.project_id)?;
-        Ok((self.project_id, self.image_id))
-    }
-}
-
-/// `{project_id}`, `{image_id}` and `{key}`.
-#[derive(Debug, Deserialize)]
-struct TagKeyPath {
-    project_id: String,
-    image_id: String,
-    key: String,
-}
-
-impl PathParams for TagKeyPath {
-    /// The project id, the image id and the tag key.
-    type Checked = (String, String, String);
-
-    fn check(self) -> ApiResult<(String, String, String)> {
-        check_project_id(&self.project_id)?;
-        Ok((self.project_id, self.image_id, self.key))
-    }
 }
 
 /// Body of `ListImageTags`.
@@ -456,26 +407,4 @@ async fn list_images_tags(
 ) -> ApiResult<Response> {
     let body = store.images_tags_json(&project_id);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// Rejects project ids the real service could never have issued.
-pub(crate) fn check_project_id(id: &str) -> ApiResult<()> {
-    let valid = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
-        Ok(())
-    } else if id == "{project_id}" {
-        // What the SDK sends when BasicCredentials has no project_id.
-        Err(ApiError::bad_request(
-            "The project ID is incorrect: the path holds the literal {project_id}; give BasicCredentials a project_id.",
-        )
-        .with_code("IMG.0067"))
-    } else {
-        Err(ApiError::bad_request(format!(
-            "The project ID is incorrect: {id:?} does not match ^[A-Za-z0-9_-]{{1,64}}$."
-        ))
-        .with_code("IMG.0067"))
-    }
 }

@@ -26,9 +26,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::tags::{
-    ImagePath, NewTag, ResourceTag, check_new_tag, check_project_id, delete_batch, require_tags,
-};
+use super::paths::{ImagePath, check_project_id};
+use super::tags::{NewTag, ResourceTag, check_new_tag, delete_batch, require_tags};
 use crate::api::common::{Checked, Requester};
 use crate::auth::AuthMode;
 use crate::error::{ApiError, ApiResult};
