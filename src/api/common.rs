@@ -1,11 +1,13 @@
 //! Pieces every emulated API uses: path parameters checked before the
-//! handler runs, and who asks.
+//! handler runs, who asks, and answers of JSON text made in advance.
 
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::auth::Identity;
@@ -79,4 +81,10 @@ impl FromRequestParts<AppState> for Requester {
             project_header,
         })
     }
+}
+
+/// An answer whose body is JSON text already (serialised once and cached,
+/// or written by hand), with `Content-Type: application/json`.
+pub(crate) fn json_text(status: StatusCode, body: impl IntoResponse) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

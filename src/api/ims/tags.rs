@@ -27,14 +27,14 @@
 //! documents) for a missing key.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::paths::{ImagePath, ProjectPath, TagKeyPath};
-use crate::api::common::Checked;
+use crate::api::common::{Checked, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::front::{gated, gated_cached};
 use crate::http::extract::ApiJson;
@@ -405,6 +405,8 @@ async fn list_images_tags(
     State(store): State<Store>,
     Checked(project_id): Checked<ProjectPath>,
 ) -> ApiResult<Response> {
-    let body = store.images_tags_json(&project_id);
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(json_text(
+        StatusCode::OK,
+        store.images_tags_json(&project_id),
+    ))
 }

@@ -22,7 +22,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{NamespacePath, check_namespace};
-use crate::api::common::{Checked, Requester};
+use crate::api::common::{Checked, Requester, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -187,12 +187,7 @@ async fn create_namespace(
 
 /// 201 with the pages' example body `{}`.
 pub(crate) fn created() -> Response {
-    (
-        StatusCode::CREATED,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        "{}",
-    )
-        .into_response()
+    json_text(StatusCode::CREATED, "{}")
 }
 
 /// `DELETE /v2/manage/namespaces/{namespace}` (`DeleteNamespaces`): 204; 404

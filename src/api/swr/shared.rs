@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::api::common::PathParams;
+use crate::api::common::{PathParams, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::store::model::format_time;
 use crate::store::{LookupError, Order, OrderColumn, OrderType, RepoContext, SwrTag};
@@ -133,7 +133,6 @@ pub(crate) fn json_list(
     items: &[bytes::Bytes],
     tail: &[u8],
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let size = head.len() + tail.len() + items.iter().map(|i| i.len() + 1).sum::<usize>();
     let mut body = bytes::BytesMut::with_capacity(size);
     body.extend_from_slice(head);
@@ -144,11 +143,7 @@ pub(crate) fn json_list(
         body.extend_from_slice(item);
     }
     body.extend_from_slice(tail);
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body.freeze(),
-    )
-        .into_response()
+    json_text(StatusCode::OK, body.freeze())
 }
 
 /// The cached JSON of `value`, built by `make` on first use.

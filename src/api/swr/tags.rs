@@ -18,14 +18,14 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use regex::Regex;
 use serde::Deserialize;
 
 use super::shared::RepoPath;
 use super::v3::V3Tag;
-use crate::api::common::{Checked, PathParams};
+use crate::api::common::{Checked, PathParams, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::front::{gated, gated_cached};
 use crate::http::extract::ApiJson;
@@ -125,11 +125,7 @@ async fn show_repo_tag(
     let body = super::shared::cached(&tag.json.shapes().v3_manifest, || {
         V3Tag::new(&tag, &ctx, true)
     });
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    Ok(json_text(StatusCode::OK, body))
 }
 
 /// Body of `CreateRepoTag`.
