@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::shared::{NamespacePath, check_namespace};
+use super::shared::{NamespacePath, check_namespace, ids_exhausted};
 use crate::api::common::{Checked, Requester, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
@@ -53,29 +53,29 @@ impl From<ResourceError> for ApiError {
     fn from(e: ResourceError) -> Self {
         match e {
             ResourceError::Lookup(e) => e.into(),
-            ResourceError::NamespaceExists(ns) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("The resource already exists: organization {ns} exists (organization names are unique across accounts)."),
-            )
-            .with_code("SVCSTG.SWR.4090006"),
-            ResourceError::NamespaceQuota(quota) => ApiError::bad_request(format!(
-                "The number of organizations exceeds the upper limit: an account may create {quota} organizations."
-            ))
-            .with_code("SVCSTG.SWR.4000014"),
-            ResourceError::NamespaceNotEmpty(ns, repos) => ApiError::new(
-                StatusCode::NOT_ACCEPTABLE,
-                format!("Failed to delete the organization because there are images in it: {ns} holds {repos} repositories; delete them first."),
-            )
-            .with_code("SVCSTG.SWR.4060012"),
-            ResourceError::RepoExists(repo) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("The image already exists: repository {repo} exists in this organization."),
-            )
-            .with_code("SVCSTG.SWR.4090006"),
-            ResourceError::IdsExhausted => ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                format!("No id is left: ids go up to {}.", crate::store::MAX_ID),
+            ResourceError::NamespaceExists(ns) => ApiError::swr(
+                "SVCSTG.SWR.4090006",
+                format!(
+                    "The resource already exists: organization {ns} exists (organization names are unique across accounts)."
+                ),
             ),
+            ResourceError::NamespaceQuota(quota) => ApiError::swr(
+                "SVCSTG.SWR.4000014",
+                format!(
+                    "The number of organizations exceeds the upper limit: an account may create {quota} organizations."
+                ),
+            ),
+            ResourceError::NamespaceNotEmpty(ns, repos) => ApiError::swr(
+                "SVCSTG.SWR.4060012",
+                format!(
+                    "Failed to delete the organization because there are images in it: {ns} holds {repos} repositories; delete them first."
+                ),
+            ),
+            ResourceError::RepoExists(repo) => ApiError::swr(
+                "SVCSTG.SWR.4090006",
+                format!("The image already exists: repository {repo} exists in this organization."),
+            ),
+            ResourceError::IdsExhausted => ids_exhausted("id"),
         }
     }
 }
@@ -134,10 +134,12 @@ async fn list_namespaces(
                 Some(("namespace", v)) => name = Some(v.to_owned()),
                 Some(("mode", _)) => {}
                 _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "Invalid filtering criteria: {part:?}; use namespace::{{name}} or mode::{{mode}}"
-                    ))
-                    .with_code("SVCSTG.SWR.4001035"));
+                    return Err(ApiError::swr(
+                        "SVCSTG.SWR.4001035",
+                        format!(
+                            "Invalid filtering criteria: {part:?}; use namespace::{{name}} or mode::{{mode}}"
+                        ),
+                    ));
                 }
             }
         }

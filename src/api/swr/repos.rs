@@ -135,10 +135,12 @@ impl V2Query {
         };
         for part in combined.split('|').filter(|p| !p.is_empty()) {
             let invalid = || {
-                ApiError::bad_request(format!(
-                    "Invalid filtering criteria: {part:?}; use key::value with center, namespace, name, category, is_public, offset, limit, order_column or order_type"
-                ))
-                .with_code("SVCSTG.SWR.4001035")
+                ApiError::swr(
+                    "SVCSTG.SWR.4001035",
+                    format!(
+                        "Invalid filtering criteria: {part:?}; use key::value with center, namespace, name, category, is_public, offset, limit, order_column or order_type"
+                    ),
+                )
             };
             let (key, value) = part.split_once("::").ok_or_else(invalid)?;
             let slot = match key {

@@ -59,10 +59,12 @@ impl RepoPath {
         check_namespace(&ns)?;
         let repo = self.repository.replace('$', "/");
         if repo.len() > 128 || !REPOSITORY_RE.is_match(&repo) {
-            return Err(ApiError::bad_request(format!(
-                "Invalid image name: {repo:?}. Use 1-128 lowercase letters, digits, '.', '/', '_' or '-', starting and ending with a letter or digit, with no two separators together except '__' and repeated '-'; send '/' as '$'."
-            ))
-            .with_code("SVCSTG.SWR.4001029"));
+            return Err(ApiError::swr(
+                "SVCSTG.SWR.4001029",
+                format!(
+                    "Invalid image name: {repo:?}. Use 1-128 lowercase letters, digits, '.', '/', '_' or '-', starting and ending with a letter or digit, with no two separators together except '__' and repeated '-'; send '/' as '$'."
+                ),
+            ));
         }
         Ok((ns, repo))
     }
@@ -100,10 +102,12 @@ pub(crate) fn check_namespace(ns: &str) -> ApiResult<()> {
     if ns.len() <= 64 && NAMESPACE_RE.is_match(ns) {
         return Ok(());
     }
-    Err(ApiError::bad_request(format!(
-        "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
+    Err(ApiError::swr(
+        "SVCSTG.SWR.4001028",
+        format!(
+            "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
+        ),
     ))
-    .with_code("SVCSTG.SWR.4001028"))
 }
 
 impl From<LookupError> for ApiError {
@@ -112,18 +116,25 @@ impl From<LookupError> for ApiError {
     /// for a missing repository).
     fn from(e: LookupError) -> Self {
         match e {
-            LookupError::NamespaceNotFound(ns) => ApiError::new(
-                StatusCode::NOT_FOUND,
+            LookupError::NamespaceNotFound(ns) => ApiError::swr(
+                "SVCSTG.SWR.4040058",
                 format!("The organization was not found: {ns}"),
-            )
-            .with_code("SVCSTG.SWR.4040058"),
-            LookupError::RepositoryNotFound(repo) => ApiError::new(
-                StatusCode::NOT_FOUND,
+            ),
+            LookupError::RepositoryNotFound(repo) => ApiError::swr(
+                "SVCSTG.SWR.4040010",
                 format!("The image does not exist: repository {repo} was not found"),
-            )
-            .with_code("SVCSTG.SWR.4040010"),
+            ),
         }
     }
+}
+
+/// 507 when every id up to [`crate::store::MAX_ID`] is taken (`what`: "id",
+/// "tag id"); SWR has no code for it.
+pub(crate) fn ids_exhausted(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        format!("No {what} is left: ids go up to {}.", crate::store::MAX_ID),
+    )
 }
 
 /// A JSON answer from pre-serialised parts (`head`, the items joined with
@@ -157,10 +168,10 @@ pub(crate) fn cached<T: serde::Serialize>(
 
 /// 400 `SVCSTG.SWR.4000014` "Invalid API parameter(s)" naming the parameter.
 pub(crate) fn invalid_parameter(name: &str, value: &str, expected: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "Invalid API parameter(s): {name}={value:?}; expected {expected}."
-    ))
-    .with_code("SVCSTG.SWR.4000014")
+    ApiError::swr(
+        "SVCSTG.SWR.4000014",
+        format!("Invalid API parameter(s): {name}={value:?}; expected {expected}."),
+    )
 }
 
 /// Parses `limit`: default 100, 1-1000, else 400 `SVCSTG.SWR.4000056` "Invalid page size".
@@ -170,10 +181,10 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
     };
     match raw.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::bad_request(format!(
-            "Invalid page size: limit={raw:?}; expected an integer from 1 to {MAX_LIMIT}."
-        ))
-        .with_code("SVCSTG.SWR.4000056")),
+        _ => Err(ApiError::swr(
+            "SVCSTG.SWR.4000056",
+            format!("Invalid page size: limit={raw:?}; expected an integer from 1 to {MAX_LIMIT}."),
+        )),
     }
 }
 
@@ -194,10 +205,10 @@ pub(crate) fn parse_offset_limit(
     };
     let size = parse_limit(limit)?;
     if limit.is_some() && offset.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::swr(
+            "SVCSTG.SWR.4001072",
             "param offset error: limit and offset must be sent together; add offset=0 for the first page.",
-        )
-        .with_code("SVCSTG.SWR.4001072"));
+        ));
     }
     Ok((start, size))
 }

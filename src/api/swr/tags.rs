@@ -23,7 +23,7 @@ use axum::routing::get;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::shared::RepoPath;
+use super::shared::{RepoPath, ids_exhausted};
 use super::v3::V3Tag;
 use crate::api::common::{Checked, PathParams, json_text};
 use crate::error::{ApiError, ApiResult};
@@ -81,10 +81,12 @@ fn check_tag(tag: &str, field: &str) -> ApiResult<()> {
     if TAG_RE.is_match(tag) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!(
-            "Invalid image tag: {field}={tag:?}; use up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -."
+        Err(ApiError::swr(
+            "SVCSTG.SWR.4009021",
+            format!(
+                "Invalid image tag: {field}={tag:?}; use up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -."
+            ),
         ))
-        .with_code("SVCSTG.SWR.4009021"))
     }
 }
 
@@ -94,20 +96,17 @@ impl From<TagWriteError> for ApiError {
     fn from(e: TagWriteError) -> Self {
         match e {
             TagWriteError::Lookup(e) => e.into(),
-            TagWriteError::TagNotFound(tag) => ApiError::new(
-                StatusCode::NOT_FOUND,
+            TagWriteError::TagNotFound(tag) => ApiError::swr(
+                "SVCSTG.SWR.4040048",
                 format!("The image tag was not found: {tag}"),
-            )
-            .with_code("SVCSTG.SWR.4040048"),
-            TagWriteError::TagExists(tag) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("The image already exists: tag {tag} exists; send \"override\": true to replace it"),
-            )
-            .with_code("SVCSTG.SWR.4090006"),
-            TagWriteError::IdsExhausted => ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                format!("No tag id is left: ids go up to {}.", crate::store::MAX_ID),
             ),
+            TagWriteError::TagExists(tag) => ApiError::swr(
+                "SVCSTG.SWR.4090006",
+                format!(
+                    "The image already exists: tag {tag} exists; send \"override\": true to replace it"
+                ),
+            ),
+            TagWriteError::IdsExhausted => ids_exhausted("tag id"),
         }
     }
 }

@@ -42,8 +42,10 @@ impl ListQuery {
             return Ok(self);
         };
         let invalid = |why: String| {
-            ApiError::bad_request(format!("Invalid filtering criteria: {why}"))
-                .with_code("SVCSTG.SWR.4001035")
+            ApiError::swr(
+                "SVCSTG.SWR.4001035",
+                format!("Invalid filtering criteria: {why}"),
+            )
         };
         for part in filter.split('|').filter(|p| !p.is_empty()) {
             let (key, value) = part
