@@ -129,6 +129,18 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// An SWR error with `code` from the SWR error-code table; the status is
+    /// the code's first three digits (`SVCSTG.SWR.4040058` is a 404), so the
+    /// two cannot disagree.
+    pub(crate) fn swr(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        let status = code
+            .strip_prefix("SVCSTG.SWR.")
+            .and_then(|digits| digits.get(..3)?.parse().ok())
+            .and_then(|n| StatusCode::from_u16(n).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::new(status, message).with_code(code)
+    }
+
     /// 404 for a path no route serves: the gateway's `APIGW.0101`.
     pub fn route_not_found() -> Self {
         Self::new(
@@ -289,5 +301,19 @@ mod tests {
         let gw = ApiError::route_not_found().body(Service::Swr, Some(id));
         assert_eq!(gw["error_code"], "APIGW.0101");
         assert_eq!(gw["request_id"], id);
+    }
+
+    #[test]
+    fn an_swr_error_takes_its_status_from_its_code() {
+        for (code, status) in [
+            ("SVCSTG.SWR.4000014", 400),
+            ("SVCSTG.SWR.4040058", 404),
+            ("SVCSTG.SWR.4060012", 406),
+            ("SVCSTG.SWR.4090006", 409),
+        ] {
+            let e = ApiError::swr(code, "m");
+            assert_eq!((e.status().as_u16(), e.code()), (status, Some(code)));
+        }
+        assert_eq!(ApiError::swr("IMG.0001", "m").status().as_u16(), 500);
     }
 }

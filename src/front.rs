@@ -184,6 +184,8 @@ fn mark_sensitive(request: &mut Request) {
 pub(crate) struct Gated<H> {
     handler: H,
     authenticate: bool,
+    /// Answer through the page cache ([`crate::http::cache`]).
+    page_cache: bool,
 }
 
 /// `handler` behind the whole gate, authentication included. Every API
@@ -193,6 +195,17 @@ pub(crate) fn gated<H>(handler: H) -> Gated<H> {
     Gated {
         handler,
         authenticate: true,
+        page_cache: false,
+    }
+}
+
+/// A list handler as [`gated`], answered through the page cache
+/// ([`crate::http::cache`]): a repeated request for the same page of
+/// unchanged data is served from memory, after the gate as any other.
+pub(crate) fn gated_cached<H>(handler: H) -> Gated<H> {
+    Gated {
+        page_cache: true,
+        ..gated(handler)
     }
 }
 
@@ -200,8 +213,8 @@ pub(crate) fn gated<H>(handler: H) -> Gated<H> {
 /// fallbacks, which fault rules reach too.
 pub(crate) fn faulted<H>(handler: H) -> Gated<H> {
     Gated {
-        handler,
         authenticate: false,
+        ..gated(handler)
     }
 }
 
@@ -217,6 +230,7 @@ where
             let Self {
                 handler,
                 authenticate,
+                page_cache,
             } = self;
             let inner = state.clone();
             pass(&state, request, move |request| async move {
@@ -228,7 +242,11 @@ where
                 } else {
                     request
                 };
-                handler.call(request, inner).await
+                if page_cache {
+                    crate::http::cache::serve(inner, request, handler).await
+                } else {
+                    handler.call(request, inner).await
+                }
             })
             .await
         })

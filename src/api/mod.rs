@@ -4,6 +4,7 @@
 //! priority over a capture (`/v2/{project_id}/…`), so the routers stay
 //! separate and could later be served per `Host`.
 
+pub(crate) mod common;
 pub(crate) mod iam;
 pub(crate) mod ims;
 pub(crate) mod registry;
@@ -18,12 +19,21 @@ use crate::state::AppState;
 /// All emulated API routes, each handler behind the gate
 /// ([`crate::front::gated`]), with the gateway-style JSON 404 as the fallback
 /// for unknown paths and for unknown methods on known paths (with `Allow`),
-/// which fault rules reach too.
+/// which fault rules reach too. Each API page's file declares its routes;
+/// this is the one list of the pages.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(iam::router())
-        .merge(ims::router())
-        .merge(swr::router())
+        .merge(ims::tags::router())
+        .merge(ims::search::router())
+        .merge(ims::v1::router())
+        .merge(ims::glance::router())
+        .merge(ims::glance_images::router())
+        .merge(ims::images::router())
+        .merge(swr::tags::router())
+        .merge(swr::namespaces::router())
+        .merge(swr::repos::router())
+        .merge(swr::secret::router())
         // The registry lives in the fallbacks: an exact API route wins.
         .fallback(registry::fallback)
         // After the merges: it applies to the routes present.

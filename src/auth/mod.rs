@@ -248,17 +248,18 @@ fn verify_signature(
     let query = signer::canonical_query(parts.uri.query().unwrap_or(""));
     let payload = signer::payload_hash(body, content_sha256);
     let path = parts.uri.path();
-    let canonical = |form| {
+    // The canonical request in one URI form over the given header values.
+    let canonical = |form, headers: &[(&str, &str)]| {
         signer::canonical_request(
             parts.method.as_str(),
             &signer::canonical_uri(path, form),
             &query,
-            &headers,
+            headers,
             &payload,
         )
     };
-    let python = canonical(UriForm::Python);
-    let node = canonical(UriForm::Node);
+    let python = canonical(UriForm::Python, &headers);
+    let node = canonical(UriForm::Node, &headers);
     let python_sts = signer::string_to_sign(date_text, &python);
     if signer::verify(&key.secret, &python_sts, auth.signature)
         || (node != python
@@ -287,16 +288,8 @@ fn verify_signature(
             }
         })
         .collect();
-    let shown = |form| {
-        signer::canonical_request(
-            parts.method.as_str(),
-            &signer::canonical_uri(path, form),
-            &query,
-            &shown_headers,
-            &payload,
-        )
-    };
-    let (python_shown, node_shown) = (shown(UriForm::Python), shown(UriForm::Node));
+    let python_shown = canonical(UriForm::Python, &shown_headers);
+    let node_shown = canonical(UriForm::Node, &shown_headers);
     tracing::debug!(
         access_key = auth.access,
         canonical_request = %python_shown,

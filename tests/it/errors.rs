@@ -210,3 +210,18 @@ async fn request_ids_are_unique_across_successes_and_errors() {
         );
     }
 }
+
+/// Path parameters are checked before the body is read (the `Checked`
+/// extractor runs before `ApiJson`): a request with both a bad name in its
+/// path and a malformed body gets the name's error.
+#[tokio::test]
+async fn a_bad_path_parameter_is_reported_before_a_bad_body() {
+    let server = spawn().await;
+    let malformed = || Some(("application/json", "{".to_owned()));
+    let swr = "/v2/manage/namespaces/Bad_NS/repos";
+    let a = send_body(&server, Method::POST, swr, malformed()).await;
+    assert_swr_error(&a, 400, "SVCSTG.SWR.4001028");
+    let ims = "/v2/bad.project/images/some-image/tags";
+    let a = send_body(&server, Method::POST, ims, malformed()).await;
+    assert_ims_error(&a, 400, "IMG.0067");
+}

@@ -6,11 +6,11 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use serde::Deserialize;
 
 use super::images::ImageBody;
+use super::paths::ProjectPath;
+use crate::api::common::Checked;
 use crate::error::ApiResult;
-use crate::http::extract::ApiPath;
 use crate::state::AppState;
 
 /// The IMS admin routes, relative to `/_mock`.
@@ -21,12 +21,6 @@ pub(crate) fn routes() -> Router<AppState> {
     )
 }
 
-/// `{project_id}` of the admin image route.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ProjectPath {
-    project_id: String,
-}
-
 /// `POST /_mock/ims/projects/{project_id}/images` (admin): adds an image in
 /// fixture form (`{"name", "tags": [{"key","value"}], "imagetype", …}`, all
 /// optional; the id is derived when absent, the times are now); 201 with
@@ -34,10 +28,9 @@ pub(crate) struct ProjectPath {
 /// a bad record or an id already used.
 pub(crate) async fn admin_add_image(
     State(state): State<AppState>,
-    ApiPath(path): ApiPath<ProjectPath>,
+    Checked(project_id): Checked<ProjectPath>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    super::tags::check_project_id(&path.project_id)?;
     let spec: serde_json::Value = if body.is_empty() {
         serde_json::json!({})
     } else {
@@ -53,10 +46,10 @@ pub(crate) async fn admin_add_image(
         )
         .with_code("MOCK.0400"));
     }
-    let image = state.store.add_image(&path.project_id, spec)?;
+    let image = state.store.add_image(&project_id, spec)?;
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(ImageBody::new(&image, &path.project_id)),
+        Json(ImageBody::new(&image, &project_id)),
     )
         .into_response())
 }

@@ -19,14 +19,12 @@
 //! path: the image is found among the caller's projects.
 
 use axum::Router;
-use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::routing::put;
 use serde::Deserialize;
 
 use super::tags::check_new_tag;
-use super::v1::visible_image_project;
-use crate::auth::Identity;
+use crate::api::common::Requester;
 use crate::error::ApiResult;
 use crate::front::gated;
 use crate::http::extract::ApiPath;
@@ -61,13 +59,13 @@ fn check_glance_tag(tag: &str) -> Result<(), ImsError> {
 
 /// `PUT /v2/images/{image_id}/tags/{tag}`: 204.
 async fn glance_create_tag(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
+    requester: Requester,
     ApiPath(path): ApiPath<GlancePath>,
 ) -> ApiResult<StatusCode> {
     check_glance_tag(&path.tag)?;
-    let project = visible_image_project(&state, &identity, &path.image_id)?;
-    state
+    let project = requester.visible_project(&path.image_id)?;
+    requester
+        .state
         .store
         .edit_image_tags(&project, &path.image_id, |tags| {
             if !tags.iter().any(|(k, _)| **k == *path.tag) {
@@ -81,13 +79,13 @@ async fn glance_create_tag(
 /// `DELETE /v2/images/{image_id}/tags/{tag}`: 204; 404 `IMG.0121` if the
 /// image has no such key.
 async fn glance_delete_tag(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
+    requester: Requester,
     ApiPath(path): ApiPath<GlancePath>,
 ) -> ApiResult<StatusCode> {
-    let project = visible_image_project(&state, &identity, &path.image_id)?;
+    let project = requester.visible_project(&path.image_id)?;
     let (image, key) = (path.image_id, path.tag);
-    state
+    requester
+        .state
         .store
         .edit_image_tags(&project, &image, |tags| remove_key(tags, &image, &key))?;
     Ok(StatusCode::NO_CONTENT)

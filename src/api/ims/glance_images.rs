@@ -13,19 +13,16 @@
 //! default, Glance's) and `marker` (the last image id of the previous page);
 //! `next` links to the following page while more images follow.
 
-use axum::extract::{Extension, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use super::images::{ExtraQuery, ImageBody, ImagePath, select};
-use super::v1::{ListTagsQuery, visible_image_project};
-use crate::auth::Identity;
+use super::images::{ImageBody, ImageList, ImagePath};
+use crate::api::common::Requester;
 use crate::error::ApiResult;
 use crate::front::gated;
-use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::extract::ApiPath;
 use crate::state::AppState;
 
 /// Images per `GlanceListImages` page when `limit` is absent (OpenStack
@@ -42,12 +39,11 @@ pub(crate) fn router() -> Router<AppState> {
 /// `GET /v2/images/{image_id}` (`GlanceShowImage`): 200 with the image; 400
 /// `IMG.0027` for an image the caller cannot see (as the Glance tag routes).
 async fn glance_show_image(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
+    requester: Requester,
     ApiPath(path): ApiPath<ImagePath>,
 ) -> ApiResult<Response> {
-    let project = visible_image_project(&state, &identity, &path.image_id)?;
-    let image = state.store.image(&project, &path.image_id)?;
+    let project = requester.visible_project(&path.image_id)?;
+    let image = requester.state.store.image(&project, &path.image_id)?;
     Ok(Json(ImageBody::new(&image, &project)).into_response())
 }
 
@@ -63,21 +59,8 @@ struct ListBody<'a> {
 
 /// `GET /v2/images` (`GlanceListImages`): 200 `{"images","first","schema"
 /// [,"next"]}`; 400 `IMG.0001` naming a bad parameter or an unknown marker.
-async fn glance_list_images(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<ListTagsQuery>,
-    ApiQuery(extra): ApiQuery<ExtraQuery>,
-) -> ApiResult<Response> {
-    let (images, limit, more) = select(
-        &state,
-        &identity,
-        &headers,
-        query,
-        &extra,
-        DEFAULT_GLANCE_LIMIT,
-    )?;
+async fn glance_list_images(list: ImageList) -> ApiResult<Response> {
+    let (images, limit, more) = list.select(DEFAULT_GLANCE_LIMIT)?;
     let limit = limit.unwrap_or(DEFAULT_GLANCE_LIMIT);
     let next = more
         .then(|| images.last())

@@ -14,15 +14,15 @@
 //! Every image field is read from the same store records the tag APIs
 //! change, so a tag added shows at once in `tags` and in the `tag` filter.
 
-use axum::extract::{Extension, State};
-use axum::http::HeaderMap;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::v1::{ListTagsQuery, bad_marker, bad_query, image_scope, parse_image_query};
-use crate::auth::Identity;
+use super::v1::{ListTagsQuery, bad_marker, bad_query, parse_image_query};
+use crate::api::common::Requester;
 use crate::error::ApiResult;
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -176,59 +176,76 @@ impl ExtraQuery {
 /// whether more follow.
 pub(crate) type Selection = (Vec<(Image, std::sync::Arc<str>)>, Option<usize>, bool);
 
-/// The images a list query selects, with each one's project, and whether
-/// more follow.
-pub(crate) fn select(
-    state: &AppState,
-    identity: &Identity,
-    headers: &HeaderMap,
+/// An image list request (`ListImages`, `GlanceListImages`): who asks, the
+/// v1 `ListTags` query and the parameters beyond it, extracted in that order.
+#[derive(Debug)]
+pub(crate) struct ImageList {
+    /// Who asks, for the scope.
+    requester: Requester,
+    /// The filters, sort and paging of the v1 `ListTags`.
     query: ListTagsQuery,
-    extra: &ExtraQuery,
-    default_limit: usize,
-) -> ApiResult<Selection> {
-    extra.check()?;
-    let mut parsed = parse_image_query(query, '=')?;
-    parsed.limit = Some(parsed.limit.unwrap_or(default_limit));
-    let scope = image_scope(state, identity, headers)?;
-    let (images, more) = state
-        .store
-        .list_images(scope.as_deref(), &parsed.page(), |i| {
-            extra
-                .visibility
-                .as_deref()
-                .is_none_or(|v| visibility(i) == v)
+    /// `visibility`.
+    extra: ExtraQuery,
+}
+
+impl FromRequestParts<AppState> for ImageList {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let requester = Requester::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ApiQuery(query) = ApiQuery::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ApiQuery(extra) = ApiQuery::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            requester,
+            query,
+            extra,
         })
-        .map_err(|m| bad_marker(&m))?;
-    let images = images
-        .into_iter()
-        .map(|i| {
-            let project = state
-                .store
-                .image_project(&i.id)
-                .unwrap_or_else(|| "".into());
-            (i, project)
-        })
-        .collect();
-    Ok((images, parsed.limit, more))
+    }
+}
+
+impl ImageList {
+    /// The images the query selects, with each one's project, the page size
+    /// (`limit`, else `default_limit`), and whether more follow.
+    pub(crate) fn select(self, default_limit: usize) -> ApiResult<Selection> {
+        let Self {
+            requester,
+            query,
+            extra,
+        } = self;
+        extra.check()?;
+        let mut parsed = parse_image_query(query, '=')?;
+        parsed.limit = Some(parsed.limit.unwrap_or(default_limit));
+        let scope = requester.scope()?;
+        let store = &requester.state.store;
+        let (images, more) = store
+            .list_images(scope.as_deref(), &parsed.page(), |i| {
+                extra
+                    .visibility
+                    .as_deref()
+                    .is_none_or(|v| visibility(i) == v)
+            })
+            .map_err(|m| bad_marker(&m))?;
+        let images = images
+            .into_iter()
+            .map(|i| {
+                let project = store.image_project(&i.id).unwrap_or_else(|| "".into());
+                (i, project)
+            })
+            .collect();
+        Ok((images, parsed.limit, more))
+    }
 }
 
 /// `GET /v2/cloudimages` (`ListImages`): 200 `{"images":[…]}`; 400
 /// `IMG.0001` naming a bad parameter or a `marker` the query does not list.
-async fn list_images(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<ListTagsQuery>,
-    ApiQuery(extra): ApiQuery<ExtraQuery>,
-) -> ApiResult<Response> {
-    let (images, _, _) = select(
-        &state,
-        &identity,
-        &headers,
-        query,
-        &extra,
-        DEFAULT_LIST_LIMIT,
-    )?;
+async fn list_images(list: ImageList) -> ApiResult<Response> {
+    let (images, _, _) = list.select(DEFAULT_LIST_LIMIT)?;
     let body: Vec<ImageBody<'_>> = images
         .iter()
         .map(|(i, owner)| ImageBody::new(i, owner))
@@ -260,8 +277,7 @@ struct PatchOp {
 /// another path or op, or a bad value; 400 `IMG.0027` for an image the
 /// caller cannot see.
 async fn update_image(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
+    requester: Requester,
     ApiPath(path): ApiPath<ImagePath>,
     ApiJson(ops): ApiJson<Vec<PatchOp>>,
 ) -> ApiResult<Response> {
@@ -306,7 +322,10 @@ async fn update_image(
             }
         }
     }
-    let project = super::v1::visible_image_project(&state, &identity, &path.image_id)?;
-    let image = state.store.update_image(&project, &path.image_id, &patch)?;
+    let project = requester.visible_project(&path.image_id)?;
+    let image = requester
+        .state
+        .store
+        .update_image(&project, &path.image_id, &patch)?;
     Ok(Json(ImageBody::new(&image, &project)).into_response())
 }

@@ -8,26 +8,13 @@
 //! - [`images`]: `ListImages`, `UpdateImage` (`/v2/cloudimages`).
 //! - [`glance_images`]: `GlanceShowImage`, `GlanceListImages` (`/v2/images`).
 //! - [`glance`]: the OpenStack Image v2 tag routes (`/v2/images/{image_id}/tags/{tag}`).
+//! - [`paths`]: the path parameters (project and image ids) and their rules.
 
 pub(crate) mod admin;
 pub(crate) mod glance;
 pub(crate) mod glance_images;
 pub(crate) mod images;
+pub(crate) mod paths;
 pub(crate) mod search;
 pub(crate) mod tags;
 pub(crate) mod v1;
-
-use axum::Router;
-
-use crate::state::AppState;
-
-/// Every IMS route.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .merge(tags::router())
-        .merge(search::router())
-        .merge(v1::router())
-        .merge(glance::router())
-        .merge(glance_images::router())
-        .merge(images::router())
-}

@@ -20,10 +20,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::tags::{check_project_id, key_values};
+use super::paths::ProjectPath;
+use super::tags::key_values;
+use crate::api::common::Checked;
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ByTags, TagCondition};
@@ -139,10 +141,9 @@ fn number(
 /// `POST /v2/{project_id}/images/resource_instances/action`.
 async fn list_image_by_tags(
     State(store): State<Store>,
-    ApiPath(project_id): ApiPath<String>,
+    Checked(project_id): Checked<ProjectPath>,
     ApiJson(body): ApiJson<ByTagsBody>,
 ) -> ApiResult<Json<Value>> {
-    check_project_id(&project_id)?;
     let count_only = match body.action.as_str() {
         "filter" => false,
         "count" => true,

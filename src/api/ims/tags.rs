@@ -26,16 +26,18 @@
 //! body; `IMG.0121` "The object cannot be found." (404, as `DeleteImageTag`
 //! documents) for a missing key.
 
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::paths::{ImagePath, ProjectPath, TagKeyPath};
+use crate::api::common::{Checked, json_text};
 use crate::error::{ApiError, ApiResult};
-use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::front::{gated, gated_cached};
+use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::ims::{ImsError, Tags, remove_key, upsert};
@@ -46,7 +48,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v2/{project_id}/images/tags",
-            get(gated(cached_list_images_tags)),
+            get(gated_cached(list_images_tags)),
         )
         .route(
             "/v2/{project_id}/images/{image_id}/tags",
@@ -90,14 +92,14 @@ impl From<ImsError> for ApiError {
 }
 
 /// One tag in deletion bodies, where `value` is optional.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResourceTag {
     /// Tag key.
-    pub(crate) key: String,
+    key: String,
     /// Tag value; absent or `""` deletes by key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) value: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
 }
 
 /// One tag being created, where `value` is required ("The value cannot be
@@ -202,21 +204,6 @@ pub(crate) fn delete_tags(tags: &mut Tags, deleted: &[ResourceTag]) {
     });
 }
 
-/// `{project_id}` and `{image_id}`.
-#[derive(Debug, Deserialize)]
-struct ImagePath {
-    project_id: String,
-    image_id: String,
-}
-
-/// `{project_id}`, `{image_id}` and `{key}`.
-#[derive(Debug, Deserialize)]
-struct TagKeyPath {
-    project_id: String,
-    image_id: String,
-    key: String,
-}
-
 /// Body of `ListImageTags`.
 #[derive(Debug, Serialize)]
 struct ImageTagsResponse {
@@ -246,10 +233,9 @@ pub(crate) fn key_values(tags: &Tags) -> Vec<KeyValue> {
 /// `{"tags":[{"key","value"}]}`; 404 `IMG.0027` for an unknown image.
 async fn list_image_tags(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
+    Checked((project, image)): Checked<ImagePath>,
 ) -> ApiResult<Json<ImageTagsResponse>> {
-    check_project_id(&path.project_id)?;
-    let image = store.image(&path.project_id, &path.image_id)?;
+    let image = store.image(&project, &image)?;
     Ok(Json(ImageTagsResponse {
         tags: key_values(&image.tags),
     }))
@@ -267,14 +253,12 @@ struct AddTagBody {
 /// an existing key gets the new value.
 async fn add_image_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
-    ApiJson(body): ApiJson<AddTagBody>,
+    Checked((project, image)): Checked<ImagePath>,
+    ApiJson(AddTagBody { tag }): ApiJson<AddTagBody>,
 ) -> ApiResult<StatusCode> {
-    check_project_id(&path.project_id)?;
-    let value = body.tag.value;
-    check_new_tag(&body.tag.key, &value)?;
-    store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
-        upsert(tags, &body.tag.key, &value);
+    check_new_tag(&tag.key, &tag.value)?;
+    store.edit_image_tags(&project, &image, |tags| {
+        upsert(tags, &tag.key, &tag.value);
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT)
@@ -312,13 +296,10 @@ pub(crate) fn parse_tags<T: serde::de::DeserializeOwned>(
 /// (`BatchAddOrDeleteTags`): 204; the whole batch applies or none of it.
 async fn batch_add_or_delete_tags(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
+    Checked((project, image)): Checked<ImagePath>,
     ApiJson(body): ApiJson<BatchBody>,
 ) -> ApiResult<StatusCode> {
-    check_project_id(&path.project_id)?;
-    if body.tags.is_empty() {
-        return Err(ImsError::InvalidTag("tags must not be empty".into()).into());
-    }
+    require_tags(&body.tags)?;
     unique_keys(
         body.tags
             .iter()
@@ -330,7 +311,7 @@ async fn batch_add_or_delete_tags(
             for t in &new {
                 check_new_tag(&t.key, &t.value)?;
             }
-            store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
+            store.edit_image_tags(&project, &image, |tags| {
                 for t in &new {
                     upsert(tags, &t.key, &t.value);
                 }
@@ -339,13 +320,7 @@ async fn batch_add_or_delete_tags(
         }
         "delete" => {
             let deleted: Vec<ResourceTag> = parse_tags(body.tags)?;
-            for t in &deleted {
-                check_deleted_tag(t)?;
-            }
-            store.edit_image_tags(&path.project_id, &path.image_id, |tags| {
-                delete_tags(tags, &deleted);
-                Ok(())
-            })?;
+            delete_batch(&store, &project, &image, &deleted)?;
         }
         other => {
             return Err(ApiError::bad_request(format!(
@@ -355,6 +330,32 @@ async fn batch_add_or_delete_tags(
         }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 400 `IMG.0115` for a batch without tags.
+pub(crate) fn require_tags<T>(tags: &[T]) -> Result<(), ImsError> {
+    if tags.is_empty() {
+        return Err(ImsError::InvalidTag("tags must not be empty".into()));
+    }
+    Ok(())
+}
+
+/// Checks the tags of a batch deletion ([`check_deleted_tag`]), then
+/// deletes them all ([`delete_tags`]) or, on an error, none.
+pub(crate) fn delete_batch(
+    store: &Store,
+    project: &str,
+    image: &str,
+    deleted: &[ResourceTag],
+) -> ApiResult<()> {
+    for t in deleted {
+        check_deleted_tag(t)?;
+    }
+    store.edit_image_tags(project, image, |tags| {
+        delete_tags(tags, deleted);
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// 400 `IMG.0115` when a key appears twice in one request.
@@ -375,27 +376,19 @@ pub(crate) fn unique_keys<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(),
 /// as not idempotent).
 async fn delete_image_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<TagKeyPath>,
+    Checked((project, image, key)): Checked<TagKeyPath>,
 ) -> ApiResult<StatusCode> {
-    check_project_id(&path.project_id)?;
-    let (image, key) = (path.image_id, path.key);
-    store.edit_image_tags(&path.project_id, &image, |tags| {
-        remove_key(tags, &image, &key)
-    })?;
+    store.edit_image_tags(&project, &image, |tags| remove_key(tags, &image, &key))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE …/tags/action`: the tag whose key is `action`.
 async fn delete_action_tag(
-    state: State<Store>,
-    ApiPath(path): ApiPath<ImagePath>,
+    State(store): State<Store>,
+    Checked((project, image)): Checked<ImagePath>,
 ) -> ApiResult<StatusCode> {
-    let path = TagKeyPath {
-        project_id: path.project_id,
-        image_id: path.image_id,
-        key: "action".into(),
-    };
-    delete_image_tag(state, ApiPath(path)).await
+    store.edit_image_tags(&project, &image, |tags| remove_key(tags, &image, "action"))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v2/{project_id}/images/tags`: every tag key of the project's images
@@ -410,36 +403,10 @@ async fn delete_action_tag(
 ///   <https://support.huaweicloud.com/intl/en-us/api-ims/ims_03_0908.html>).
 async fn list_images_tags(
     State(store): State<Store>,
-    ApiPath(project_id): ApiPath<String>,
+    Checked(project_id): Checked<ProjectPath>,
 ) -> ApiResult<Response> {
-    check_project_id(&project_id)?;
-    let body = store.images_tags_json(&project_id);
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// [`list_images_tags`] through the page cache ([`crate::http::cache`]).
-async fn cached_list_images_tags(State(state): State<AppState>, request: Request) -> Response {
-    crate::http::cache::serve(state, request, list_images_tags).await
-}
-
-/// Rejects project ids the real service could never have issued.
-pub(crate) fn check_project_id(id: &str) -> ApiResult<()> {
-    let valid = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
-        Ok(())
-    } else if id == "{project_id}" {
-        // What the SDK sends when BasicCredentials has no project_id.
-        Err(ApiError::bad_request(
-            "The project ID is incorrect: the path holds the literal {project_id}; give BasicCredentials a project_id.",
-        )
-        .with_code("IMG.0067"))
-    } else {
-        Err(ApiError::bad_request(format!(
-            "The project ID is incorrect: {id:?} does not match ^[A-Za-z0-9_-]{{1,64}}$."
-        ))
-        .with_code("IMG.0067"))
-    }
+    Ok(json_text(
+        StatusCode::OK,
+        store.images_tags_json(&project_id),
+    ))
 }

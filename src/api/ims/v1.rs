@@ -19,21 +19,22 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{delete, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::tags::{
-    NewTag, ResourceTag, check_deleted_tag, check_new_tag, check_project_id, delete_tags,
-};
-use crate::auth::{AuthMode, Identity};
+use super::paths::{ImagePath, check_project_id};
+use super::tags::{NewTag, ResourceTag, check_new_tag, delete_batch, require_tags};
+use crate::api::common::{Checked, Requester};
+use crate::auth::AuthMode;
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
+use crate::store::Store;
 use crate::store::ims::{ImageFilter, ImageSort, ImsError, TimeOp, V1Page, upsert};
 
 /// v1 routes.
@@ -49,33 +50,46 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-/// The project of an image the caller may see: in strict mode only the
-/// caller's own projects count, and another tenant's image is "not found".
-pub(crate) fn visible_image_project(
-    state: &AppState,
-    identity: &Identity,
-    image_id: &str,
-) -> ApiResult<Arc<str>> {
-    let project = state
-        .store
-        .image_project(image_id)
-        .ok_or_else(|| ImsError::ImageNotFound(image_id.to_owned()))?;
-    let hidden = state.auth.mode == AuthMode::Strict
-        && identity
-            .0
-            .as_ref()
-            .is_none_or(|c| !c.may_use_project(&project));
-    if hidden {
-        return Err(ImsError::ImageNotFound(image_id.to_owned()).into());
+/// What the IMS routes without a project in their path ask of the caller.
+impl Requester {
+    /// The project of an image the caller may see: in strict mode only the
+    /// caller's own projects count, and another tenant's image is "not found".
+    pub(crate) fn visible_project(&self, image_id: &str) -> ApiResult<Arc<str>> {
+        let project = self
+            .state
+            .store
+            .image_project(image_id)
+            .ok_or_else(|| ImsError::ImageNotFound(image_id.to_owned()))?;
+        let hidden = self.state.auth.mode == AuthMode::Strict
+            && self
+                .identity
+                .0
+                .as_ref()
+                .is_none_or(|c| !c.may_use_project(&project));
+        if hidden {
+            return Err(ImsError::ImageNotFound(image_id.to_owned()).into());
+        }
+        Ok(project)
     }
-    Ok(project)
-}
 
-/// `{project_id}` and `{image_id}`.
-#[derive(Debug, Deserialize)]
-struct ImagePath {
-    project_id: String,
-    image_id: String,
+    /// The projects an image list without a project in its path scans (see
+    /// [`list_tags`]); `None`: every project.
+    pub(crate) fn scope(&self) -> ApiResult<Option<Vec<Arc<str>>>> {
+        let header_project = self.project_header.clone();
+        if let Some(p) = &header_project {
+            check_project_id(p)?;
+        }
+        let strict = self.state.auth.mode == AuthMode::Strict;
+        let scope: Option<Vec<Arc<str>>> = match (header_project, &self.identity.0) {
+            (Some(p), Some(caller)) if caller.may_use_project(&p) => Some(vec![p]),
+            (Some(_), Some(_)) => Some(Vec::new()),
+            (Some(p), None) if !strict => Some(vec![p]),
+            (None, Some(caller)) => Some(caller.projects.iter().take(1).cloned().collect()),
+            (_, None) if strict => Some(Vec::new()),
+            (_, None) => self.state.store.default_project().map(|p| vec![p]),
+        };
+        Ok(scope)
+    }
 }
 
 /// Body of `BatchDeleteTags`.
@@ -89,23 +103,12 @@ struct DeleteBody {
 /// missing tag counts as deleted; a tag with an empty or absent value is
 /// deleted by key, one with a value only if the value matches.
 async fn batch_delete_tags(
-    State(state): State<AppState>,
-    ApiPath(path): ApiPath<ImagePath>,
-    ApiJson(body): ApiJson<DeleteBody>,
+    State(store): State<Store>,
+    Checked((project, image)): Checked<ImagePath>,
+    ApiJson(DeleteBody { tags }): ApiJson<DeleteBody>,
 ) -> ApiResult<StatusCode> {
-    check_project_id(&path.project_id)?;
-    if body.tags.is_empty() {
-        return Err(ImsError::InvalidTag("tags must not be empty".into()).into());
-    }
-    for t in &body.tags {
-        check_deleted_tag(t)?;
-    }
-    state
-        .store
-        .edit_image_tags(&path.project_id, &path.image_id, |tags| {
-            delete_tags(tags, &body.tags);
-            Ok(())
-        })?;
+    require_tags(&tags)?;
+    delete_batch(&store, &project, &image, &tags)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -120,28 +123,40 @@ struct CreateOrUpdateBody {
     image_tag: Option<NewTag>,
 }
 
-/// `PUT /v1/cloudimages/tags`: 204; adds the tag or replaces the key's value.
-async fn create_or_update_tags(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
-    ApiJson(body): ApiJson<CreateOrUpdateBody>,
-) -> ApiResult<StatusCode> {
-    let (key, value) = match (body.tag, body.image_tag) {
-        (Some(tag), None) => match tag.split_once('.') {
-            Some((k, v)) => (k.to_owned(), v.to_owned()),
-            None => (tag, String::new()),
-        },
-        (None, Some(t)) => (t.key, t.value),
-        _ => {
-            return Err(ApiError::bad_request(
+impl CreateOrUpdateBody {
+    /// The tag, from whichever of `tag` and `image_tag` was given; 400
+    /// `IMG.0001` unless exactly one was.
+    fn key_value(&self) -> ApiResult<(String, String)> {
+        match (&self.tag, &self.image_tag) {
+            (Some(tag), None) => Ok(split_tag(tag, '.')),
+            (None, Some(t)) => Ok((t.key.clone(), t.value.clone())),
+            _ => Err(ApiError::bad_request(
                 "The request message format is invalid: give exactly one of tag and image_tag",
             )
-            .with_code("IMG.0001"));
+            .with_code("IMG.0001")),
         }
-    };
+    }
+}
+
+/// A tag written as one string, `key{separator}value`, split at the first
+/// separator; without one, a key with an empty value.
+fn split_tag(text: &str, separator: char) -> (String, String) {
+    match text.split_once(separator) {
+        Some((k, v)) => (k.to_owned(), v.to_owned()),
+        None => (text.to_owned(), String::new()),
+    }
+}
+
+/// `PUT /v1/cloudimages/tags`: 204; adds the tag or replaces the key's value.
+async fn create_or_update_tags(
+    requester: Requester,
+    ApiJson(body): ApiJson<CreateOrUpdateBody>,
+) -> ApiResult<StatusCode> {
+    let (key, value) = body.key_value()?;
     check_new_tag(&key, &value)?;
-    let project = visible_image_project(&state, &identity, &body.image_id)?;
-    state
+    let project = requester.visible_project(&body.image_id)?;
+    requester
+        .state
         .store
         .edit_image_tags(&project, &body.image_id, |tags| {
             upsert(tags, &key, &value);
@@ -249,14 +264,13 @@ fn positive(name: &str, value: Option<String>) -> ApiResult<Option<usize>> {
 /// tenant to keep apart, lets an unknown credential see every project.
 /// The filters scan only that project's images.
 async fn list_tags(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
-    headers: HeaderMap,
+    requester: Requester,
     ApiQuery(q): ApiQuery<ListTagsQuery>,
 ) -> ApiResult<Json<Value>> {
     let parsed = parse_image_query(q, '.')?;
-    let scope = image_scope(&state, &identity, &headers)?;
-    let tags = state
+    let scope = requester.scope()?;
+    let tags = requester
+        .state
         .store
         .list_tags_v1(scope.as_deref(), &parsed.page())
         .map_err(|marker| bad_marker(&marker))?;
@@ -313,10 +327,7 @@ impl ImageQuery {
 /// `separator` `.`) and `ListImages` (v2, `tag=key=value`: `separator` `=`):
 /// 400 `IMG.0001` naming the parameter otherwise.
 pub(crate) fn parse_image_query(q: ListTagsQuery, separator: char) -> ApiResult<ImageQuery> {
-    let tag = q.tag.map(|t| match t.split_once(separator) {
-        Some((k, v)) => (k.to_owned(), v.to_owned()),
-        None => (t, String::new()),
-    });
+    let tag = q.tag.map(|t| split_tag(&t, separator));
     let registered = match q.is_registered.as_deref() {
         None | Some("true") => true,
         Some("false") => false,
@@ -391,29 +402,4 @@ pub(crate) fn parse_image_query(q: ListTagsQuery, separator: char) -> ApiResult<
         page,
         limit,
     })
-}
-
-/// The projects an image list without a project in its path scans (see
-/// [`list_tags`]); `None`: every project.
-pub(crate) fn image_scope(
-    state: &AppState,
-    identity: &Identity,
-    headers: &HeaderMap,
-) -> ApiResult<Option<Vec<Arc<str>>>> {
-    let header_project = headers
-        .get("x-project-id")
-        .and_then(|v| v.to_str().ok())
-        .map(Arc::<str>::from);
-    if let Some(p) = &header_project {
-        check_project_id(p)?;
-    }
-    let scope: Option<Vec<Arc<str>>> = match (header_project, &identity.0) {
-        (Some(p), Some(caller)) if caller.may_use_project(&p) => Some(vec![p]),
-        (Some(_), Some(_)) => Some(Vec::new()),
-        (Some(p), None) if state.auth.mode != AuthMode::Strict => Some(vec![p]),
-        (None, Some(caller)) => Some(caller.projects.iter().take(1).cloned().collect()),
-        (_, None) if state.auth.mode == AuthMode::Strict => Some(Vec::new()),
-        (_, None) => state.store.default_project().map(|p| vec![p]),
-    };
-    Ok(scope)
 }

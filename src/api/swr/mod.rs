@@ -2,7 +2,8 @@
 //!
 //! - [`v2`]: `ListRepositoryTags`, `GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags`.
 //! - [`v3`]: `ListRepositoryTag`, the marker-paged `GET /v3/manage/…/tags`.
-//! - [`tags`]: `ShowRepoTag`, `CreateRepoTag`, `DeleteRepoTag`.
+//! - [`tags`]: `ShowRepoTag`, `CreateRepoTag`, `DeleteRepoTag`, and the routes of
+//!   every tag path (the two lists included).
 //! - [`namespaces`]: `ListNamespaces`, `ShowNamespace`, `CreateNamespace`, `DeleteNamespaces`.
 //! - [`repos`]: `ListReposDetails` (v2), `ListRepoDetails` (v3), `ShowRepository`, `CreateRepo`, `UpdateRepo`, `DeleteRepo`.
 //! - [`secret`]: `CreateSecret`, `CreateAuthorizationToken` (registry login commands).
@@ -17,18 +18,3 @@ pub(crate) mod shared;
 pub(crate) mod tags;
 pub(crate) mod v2;
 pub(crate) mod v3;
-
-use axum::Router;
-
-use crate::state::AppState;
-
-/// Every SWR route.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .merge(v2::router())
-        .merge(tags::router())
-        .merge(v3::router())
-        .merge(namespaces::router())
-        .merge(repos::router())
-        .merge(secret::router())
-}

@@ -14,27 +14,21 @@
 //! in; a credential sees and changes only its own account's (403
 //! `SVCSTG.SWR.4030170` for another account's, from the gate).
 
-use std::sync::LazyLock;
-
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::shared::NAMESPACE_PATTERN;
-use crate::auth::Identity;
+use super::shared::{NamespacePath, check_namespace, ids_exhausted};
+use crate::api::common::{Checked, Requester, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::resources::{NAMESPACE_QUOTA, NamespaceView, ResourceError};
 use crate::store::{DEFAULT_DOMAIN_ID, Store};
-
-static NAMESPACE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(NAMESPACE_PATTERN).expect("valid pattern"));
 
 /// `auth` of an organization for its own account: 7, manage (read, write
 /// and manage), the value of the pages' examples.
@@ -53,55 +47,37 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-/// 400 `SVCSTG.SWR.4001028` "Invalid organization name" unless `ns`
-/// follows the organization name rules.
-pub(crate) fn check_namespace(ns: &str) -> ApiResult<()> {
-    if ns.len() <= 64 && NAMESPACE_RE.is_match(ns) {
-        return Ok(());
-    }
-    Err(ApiError::bad_request(format!(
-        "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
-    ))
-    .with_code("SVCSTG.SWR.4001028"))
-}
-
 impl From<ResourceError> for ApiError {
     /// The organization and repository write errors (see CONFORMANCE.md for
     /// the choice of codes where the pages give only a status).
     fn from(e: ResourceError) -> Self {
         match e {
             ResourceError::Lookup(e) => e.into(),
-            ResourceError::NamespaceExists(ns) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("The resource already exists: organization {ns} exists (organization names are unique across accounts)."),
-            )
-            .with_code("SVCSTG.SWR.4090006"),
-            ResourceError::NamespaceQuota(quota) => ApiError::bad_request(format!(
-                "The number of organizations exceeds the upper limit: an account may create {quota} organizations."
-            ))
-            .with_code("SVCSTG.SWR.4000014"),
-            ResourceError::NamespaceNotEmpty(ns, repos) => ApiError::new(
-                StatusCode::NOT_ACCEPTABLE,
-                format!("Failed to delete the organization because there are images in it: {ns} holds {repos} repositories; delete them first."),
-            )
-            .with_code("SVCSTG.SWR.4060012"),
-            ResourceError::RepoExists(repo) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("The image already exists: repository {repo} exists in this organization."),
-            )
-            .with_code("SVCSTG.SWR.4090006"),
-            ResourceError::IdsExhausted => ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                format!("No id is left: ids go up to {}.", crate::store::MAX_ID),
+            ResourceError::NamespaceExists(ns) => ApiError::swr(
+                "SVCSTG.SWR.4090006",
+                format!(
+                    "The resource already exists: organization {ns} exists (organization names are unique across accounts)."
+                ),
             ),
+            ResourceError::NamespaceQuota(quota) => ApiError::swr(
+                "SVCSTG.SWR.4000014",
+                format!(
+                    "The number of organizations exceeds the upper limit: an account may create {quota} organizations."
+                ),
+            ),
+            ResourceError::NamespaceNotEmpty(ns, repos) => ApiError::swr(
+                "SVCSTG.SWR.4060012",
+                format!(
+                    "Failed to delete the organization because there are images in it: {ns} holds {repos} repositories; delete them first."
+                ),
+            ),
+            ResourceError::RepoExists(repo) => ApiError::swr(
+                "SVCSTG.SWR.4090006",
+                format!("The image already exists: repository {repo} exists in this organization."),
+            ),
+            ResourceError::IdsExhausted => ids_exhausted("id"),
         }
     }
-}
-
-/// The caller's account, when the request named one (every request does in
-/// `--auth strict`): lists show only its resources.
-pub(crate) fn caller_domain(identity: &Identity) -> Option<&str> {
-    identity.0.as_ref().map(|c| &*c.domain_id)
 }
 
 /// An organization as `ListNamespaces` and `ShowNamespace` answer it.
@@ -148,8 +124,7 @@ struct ListQuery {
 /// `{"namespaces":[{id,name,creator_name,auth}]}`, the caller's
 /// organizations by name; 400 `SVCSTG.SWR.4001035` for a malformed filter.
 async fn list_namespaces(
-    State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
+    requester: Requester,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
     let mut name = query.namespace;
@@ -159,36 +134,31 @@ async fn list_namespaces(
                 Some(("namespace", v)) => name = Some(v.to_owned()),
                 Some(("mode", _)) => {}
                 _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "Invalid filtering criteria: {part:?}; use namespace::{{name}} or mode::{{mode}}"
-                    ))
-                    .with_code("SVCSTG.SWR.4001035"));
+                    return Err(ApiError::swr(
+                        "SVCSTG.SWR.4001035",
+                        format!(
+                            "Invalid filtering criteria: {part:?}; use namespace::{{name}} or mode::{{mode}}"
+                        ),
+                    ));
                 }
             }
         }
     }
-    let views = store.list_namespaces(
-        caller_domain(&identity),
+    let views = requester.state.store.list_namespaces(
+        requester.domain(),
         name.as_deref().filter(|n| !n.is_empty()),
     );
     let namespaces: Vec<NamespaceBody<'_>> = views.iter().map(NamespaceBody::from).collect();
     Ok(axum::Json(ListBody { namespaces }).into_response())
 }
 
-/// `{namespace}` from the path.
-#[derive(Debug, Deserialize)]
-struct NamespacePath {
-    namespace: String,
-}
-
 /// `GET /v2/manage/namespaces/{namespace}` (`ShowNamespace`): 200
 /// `{id,name,creator_name,auth}`; 404 `SVCSTG.SWR.4040058`.
 async fn show_namespace(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<NamespacePath>,
+    Checked(ns): Checked<NamespacePath>,
 ) -> ApiResult<Response> {
-    check_namespace(&path.namespace)?;
-    let view = store.namespace(&path.namespace)?;
+    let view = store.namespace(&ns)?;
     Ok(axum::Json(NamespaceBody::from(&view)).into_response())
 }
 
@@ -205,33 +175,29 @@ struct CreateBody {
 /// account's [`NAMESPACE_QUOTA`]; 409 `SVCSTG.SWR.4090006` when the name is
 /// taken (by any account).
 async fn create_namespace(
-    State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
-    ApiJson(body): ApiJson<CreateBody>,
+    requester: Requester,
+    ApiJson(CreateBody { namespace }): ApiJson<CreateBody>,
 ) -> ApiResult<Response> {
-    check_namespace(&body.namespace)?;
-    let domain = caller_domain(&identity).unwrap_or(DEFAULT_DOMAIN_ID);
-    store.create_namespace(&body.namespace, domain, None, Some(NAMESPACE_QUOTA))?;
+    check_namespace(&namespace)?;
+    let domain = requester.domain().unwrap_or(DEFAULT_DOMAIN_ID);
+    requester
+        .state
+        .store
+        .create_namespace(&namespace, domain, None, Some(NAMESPACE_QUOTA))?;
     Ok(created())
 }
 
 /// 201 with the pages' example body `{}`.
 pub(crate) fn created() -> Response {
-    (
-        StatusCode::CREATED,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        "{}",
-    )
-        .into_response()
+    json_text(StatusCode::CREATED, "{}")
 }
 
 /// `DELETE /v2/manage/namespaces/{namespace}` (`DeleteNamespaces`): 204; 404
 /// `SVCSTG.SWR.4040058`; 406 `SVCSTG.SWR.4060012` while it holds repositories.
 async fn delete_namespace(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<NamespacePath>,
+    Checked(ns): Checked<NamespacePath>,
 ) -> ApiResult<StatusCode> {
-    check_namespace(&path.namespace)?;
-    store.delete_namespace(&path.namespace)?;
+    store.delete_namespace(&ns)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,21 +20,21 @@
 //! A repository's `num_images`, `size` and `updated_at` are read from its
 //! tags under the same lock as the tag lists (see [`crate::store::resources`]).
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 
-use super::namespaces::{caller_domain, check_namespace, created};
+use super::namespaces::created;
 use super::shared::{
-    RepoPath, invalid_parameter, parse_limit, parse_offset_limit, with_content_range,
+    NamespacePath, RepoPath, invalid_parameter, parse_limit, parse_offset_limit, with_content_range,
 };
-use crate::auth::Identity;
+use crate::api::common::{Checked, Requester};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::model::format_time;
@@ -136,10 +136,12 @@ impl V2Query {
         };
         for part in combined.split('|').filter(|p| !p.is_empty()) {
             let invalid = || {
-                ApiError::bad_request(format!(
-                    "Invalid filtering criteria: {part:?}; use key::value with center, namespace, name, category, is_public, offset, limit, order_column or order_type"
-                ))
-                .with_code("SVCSTG.SWR.4001035")
+                ApiError::swr(
+                    "SVCSTG.SWR.4001035",
+                    format!(
+                        "Invalid filtering criteria: {part:?}; use key::value with center, namespace, name, category, is_public, offset, limit, order_column or order_type"
+                    ),
+                )
             };
             let (key, value) = part.split_once("::").ok_or_else(invalid)?;
             let slot = match key {
@@ -194,9 +196,10 @@ impl V2Query {
     }
 }
 
-/// One item of the v2 list (`ShowReposResp`).
+/// The fields every repository answer carries, in the order of the pages'
+/// examples (`#[serde(flatten)]` into `V2Repo` and `V3Repo`).
 #[derive(Debug, Serialize)]
-struct V2Repo<'a> {
+struct RepoSummary<'a> {
     name: &'a str,
     category: &'a str,
     description: &'a str,
@@ -206,6 +209,35 @@ struct V2Repo<'a> {
     num_download: i64,
     created_at: String,
     updated_at: String,
+}
+
+impl<'a> From<&'a RepoView> for RepoSummary<'a> {
+    fn from(v: &'a RepoView) -> Self {
+        Self {
+            name: &v.ctx.repository,
+            category: &v.meta.category,
+            description: &v.meta.description,
+            size: v.size,
+            is_public: v.meta.is_public,
+            num_images: v.num_images,
+            num_download: v.meta.num_download,
+            created_at: format_time(v.meta.created),
+            updated_at: format_time(v.updated_at),
+        }
+    }
+}
+
+/// The external and the intra-cluster pull paths of a repository.
+fn pull_paths(v: &RepoView) -> (String, String) {
+    let at = |host: &str| format!("{host}/{}/{}", v.ctx.namespace, v.ctx.repository);
+    (at(&v.ctx.registry_host), at(&v.ctx.internal_host))
+}
+
+/// One item of the v2 list (`ShowReposResp`).
+#[derive(Debug, Serialize)]
+struct V2Repo<'a> {
+    #[serde(flatten)]
+    summary: RepoSummary<'a>,
     logo: &'a str,
     url: &'a str,
     path: String,
@@ -219,26 +251,13 @@ struct V2Repo<'a> {
 
 impl<'a> V2Repo<'a> {
     fn new(v: &'a RepoView, total: usize) -> Self {
+        let (path, internal_path) = pull_paths(v);
         Self {
-            name: &v.ctx.repository,
-            category: &v.meta.category,
-            description: &v.meta.description,
-            size: v.size,
-            is_public: v.meta.is_public,
-            num_images: v.num_images,
-            num_download: v.meta.num_download,
-            created_at: format_time(v.meta.created),
-            updated_at: format_time(v.updated_at),
+            summary: RepoSummary::from(v),
             logo: "",
             url: "",
-            path: format!(
-                "{}/{}/{}",
-                v.ctx.registry_host, v.ctx.namespace, v.ctx.repository
-            ),
-            internal_path: format!(
-                "{}/{}/{}",
-                v.ctx.internal_host, v.ctx.namespace, v.ctx.repository
-            ),
+            path,
+            internal_path,
             domain_name: &v.domain_name,
             namespace: &v.ctx.namespace,
             tags: v.tags.iter().map(|t| &**t).collect(),
@@ -255,12 +274,11 @@ impl<'a> V2Repo<'a> {
 /// without `offset`, `SVCSTG.SWR.4000014` bad `offset`, `order_column`,
 /// `order_type`, `category` or `is_public`, `SVCSTG.SWR.4001035` bad `filter`.
 async fn list_repos_details(
-    State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
+    requester: Requester,
     ApiQuery(query): ApiQuery<V2Query>,
 ) -> ApiResult<Response> {
     let (offset, query) = query.into_query()?;
-    let page = store.list_repos(caller_domain(&identity), &query);
+    let page = requester.state.store.list_repos(requester.domain(), &query);
     let items: Vec<V2Repo<'_>> = page
         .repos
         .iter()
@@ -288,15 +306,8 @@ struct V3Query {
 #[derive(Debug, Serialize)]
 struct V3Repo<'a> {
     id: i64,
-    name: &'a str,
-    category: &'a str,
-    description: &'a str,
-    size: i64,
-    is_public: bool,
-    num_images: usize,
-    num_download: i64,
-    created_at: String,
-    updated_at: String,
+    #[serde(flatten)]
+    summary: RepoSummary<'a>,
     domain_name: &'a str,
     namespace_name: &'a str,
     status: bool,
@@ -318,8 +329,7 @@ struct V3Body<'a> {
 /// created or deleted between pages. 400 `SVCSTG.SWR.4000056` bad `limit`,
 /// `SVCSTG.SWR.4000014` bad `marker`, `category` or `is_public`.
 async fn list_repo_details(
-    State(store): State<Store>,
-    Extension(identity): Extension<Identity>,
+    requester: Requester,
     ApiQuery(query): ApiQuery<V3Query>,
 ) -> ApiResult<Response> {
     let limit = parse_limit(query.limit.as_deref())?;
@@ -334,22 +344,14 @@ async fn list_repo_details(
         after,
         limit,
     };
-    let page = store.walk_repos(caller_domain(&identity), &walk);
+    let page = requester.state.store.walk_repos(requester.domain(), &walk);
     let body = V3Body {
         repos: page
             .repos
             .iter()
             .map(|v| V3Repo {
                 id: v.id,
-                name: &v.ctx.repository,
-                category: &v.meta.category,
-                description: &v.meta.description,
-                size: v.size,
-                is_public: v.meta.is_public,
-                num_images: v.num_images,
-                num_download: v.meta.num_download,
-                created_at: format_time(v.meta.created),
-                updated_at: format_time(v.updated_at),
+                summary: RepoSummary::from(&**v),
                 domain_name: &v.domain_name,
                 namespace_name: &v.ctx.namespace,
                 status: false,
@@ -387,10 +389,10 @@ struct ShowBody<'a> {
 /// (`ShowRepository`): 200; 404 `SVCSTG.SWR.4040058` / `SVCSTG.SWR.4040010`.
 async fn show_repository(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<RepoPath>,
+    Checked((ns, repo)): Checked<RepoPath>,
 ) -> ApiResult<Response> {
-    let (ns, repo) = path.resolve()?;
     let v = store.repository(&ns, &repo)?;
+    let (path, internal_path) = pull_paths(&v);
     Ok(axum::Json(ShowBody {
         id: v.id,
         ns_id: v.ns_id,
@@ -404,14 +406,8 @@ async fn show_repository(
         num_images: v.num_images,
         num_download: v.meta.num_download,
         url: "",
-        path: format!(
-            "{}/{}/{}",
-            v.ctx.registry_host, v.ctx.namespace, v.ctx.repository
-        ),
-        internal_path: format!(
-            "{}/{}/{}",
-            v.ctx.internal_host, v.ctx.namespace, v.ctx.repository
-        ),
+        path,
+        internal_path,
         created: format_time(v.meta.created),
         updated: format_time(v.updated_at),
         domain_id: &v.ctx.domain_id,
@@ -446,11 +442,25 @@ struct UpdateBody {
     description: Option<String>,
 }
 
-fn check_fields(category: Option<&str>, description: Option<&str>) -> ApiResult<()> {
-    if let Some(c) = category {
+impl UpdateBody {
+    /// The fields to write, checked ([`repo_fields`]).
+    fn into_fields(self) -> ApiResult<RepoFields> {
+        repo_fields(self.category, self.description, self.is_public)
+    }
+}
+
+/// The repository fields of a `CreateRepo` or `UpdateRepo` body, checked:
+/// 400 `SVCSTG.SWR.4000014` for an unknown category or a description over
+/// [`MAX_DESCRIPTION`] characters.
+fn repo_fields(
+    category: Option<String>,
+    description: Option<String>,
+    is_public: bool,
+) -> ApiResult<RepoFields> {
+    if let Some(c) = &category {
         check_category(c)?;
     }
-    if let Some(d) = description
+    if let Some(d) = &description
         && d.chars().count() > MAX_DESCRIPTION
     {
         return Err(invalid_parameter(
@@ -459,13 +469,11 @@ fn check_fields(category: Option<&str>, description: Option<&str>) -> ApiResult<
             &format!("at most {MAX_DESCRIPTION} characters"),
         ));
     }
-    Ok(())
-}
-
-/// `{namespace}` from the path of `CreateRepo`.
-#[derive(Debug, Deserialize)]
-struct NamespacePath {
-    namespace: String,
+    Ok(RepoFields {
+        category,
+        description,
+        is_public: Some(is_public),
+    })
 }
 
 /// `POST /v2/manage/namespaces/{namespace}/repos` (`CreateRepo`): 201 `{}`;
@@ -474,26 +482,16 @@ struct NamespacePath {
 /// the repository exists.
 async fn create_repo(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<NamespacePath>,
+    Checked(namespace): Checked<NamespacePath>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<Response> {
-    check_namespace(&path.namespace)?;
     let (ns, repo) = RepoPath {
-        namespace: path.namespace,
+        namespace,
         repository: body.repository,
     }
     .resolve()?;
-    check_fields(body.category.as_deref(), body.description.as_deref())?;
-    store.write_repo(
-        &ns,
-        &repo,
-        RepoWrite::Create,
-        &RepoFields {
-            category: body.category,
-            description: body.description,
-            is_public: Some(body.is_public),
-        },
-    )?;
+    let fields = repo_fields(body.category, body.description, body.is_public)?;
+    store.write_repo(&ns, &repo, RepoWrite::Create, &fields)?;
     Ok(created())
 }
 
@@ -501,21 +499,10 @@ async fn create_repo(
 /// (`UpdateRepo`): 201 `{}`; 400 `SVCSTG.SWR.4000014` bad category; 404.
 async fn update_repo(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<RepoPath>,
+    Checked((ns, repo)): Checked<RepoPath>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<Response> {
-    let (ns, repo) = path.resolve()?;
-    check_fields(body.category.as_deref(), body.description.as_deref())?;
-    store.write_repo(
-        &ns,
-        &repo,
-        RepoWrite::Update,
-        &RepoFields {
-            category: body.category,
-            description: body.description,
-            is_public: Some(body.is_public),
-        },
-    )?;
+    store.write_repo(&ns, &repo, RepoWrite::Update, &body.into_fields()?)?;
     Ok(created())
 }
 
@@ -523,9 +510,8 @@ async fn update_repo(
 /// (`DeleteRepo`): 204, its tags go with it; 404.
 async fn delete_repo(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<RepoPath>,
+    Checked((ns, repo)): Checked<RepoPath>,
 ) -> ApiResult<StatusCode> {
-    let (ns, repo) = path.resolve()?;
     store.delete_repo(&ns, &repo)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,14 +6,17 @@
 //! (the Open Telekom Cloud copy of the same table lists the 400/404 codes
 //! below with their messages).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use axum::http::StatusCode;
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::api::common::{PathParams, json_text};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{LookupError, Order, OrderColumn, OrderType};
+use crate::store::model::format_time;
+use crate::store::{LookupError, Order, OrderColumn, OrderType, RepoContext, SwrTag};
 
 /// Namespace (organization) names: 1-64 characters, a lowercase letter
 /// first, a lowercase letter or digit last, lowercase letters and digits
@@ -53,21 +56,58 @@ impl RepoPath {
     /// `SVCSTG.SWR.4001029` "Invalid image name".
     pub(crate) fn resolve(self) -> ApiResult<(String, String)> {
         let ns = self.namespace;
-        if ns.len() > 64 || !NAMESPACE_RE.is_match(&ns) {
-            return Err(ApiError::bad_request(format!(
-                "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
-            ))
-            .with_code("SVCSTG.SWR.4001028"));
-        }
+        check_namespace(&ns)?;
         let repo = self.repository.replace('$', "/");
         if repo.len() > 128 || !REPOSITORY_RE.is_match(&repo) {
-            return Err(ApiError::bad_request(format!(
-                "Invalid image name: {repo:?}. Use 1-128 lowercase letters, digits, '.', '/', '_' or '-', starting and ending with a letter or digit, with no two separators together except '__' and repeated '-'; send '/' as '$'."
-            ))
-            .with_code("SVCSTG.SWR.4001029"));
+            return Err(ApiError::swr(
+                "SVCSTG.SWR.4001029",
+                format!(
+                    "Invalid image name: {repo:?}. Use 1-128 lowercase letters, digits, '.', '/', '_' or '-', starting and ending with a letter or digit, with no two separators together except '__' and repeated '-'; send '/' as '$'."
+                ),
+            ));
         }
         Ok((ns, repo))
     }
+}
+
+impl PathParams for RepoPath {
+    /// The organization and the repository (with `/`).
+    type Checked = (String, String);
+
+    fn check(self) -> ApiResult<(String, String)> {
+        self.resolve()
+    }
+}
+
+/// `{namespace}` as it arrives in the path.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NamespacePath {
+    /// Organization name.
+    namespace: String,
+}
+
+impl PathParams for NamespacePath {
+    /// The organization.
+    type Checked = String;
+
+    fn check(self) -> ApiResult<String> {
+        check_namespace(&self.namespace)?;
+        Ok(self.namespace)
+    }
+}
+
+/// 400 `SVCSTG.SWR.4001028` "Invalid organization name" unless `ns`
+/// follows the organization name rules.
+pub(crate) fn check_namespace(ns: &str) -> ApiResult<()> {
+    if ns.len() <= 64 && NAMESPACE_RE.is_match(ns) {
+        return Ok(());
+    }
+    Err(ApiError::swr(
+        "SVCSTG.SWR.4001028",
+        format!(
+            "Invalid organization name: {ns:?}. Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter and ending with a letter or digit, with no two separators together except '__' and repeated '-'."
+        ),
+    ))
 }
 
 impl From<LookupError> for ApiError {
@@ -76,18 +116,25 @@ impl From<LookupError> for ApiError {
     /// for a missing repository).
     fn from(e: LookupError) -> Self {
         match e {
-            LookupError::NamespaceNotFound(ns) => ApiError::new(
-                StatusCode::NOT_FOUND,
+            LookupError::NamespaceNotFound(ns) => ApiError::swr(
+                "SVCSTG.SWR.4040058",
                 format!("The organization was not found: {ns}"),
-            )
-            .with_code("SVCSTG.SWR.4040058"),
-            LookupError::RepositoryNotFound(repo) => ApiError::new(
-                StatusCode::NOT_FOUND,
+            ),
+            LookupError::RepositoryNotFound(repo) => ApiError::swr(
+                "SVCSTG.SWR.4040010",
                 format!("The image does not exist: repository {repo} was not found"),
-            )
-            .with_code("SVCSTG.SWR.4040010"),
+            ),
         }
     }
+}
+
+/// 507 when every id up to [`crate::store::MAX_ID`] is taken (`what`: "id",
+/// "tag id"); SWR has no code for it.
+pub(crate) fn ids_exhausted(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        format!("No {what} is left: ids go up to {}.", crate::store::MAX_ID),
+    )
 }
 
 /// A JSON answer from pre-serialised parts (`head`, the items joined with
@@ -97,7 +144,6 @@ pub(crate) fn json_list(
     items: &[bytes::Bytes],
     tail: &[u8],
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let size = head.len() + tail.len() + items.iter().map(|i| i.len() + 1).sum::<usize>();
     let mut body = bytes::BytesMut::with_capacity(size);
     body.extend_from_slice(head);
@@ -108,11 +154,7 @@ pub(crate) fn json_list(
         body.extend_from_slice(item);
     }
     body.extend_from_slice(tail);
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body.freeze(),
-    )
-        .into_response()
+    json_text(StatusCode::OK, body.freeze())
 }
 
 /// The cached JSON of `value`, built by `make` on first use.
@@ -126,10 +168,10 @@ pub(crate) fn cached<T: serde::Serialize>(
 
 /// 400 `SVCSTG.SWR.4000014` "Invalid API parameter(s)" naming the parameter.
 pub(crate) fn invalid_parameter(name: &str, value: &str, expected: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "Invalid API parameter(s): {name}={value:?}; expected {expected}."
-    ))
-    .with_code("SVCSTG.SWR.4000014")
+    ApiError::swr(
+        "SVCSTG.SWR.4000014",
+        format!("Invalid API parameter(s): {name}={value:?}; expected {expected}."),
+    )
 }
 
 /// Parses `limit`: default 100, 1-1000, else 400 `SVCSTG.SWR.4000056` "Invalid page size".
@@ -139,10 +181,10 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
     };
     match raw.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::bad_request(format!(
-            "Invalid page size: limit={raw:?}; expected an integer from 1 to {MAX_LIMIT}."
-        ))
-        .with_code("SVCSTG.SWR.4000056")),
+        _ => Err(ApiError::swr(
+            "SVCSTG.SWR.4000056",
+            format!("Invalid page size: limit={raw:?}; expected an integer from 1 to {MAX_LIMIT}."),
+        )),
     }
 }
 
@@ -163,10 +205,10 @@ pub(crate) fn parse_offset_limit(
     };
     let size = parse_limit(limit)?;
     if limit.is_some() && offset.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::swr(
+            "SVCSTG.SWR.4001072",
             "param offset error: limit and offset must be sent together; add offset=0 for the first page.",
-        )
-        .with_code("SVCSTG.SWR.4001072"));
+        ));
     }
     Ok((start, size))
 }
@@ -184,6 +226,74 @@ pub(crate) fn with_content_range(
             .insert(axum::http::header::CONTENT_RANGE, value);
     }
     response
+}
+
+/// The query parameters both tag lists take (v2 adds `offset` and `filter`,
+/// v3 `marker` and `with_manifest`). Every value arrives as a string (the SDK
+/// models `limit` as one) and is checked by hand, so each mistake gets its
+/// own code and message.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TagListParams {
+    /// Page size, 1-1000, default 100 ([`parse_limit`]).
+    pub limit: Option<String>,
+    /// Keep only tags whose name contains this (ignoring ASCII case).
+    pub tag: Option<String>,
+    /// `updated_at` (default) or `tag`.
+    pub order_column: Option<String>,
+    /// `desc` (default) or `asc`.
+    pub order_type: Option<String>,
+}
+
+impl TagListParams {
+    /// The sort order ([`parse_order`]).
+    pub(crate) fn order(&self) -> ApiResult<Order> {
+        parse_order(self.order_column.as_deref(), self.order_type.as_deref())
+    }
+}
+
+/// The fields both tag formats carry between the tag's name and their own
+/// fields, in the order of seeds 003 and 004 (`#[serde(flatten)]` into
+/// `V2Tag` and `V3Tag`).
+#[derive(Debug, Serialize)]
+pub(crate) struct TagFields<'a> {
+    /// Image id.
+    image_id: Cow<'a, str>,
+    /// Manifest as a JSON string (`""` where the list leaves it out).
+    manifest: Cow<'a, str>,
+    /// Manifest digest.
+    digest: Cow<'a, str>,
+    /// Docker schema version.
+    schema: i64,
+    /// External pull path.
+    path: String,
+    /// Intra-cluster pull path.
+    internal_path: String,
+    /// Size in bytes.
+    size: i64,
+    /// Always false in the real service.
+    is_trusted: bool,
+    /// Creation time, `2018-07-06T06:18:55Z`.
+    created: String,
+    /// Update time.
+    updated: String,
+}
+
+impl<'a> TagFields<'a> {
+    /// The fields of `t`, with `manifest` as given.
+    pub(crate) fn new(t: &'a SwrTag, ctx: &'a RepoContext, manifest: Cow<'a, str>) -> Self {
+        Self {
+            image_id: ctx.image_id(t),
+            manifest,
+            digest: ctx.digest(t),
+            schema: t.schema,
+            path: ctx.path(t),
+            internal_path: ctx.internal_path(t),
+            size: ctx.size(t),
+            is_trusted: t.is_trusted,
+            created: format_time(t.created),
+            updated: format_time(t.updated),
+        }
+    }
 }
 
 /// Parses `order_column` (`updated_at` | `tag`) and `order_type` (`desc` |

@@ -18,16 +18,17 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::Response;
+use axum::routing::get;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::shared::RepoPath;
+use super::shared::{RepoPath, ids_exhausted};
 use super::v3::V3Tag;
+use crate::api::common::{Checked, PathParams, json_text};
 use crate::error::{ApiError, ApiResult};
-use crate::front::gated;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::front::{gated, gated_cached};
+use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::{Store, TagWriteError};
 
@@ -37,12 +38,17 @@ pub(crate) const TAG_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
 static TAG_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(TAG_PATTERN).expect("valid pattern"));
 
-/// SWR single-tag routes.
+/// SWR tag routes: the two tag lists ([`super::v2`], [`super::v3`]) and
+/// the single-tag operations.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
-            post(gated(create_repo_tag)),
+            get(gated_cached(super::v2::list_repository_tags)).post(gated(create_repo_tag)),
+        )
+        .route(
+            "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
+            get(gated_cached(super::v3::list_repository_tag)),
         )
         .route(
             "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}",
@@ -53,18 +59,18 @@ pub(crate) fn router() -> Router<AppState> {
 /// `{namespace}`, `{repository}` and `{tag}` from the path.
 #[derive(Debug, Deserialize)]
 struct TagPath {
-    namespace: String,
-    repository: String,
+    /// `{namespace}` and `{repository}`.
+    #[serde(flatten)]
+    repo: RepoPath,
     tag: String,
 }
 
-impl TagPath {
-    fn resolve(self) -> ApiResult<(String, String, String)> {
-        let (ns, repo) = RepoPath {
-            namespace: self.namespace,
-            repository: self.repository,
-        }
-        .resolve()?;
+impl PathParams for TagPath {
+    /// The organization, the repository (with `/`) and the tag.
+    type Checked = (String, String, String);
+
+    fn check(self) -> ApiResult<(String, String, String)> {
+        let (ns, repo) = self.repo.resolve()?;
         check_tag(&self.tag, "tag")?;
         Ok((ns, repo, self.tag))
     }
@@ -75,10 +81,12 @@ fn check_tag(tag: &str, field: &str) -> ApiResult<()> {
     if TAG_RE.is_match(tag) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!(
-            "Invalid image tag: {field}={tag:?}; use up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -."
+        Err(ApiError::swr(
+            "SVCSTG.SWR.4009021",
+            format!(
+                "Invalid image tag: {field}={tag:?}; use up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -."
+            ),
         ))
-        .with_code("SVCSTG.SWR.4009021"))
     }
 }
 
@@ -88,20 +96,17 @@ impl From<TagWriteError> for ApiError {
     fn from(e: TagWriteError) -> Self {
         match e {
             TagWriteError::Lookup(e) => e.into(),
-            TagWriteError::TagNotFound(tag) => ApiError::new(
-                StatusCode::NOT_FOUND,
+            TagWriteError::TagNotFound(tag) => ApiError::swr(
+                "SVCSTG.SWR.4040048",
                 format!("The image tag was not found: {tag}"),
-            )
-            .with_code("SVCSTG.SWR.4040048"),
-            TagWriteError::TagExists(tag) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("The image already exists: tag {tag} exists; send \"override\": true to replace it"),
-            )
-            .with_code("SVCSTG.SWR.4090006"),
-            TagWriteError::IdsExhausted => ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                format!("No tag id is left: ids go up to {}.", crate::store::MAX_ID),
             ),
+            TagWriteError::TagExists(tag) => ApiError::swr(
+                "SVCSTG.SWR.4090006",
+                format!(
+                    "The image already exists: tag {tag} exists; send \"override\": true to replace it"
+                ),
+            ),
+            TagWriteError::IdsExhausted => ids_exhausted("tag id"),
         }
     }
 }
@@ -110,9 +115,8 @@ impl From<TagWriteError> for ApiError {
 /// manifest included; 404 `SVCSTG.SWR.4040048` when it does not exist.
 async fn show_repo_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<TagPath>,
+    Checked((ns, repo, name)): Checked<TagPath>,
 ) -> ApiResult<Response> {
-    let (ns, repo, name) = path.resolve()?;
     let Some(tag) = store.tag(&ns, &repo, &name)? else {
         return Err(TagWriteError::TagNotFound(name).into());
     };
@@ -120,11 +124,7 @@ async fn show_repo_tag(
     let body = super::shared::cached(&tag.json.shapes().v3_manifest, || {
         V3Tag::new(&tag, &ctx, true)
     });
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    Ok(json_text(StatusCode::OK, body))
 }
 
 /// Body of `CreateRepoTag`.
@@ -145,10 +145,9 @@ struct CreateTagBody {
 /// when the destination exists and `override` is false.
 async fn create_repo_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<RepoPath>,
+    Checked((ns, repo)): Checked<RepoPath>,
     ApiJson(body): ApiJson<CreateTagBody>,
 ) -> ApiResult<StatusCode> {
-    let (ns, repo) = path.resolve()?;
     check_tag(&body.source_tag, "source_tag")?;
     check_tag(&body.destination_tag, "destination_tag")?;
     store.retag(
@@ -164,9 +163,8 @@ async fn create_repo_tag(
 /// `DELETE …/tags/{tag}` (`DeleteRepoTag`): 204; 404 `SVCSTG.SWR.4040048`.
 async fn delete_repo_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<TagPath>,
+    Checked((ns, repo, name)): Checked<TagPath>,
 ) -> ApiResult<StatusCode> {
-    let (ns, repo, name) = path.resolve()?;
     store.delete_tag(&ns, &repo, &name)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,52 +8,27 @@
 //! T; the SDK ignores `tag` here), and the `Content-Range` header says
 //! `{offset}-{count in this page}/{total}`.
 
-use axum::Router;
-use std::borrow::Cow;
-
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{
-    RepoPath, cached, json_list, parse_offset_limit, parse_order, with_content_range,
+    RepoPath, TagFields, TagListParams, cached, json_list, parse_offset_limit, with_content_range,
 };
+use crate::api::common::Checked;
 use crate::error::{ApiError, ApiResult};
-use crate::front::gated;
-use crate::http::extract::{ApiPath, ApiQuery};
-use crate::state::AppState;
-use crate::store::model::format_time;
+use crate::http::extract::ApiQuery;
 use crate::store::{PageQuery, RepoContext, Start, Store, SwrTag};
 
-/// SWR v2 tag routes.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route(
-        "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(gated(cached_list_repository_tags)),
-    )
-}
-
-/// [`list_repository_tags`] through the page cache ([`crate::http::cache`]).
-async fn cached_list_repository_tags(State(state): State<AppState>, request: Request) -> Response {
-    crate::http::cache::serve(state, request, list_repository_tags).await
-}
-
-/// Query of `ListRepositoryTags`. Every value arrives as a string (the SDK
-/// models `limit` and `offset` as strings) and is checked by hand, so each
-/// mistake gets its own code and message.
+/// Query of `ListRepositoryTags`: the parameters both lists take, `offset`,
+/// and the combined `filter`.
 #[derive(Debug, Default, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     /// Start index, 0 or more.
     offset: Option<String>,
-    /// Page size, 1-1000, default 100.
-    limit: Option<String>,
-    /// `updated_at` (default) or `tag`.
-    order_column: Option<String>,
-    /// `desc` (default) or `asc`.
-    order_type: Option<String>,
-    /// Keep only tags whose name contains this (ignoring ASCII case).
-    tag: Option<String>,
+    /// `limit`, `tag`, `order_column`, `order_type`.
+    #[serde(flatten)]
+    list: TagListParams,
     /// The combined form `offset::0|limit::10|order_column::updated_at|order_type::desc|tag::x`.
     filter: Option<String>,
 }
@@ -67,8 +42,10 @@ impl ListQuery {
             return Ok(self);
         };
         let invalid = |why: String| {
-            ApiError::bad_request(format!("Invalid filtering criteria: {why}"))
-                .with_code("SVCSTG.SWR.4001035")
+            ApiError::swr(
+                "SVCSTG.SWR.4001035",
+                format!("Invalid filtering criteria: {why}"),
+            )
         };
         for part in filter.split('|').filter(|p| !p.is_empty()) {
             let (key, value) = part
@@ -76,10 +53,10 @@ impl ListQuery {
                 .ok_or_else(|| invalid(format!("{part:?} is not key::value")))?;
             let slot = match key {
                 "offset" => &mut self.offset,
-                "limit" => &mut self.limit,
-                "order_column" => &mut self.order_column,
-                "order_type" => &mut self.order_type,
-                "tag" => &mut self.tag,
+                "limit" => &mut self.list.limit,
+                "order_column" => &mut self.list.order_column,
+                "order_type" => &mut self.list.order_type,
+                "tag" => &mut self.list.tag,
                 other => {
                     return Err(invalid(format!(
                         "unknown key {other:?}; use offset, limit, order_column, order_type or tag"
@@ -102,10 +79,10 @@ impl ListQuery {
     /// `offset` and `limit` as [`parse_offset_limit`] reads them).
     fn into_page_query(self) -> ApiResult<(usize, PageQuery)> {
         let q = self.merge_filter()?;
-        let (offset, limit) = parse_offset_limit(q.offset.as_deref(), q.limit.as_deref())?;
+        let (offset, limit) = parse_offset_limit(q.offset.as_deref(), q.list.limit.as_deref())?;
         let query = PageQuery {
-            order: parse_order(q.order_column.as_deref(), q.order_type.as_deref())?,
-            filter: q.tag,
+            order: q.list.order()?,
+            filter: q.list.tag,
             start: Start::Offset(offset),
             limit,
         };
@@ -125,12 +102,11 @@ impl ListQuery {
 ///   `SVCSTG.SWR.4001028`/`4001029` bad names.
 /// - 404: `SVCSTG.SWR.4040058` unknown namespace, `SVCSTG.SWR.4040010`
 ///   unknown repository.
-async fn list_repository_tags(
+pub(crate) async fn list_repository_tags(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<RepoPath>,
+    Checked((namespace, repository)): Checked<RepoPath>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
-    let (namespace, repository) = path.resolve()?;
     let (offset, query) = query.into_page_query()?;
     let page = store.list_tags(&namespace, &repository, &query)?;
     let items: Vec<bytes::Bytes> = page
@@ -157,26 +133,9 @@ struct V2Tag<'a> {
     /// Tag name, spelled `Tag`.
     #[serde(rename = "Tag")]
     tag: &'a str,
-    /// Image id.
-    image_id: Cow<'a, str>,
-    /// Manifest as a JSON string.
-    manifest: Cow<'a, str>,
-    /// Manifest digest.
-    digest: Cow<'a, str>,
-    /// Docker schema version.
-    schema: i64,
-    /// External pull path.
-    path: String,
-    /// Intra-cluster pull path.
-    internal_path: String,
-    /// Size in bytes.
-    size: i64,
-    /// Always false in the real service.
-    is_trusted: bool,
-    /// Creation time, `2018-07-06T06:18:55Z`.
-    created: String,
-    /// Update time.
-    updated: String,
+    /// `image_id` to `updated`, the manifest included.
+    #[serde(flatten)]
+    fields: TagFields<'a>,
     /// Deletion time, or null.
     deleted: Option<&'a str>,
     /// Scanned flag.
@@ -193,16 +152,7 @@ impl<'a> V2Tag<'a> {
             id: t.id,
             repo_id: t.repo_id,
             tag: &t.name,
-            image_id: ctx.image_id(t),
-            manifest: ctx.manifest(t),
-            digest: ctx.digest(t),
-            schema: t.schema,
-            path: ctx.path(t),
-            internal_path: ctx.internal_path(t),
-            size: ctx.size(t),
-            is_trusted: t.is_trusted,
-            created: format_time(t.created),
-            updated: format_time(t.updated),
+            fields: TagFields::new(t, ctx, ctx.manifest(t)),
             deleted: t.explicit().deleted.as_deref(),
             scanned: t.scanned,
             tag_type: t.tag_type,
@@ -245,7 +195,7 @@ mod tests {
             );
         }
         let mut conflict = q("offset::0|limit::10");
-        conflict.limit = Some("20".into());
+        conflict.list.limit = Some("20".into());
         assert_eq!(
             conflict.into_page_query().unwrap_err().code(),
             Some("SVCSTG.SWR.4001035")

@@ -20,10 +20,8 @@
 
 use std::borrow::Cow;
 
-use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -31,44 +29,27 @@ use hmac::{Hmac, Mac as _};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::shared::{RepoPath, cached, invalid_parameter, json_list, parse_limit, parse_order};
+use super::shared::{
+    RepoPath, TagFields, TagListParams, cached, invalid_parameter, json_list, parse_limit,
+};
+use crate::api::common::Checked;
 use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::front::gated;
-use crate::http::extract::{ApiPath, ApiQuery};
-use crate::state::AppState;
-use crate::store::model::format_time;
+use crate::http::extract::ApiQuery;
 use crate::store::{
     Order, OrderColumn, OrderType, RepoContext, SortKey, Store, SwrTag, WalkError, WalkPosition,
     WalkQuery,
 };
 
-/// SWR v3 tag routes.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route(
-        "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
-        get(gated(cached_list_repository_tag)),
-    )
-}
-
-/// [`list_repository_tag`] through the page cache ([`crate::http::cache`]).
-async fn cached_list_repository_tag(State(state): State<AppState>, request: Request) -> Response {
-    crate::http::cache::serve(state, request, list_repository_tag).await
-}
-
-/// Query of `ListRepositoryTag`.
+/// Query of `ListRepositoryTag`: the parameters both lists take, `marker`
+/// and `with_manifest`.
 #[derive(Debug, Default, Deserialize)]
-struct ListQuery {
-    /// Page size, 1-1000, default 100.
-    limit: Option<String>,
+pub(crate) struct ListQuery {
+    /// `limit`, `tag` (a fuzzy match), `order_column`, `order_type`.
+    #[serde(flatten)]
+    list: TagListParams,
     /// The previous page's `nextMarker`.
     marker: Option<String>,
-    /// Keep only tags whose name contains this (fuzzy match, ignoring ASCII case).
-    tag: Option<String>,
-    /// `updated_at` (default) or `tag`.
-    order_column: Option<String>,
-    /// `desc` (default) or `asc`.
-    order_type: Option<String>,
     /// `true` to fill `manifest`; it is `""` otherwise.
     with_manifest: Option<String>,
 }
@@ -85,13 +66,12 @@ struct ListQuery {
 ///   `SVCSTG.SWR.4001028`/`4001029` bad names.
 /// - 404: `SVCSTG.SWR.4040058` unknown namespace, `SVCSTG.SWR.4040010`
 ///   unknown repository.
-async fn list_repository_tag(
+pub(crate) async fn list_repository_tag(
     State(store): State<Store>,
-    ApiPath(path): ApiPath<RepoPath>,
+    Checked((namespace, repository)): Checked<RepoPath>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
-    let (namespace, repository) = path.resolve()?;
-    let order = parse_order(query.order_column.as_deref(), query.order_type.as_deref())?;
+    let order = query.list.order()?;
     let with_manifest = match query.with_manifest.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -110,9 +90,9 @@ async fn list_repository_tag(
             &repository,
             &WalkQuery {
                 order,
-                filter: query.tag,
+                filter: query.list.tag,
                 after,
-                limit: parse_limit(query.limit.as_deref())?,
+                limit: parse_limit(query.list.limit.as_deref())?,
             },
         )?
         .map_err(|e| marker_error(query.marker.as_deref().unwrap_or_default(), Some(e)))?;
@@ -282,26 +262,9 @@ pub(crate) struct V3Tag<'a> {
     repo_id: i64,
     /// Tag name, spelled `tag`.
     tag: &'a str,
-    /// Image id.
-    image_id: Cow<'a, str>,
-    /// Manifest, or `""` unless `with_manifest=true`.
-    manifest: Cow<'a, str>,
-    /// Manifest digest.
-    digest: Cow<'a, str>,
-    /// Docker schema version.
-    schema: i64,
-    /// External pull path.
-    path: String,
-    /// Intra-cluster pull path.
-    internal_path: String,
-    /// Size in bytes.
-    size: i64,
-    /// Always false in the real service.
-    is_trusted: bool,
-    /// Creation time.
-    created: String,
-    /// Update time.
-    updated: String,
+    /// `image_id` to `updated`; `manifest` is `""` unless `with_manifest=true`.
+    #[serde(flatten)]
+    fields: TagFields<'a>,
     /// Owning account id.
     domain_id: &'a str,
     /// 0 manifest, 1 manifest list.
@@ -311,24 +274,16 @@ pub(crate) struct V3Tag<'a> {
 impl<'a> V3Tag<'a> {
     /// The item for `t`; `manifest` is `""` unless `with_manifest`.
     pub(crate) fn new(t: &'a SwrTag, ctx: &'a RepoContext, with_manifest: bool) -> Self {
+        let manifest = if with_manifest {
+            ctx.manifest(t)
+        } else {
+            Cow::Borrowed("")
+        };
         Self {
             id: t.id,
             repo_id: t.repo_id,
             tag: &t.name,
-            image_id: ctx.image_id(t),
-            manifest: if with_manifest {
-                ctx.manifest(t)
-            } else {
-                Cow::Borrowed("")
-            },
-            digest: ctx.digest(t),
-            schema: t.schema,
-            path: ctx.path(t),
-            internal_path: ctx.internal_path(t),
-            size: ctx.size(t),
-            is_trusted: t.is_trusted,
-            created: format_time(t.created),
-            updated: format_time(t.updated),
+            fields: TagFields::new(t, ctx, manifest),
             domain_id: &ctx.domain_id,
             tag_type: t.tag_type,
         }

@@ -1,0 +1,90 @@
+//! Pieces every emulated API uses: path parameters checked before the
+//! handler runs, who asks, and answers of JSON text made in advance.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::auth::Identity;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::ApiPath;
+use crate::state::AppState;
+
+/// Path parameters with rules of their own (name patterns, id formats),
+/// checked by the [`Checked`] extractor before the handler runs.
+pub(crate) trait PathParams: DeserializeOwned + Send {
+    /// What the handler gets: the parameters, checked (and normalised).
+    type Checked: Send;
+
+    /// Checks the parameters: a 400 in the service's envelope, naming the
+    /// parameter, when one breaks its rules.
+    fn check(self) -> ApiResult<Self::Checked>;
+}
+
+/// Extracts the path parameters `P` and checks them ([`PathParams::check`]),
+/// so that a handler only ever sees valid names.
+#[derive(Debug)]
+pub(crate) struct Checked<P: PathParams>(pub P::Checked);
+
+impl<P: PathParams, S: Send + Sync> FromRequestParts<S> for Checked<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        let ApiPath(params) = ApiPath::<P>::from_request_parts(parts, state).await?;
+        params.check().map(Self)
+    }
+}
+
+/// Who asks: the caller's identity and the project its `X-Project-Id`
+/// names, with the state to answer from. In `--auth strict` every request
+/// names a known caller; lists then show only its resources.
+#[derive(Debug)]
+pub(crate) struct Requester {
+    /// The server state.
+    pub(crate) state: AppState,
+    /// The caller, when the credential is known.
+    pub(crate) identity: Identity,
+    /// `X-Project-Id`, which scopes the IMS routes without a project in
+    /// their path (checked where it is used).
+    pub(crate) project_header: Option<Arc<str>>,
+}
+
+impl Requester {
+    /// The caller's account id, when the credential is known.
+    pub(crate) fn domain(&self) -> Option<&str> {
+        self.identity.0.as_ref().map(|c| &*c.domain_id)
+    }
+}
+
+impl FromRequestParts<AppState> for Requester {
+    type Rejection = <Extension<Identity> as FromRequestParts<AppState>>::Rejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Extension(identity) = Extension::from_request_parts(parts, state).await?;
+        let project_header = parts
+            .headers
+            .get("x-project-id")
+            .and_then(|v| v.to_str().ok())
+            .map(Arc::<str>::from);
+        Ok(Self {
+            state: state.clone(),
+            identity,
+            project_header,
+        })
+    }
+}
+
+/// An answer whose body is JSON text already (serialised once and cached,
+/// or written by hand), with `Content-Type: application/json`.
+pub(crate) fn json_text(status: StatusCode, body: impl IntoResponse) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
