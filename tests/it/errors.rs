@@ -35,11 +35,28 @@ async fn bad_offsets_and_orders_are_invalid_parameters_naming_the_parameter() {
     let cases = [
         (format!("{V2}?offset=-1"), "offset"),
         (format!("{V2}?offset=x"), "offset"),
-        (format!("{V2}?order_column=size"), "order_column"),
-        (format!("{V2}?order_type=up"), "order_type"),
+        (
+            format!("{V2}?order_column=size"),
+            r#"order_column="size"; expected updated_at or tag."#,
+        ),
+        (
+            "/v2/manage/repos?order_column=size".to_owned(),
+            r#"order_column="size"; expected updated_at, name, tag_count, namespace or is_public."#,
+        ),
+        (
+            "/v2/manage/repos?order_type=up".to_owned(),
+            r#"order_type="up"; expected desc or asc."#,
+        ),
+        (
+            format!("{V2}?order_type=up"),
+            r#"order_type="up"; expected desc or asc."#,
+        ),
         (format!("{V3}?order_column=created_at"), "order_column"),
         (format!("{V3}?order_type=DESC"), "order_type"),
-        (format!("{V3}?with_manifest=yes"), "with_manifest"),
+        (
+            format!("{V3}?with_manifest=yes"),
+            r#"with_manifest="yes"; expected true or false."#,
+        ),
     ];
     for (url, param) in cases {
         let a = get(&server, &url).await;

@@ -371,13 +371,22 @@ async fn list_tags_honours_tag_marker_sort_and_isregistered() {
         Vec::<String>::new()
     );
     assert_eq!(strings(&q("?__imagetype=gold").await), Vec::<String>::new());
-    for bad in [
-        "?sort_key=colour",
-        "?sort_dir=up",
-        "?marker=00000000-0000-4000-8000-00000000dead",
-        "?__isregistered=maybe",
+    for (bad, says) in [
+        (
+            "?sort_key=colour",
+            r#"sort_key="colour"; expected created_at, updated_at, name, id, status or min_disk"#,
+        ),
+        ("?sort_dir=up", r#"sort_dir="up"; expected asc or desc"#),
+        ("?marker=00000000-0000-4000-8000-00000000dead", "marker"),
+        (
+            "?__isregistered=maybe",
+            r#"__isregistered="maybe"; expected true or false"#,
+        ),
     ] {
-        assert_ims_error(&q(bad).await, 400, "IMG.0001");
+        let a = q(bad).await;
+        assert_ims_error(&a, 400, "IMG.0001");
+        let msg = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(says), "{bad}: {msg}");
     }
 }
 

@@ -22,7 +22,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::v1::{ListTagsQuery, bad_marker, bad_query, parse_image_query};
-use crate::api::common::Requester;
+use crate::api::common::{Requester, Words};
 use crate::error::ApiResult;
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -162,13 +162,17 @@ pub(crate) struct ExtraQuery {
     pub(crate) visibility: Option<String>,
 }
 
+/// `visibility` of the Glance image list.
+const VISIBILITY: Words<()> = Words::new(
+    "visibility",
+    (),
+    &[("public", ()), ("private", ()), ("shared", ())],
+);
+
 impl ExtraQuery {
     /// 400 `IMG.0001` for a `visibility` outside `public`, `private`, `shared`.
     pub(crate) fn check(&self) -> ApiResult<()> {
-        match self.visibility.as_deref() {
-            None | Some("public" | "private" | "shared") => Ok(()),
-            Some(other) => Err(bad_query("visibility", other, "public, private or shared")),
-        }
+        VISIBILITY.parse(self.visibility.as_deref(), bad_query)
     }
 }
 

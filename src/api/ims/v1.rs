@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use super::paths::{ImagePath, check_project_id};
 use super::tags::{NewTag, ResourceTag, check_new_tag, delete_batch, require_tags};
-use crate::api::common::{Checked, Requester};
+use crate::api::common::{Checked, Requester, Words};
 use crate::auth::AuthMode;
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
@@ -323,36 +323,35 @@ impl ImageQuery {
     }
 }
 
+/// `__isregistered`: whether the images listed are registered (default).
+const IS_REGISTERED: Words<bool> =
+    Words::new("__isregistered", true, &[("true", true), ("false", false)]);
+
+/// `sort_key` (default `created_at`).
+const SORT_KEY: Words<ImageSort> = Words::new(
+    "sort_key",
+    ImageSort::CreatedAt,
+    &[
+        ("created_at", ImageSort::CreatedAt),
+        ("updated_at", ImageSort::UpdatedAt),
+        ("name", ImageSort::Name),
+        ("id", ImageSort::Id),
+        ("status", ImageSort::Status),
+        ("min_disk", ImageSort::MinDisk),
+    ],
+);
+
+/// `sort_dir`: `asc` is true; `desc` (default) false.
+const SORT_DIR: Words<bool> = Words::new("sort_dir", false, &[("asc", true), ("desc", false)]);
+
 /// Validates the image query shared by `ListTags` (v1, `tag=key.value`:
 /// `separator` `.`) and `ListImages` (v2, `tag=key=value`: `separator` `=`):
 /// 400 `IMG.0001` naming the parameter otherwise.
 pub(crate) fn parse_image_query(q: ListTagsQuery, separator: char) -> ApiResult<ImageQuery> {
     let tag = q.tag.map(|t| split_tag(&t, separator));
-    let registered = match q.is_registered.as_deref() {
-        None | Some("true") => true,
-        Some("false") => false,
-        Some(other) => return Err(bad_query("__isregistered", other, "true or false")),
-    };
-    let sort = match q.sort_key.as_deref() {
-        None | Some("created_at") => ImageSort::CreatedAt,
-        Some("updated_at") => ImageSort::UpdatedAt,
-        Some("name") => ImageSort::Name,
-        Some("id") => ImageSort::Id,
-        Some("status") => ImageSort::Status,
-        Some("min_disk") => ImageSort::MinDisk,
-        Some(other) => {
-            return Err(bad_query(
-                "sort_key",
-                other,
-                "created_at, updated_at, name, id, status or min_disk",
-            ));
-        }
-    };
-    let ascending = match q.sort_dir.as_deref() {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(other) => return Err(bad_query("sort_dir", other, "asc or desc")),
-    };
+    let registered = IS_REGISTERED.parse(q.is_registered.as_deref(), bad_query)?;
+    let sort = SORT_KEY.parse(q.sort_key.as_deref(), bad_query)?;
+    let ascending = SORT_DIR.parse(q.sort_dir.as_deref(), bad_query)?;
     let filter = ImageFilter {
         image_type: one_of(
             "__imagetype",

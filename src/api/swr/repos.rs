@@ -31,7 +31,7 @@ use super::namespaces::created;
 use super::shared::{
     NamespacePath, RepoPath, invalid_parameter, parse_limit, parse_offset_limit, with_content_range,
 };
-use crate::api::common::{Checked, Requester};
+use crate::api::common::{Checked, Requester, Words};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -85,6 +85,22 @@ fn parse_bool(name: &str, raw: &str) -> ApiResult<bool> {
         _ => Err(invalid_parameter(name, raw, "true or false")),
     }
 }
+
+/// `order_column` of the repository lists (default `namespace`).
+const ORDER_COLUMN: Words<RepoColumn> = Words::new(
+    "order_column",
+    RepoColumn::Namespace,
+    &[
+        ("updated_at", RepoColumn::UpdatedAt),
+        ("name", RepoColumn::Name),
+        ("tag_count", RepoColumn::TagCount),
+        ("namespace", RepoColumn::Namespace),
+        ("is_public", RepoColumn::IsPublic),
+    ],
+);
+
+/// `order_type`: `desc` is true; `asc` (default) false.
+const ORDER_TYPE: Words<bool> = Words::new("order_type", false, &[("desc", true), ("asc", false)]);
 
 /// The filter parameters both lists share.
 #[derive(Debug, Default, Deserialize)]
@@ -164,25 +180,8 @@ impl V2Query {
     fn into_query(self) -> ApiResult<(usize, RepoListQuery)> {
         let q = self.merge_filter()?;
         let (offset, limit) = parse_offset_limit(q.offset.as_deref(), q.limit.as_deref())?;
-        let column = match q.order_column.as_deref() {
-            None | Some("namespace") => RepoColumn::Namespace,
-            Some("name") => RepoColumn::Name,
-            Some("updated_at") => RepoColumn::UpdatedAt,
-            Some("tag_count") => RepoColumn::TagCount,
-            Some("is_public") => RepoColumn::IsPublic,
-            Some(other) => {
-                return Err(invalid_parameter(
-                    "order_column",
-                    other,
-                    "updated_at, name, tag_count, namespace or is_public",
-                ));
-            }
-        };
-        let desc = match q.order_type.as_deref() {
-            None | Some("asc") => false,
-            Some("desc") => true,
-            Some(other) => return Err(invalid_parameter("order_type", other, "desc or asc")),
-        };
+        let column = ORDER_COLUMN.parse(q.order_column.as_deref(), invalid_parameter)?;
+        let desc = ORDER_TYPE.parse(q.order_type.as_deref(), invalid_parameter)?;
         Ok((
             offset,
             RepoListQuery {

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::api::common::{PathParams, json_text};
+use crate::api::common::{PathParams, Words, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::store::model::format_time;
 use crate::store::{LookupError, Order, OrderColumn, OrderType, RepoContext, SwrTag};
@@ -296,26 +296,29 @@ impl<'a> TagFields<'a> {
     }
 }
 
+/// `order_column` of the tag lists (default `updated_at`).
+const ORDER_COLUMN: Words<OrderColumn> = Words::new(
+    "order_column",
+    OrderColumn::UpdatedAt,
+    &[
+        ("updated_at", OrderColumn::UpdatedAt),
+        ("tag", OrderColumn::Tag),
+    ],
+);
+
+/// `order_type` of the tag lists (default `desc`).
+const ORDER_TYPE: Words<OrderType> = Words::new(
+    "order_type",
+    OrderType::Desc,
+    &[("desc", OrderType::Desc), ("asc", OrderType::Asc)],
+);
+
 /// Parses `order_column` (`updated_at` | `tag`) and `order_type` (`desc` |
 /// `asc`). The defaults, `updated_at` and `desc`, are the emulator's choice:
 /// the API pages document no default.
 pub(crate) fn parse_order(column: Option<&str>, direction: Option<&str>) -> ApiResult<Order> {
-    let column = match column {
-        None | Some("updated_at") => OrderColumn::UpdatedAt,
-        Some("tag") => OrderColumn::Tag,
-        Some(other) => {
-            return Err(invalid_parameter(
-                "order_column",
-                other,
-                "updated_at or tag",
-            ));
-        }
-    };
-    let direction = match direction {
-        None | Some("desc") => OrderType::Desc,
-        Some("asc") => OrderType::Asc,
-        Some(other) => return Err(invalid_parameter("order_type", other, "desc or asc")),
-    };
+    let column = ORDER_COLUMN.parse(column, invalid_parameter)?;
+    let direction = ORDER_TYPE.parse(direction, invalid_parameter)?;
     Ok(Order { column, direction })
 }
 

@@ -32,7 +32,7 @@ use sha2::Sha256;
 use super::shared::{
     RepoPath, TagFields, TagListParams, cached, invalid_parameter, json_list, parse_limit,
 };
-use crate::api::common::Checked;
+use crate::api::common::{Checked, Words};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::http::extract::ApiQuery;
@@ -54,6 +54,10 @@ pub(crate) struct ListQuery {
     with_manifest: Option<String>,
 }
 
+/// `with_manifest` (default false).
+const WITH_MANIFEST: Words<bool> =
+    Words::new("with_manifest", false, &[("true", true), ("false", false)]);
+
 /// `GET /v3/manage/namespaces/{namespace}/repos/{repository}/tags`.
 ///
 /// <https://support.huaweicloud.com/intl/en-us/api-swr/swr_02_0125.html>
@@ -72,11 +76,7 @@ pub(crate) async fn list_repository_tag(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
     let order = query.list.order()?;
-    let with_manifest = match query.with_manifest.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => return Err(invalid_parameter("with_manifest", other, "true or false")),
-    };
+    let with_manifest = WITH_MANIFEST.parse(query.with_manifest.as_deref(), invalid_parameter)?;
     let after = match query.marker.as_deref() {
         None | Some("") => None,
         Some(marker) => Some(
