@@ -27,11 +27,15 @@
 //! [`ViewSlot`] until a write changes what it shows; the index entries
 //! point at the slot, so a page of cached views costs one pointer per
 //! repository, whatever the size of the store (see [`ViewSlot`] for why a
-//! cached view cannot be stale).
+//! cached view cannot be stale). A view also keeps its answers' JSON
+//! ([`RepoJson`]), serialised on first use, so a page of cached views is
+//! the concatenation of ready byte strings; it goes with the view.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use bytes::Bytes;
 
 use super::{Inner, LookupError, Namespace, Repo, RepoContext, Store, allocate_id, now};
 
@@ -405,6 +409,24 @@ pub struct RepoView {
     /// Whether `tags` was filled (a cached view without them does not
     /// serve the v2 list).
     with_tags: bool,
+    /// The JSON of this view in the APIs' shapes, serialised on first use
+    /// (by the API layer) and dropped with the view, so it is never staler
+    /// than the view.
+    pub(crate) json: RepoJson,
+}
+
+/// A repository view's JSON in each shape the repository APIs answer. Only
+/// what the view holds goes in: the parts that depend on the request (the
+/// v2 list's `total_range`) are added per answer.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RepoJson {
+    /// The v2 list item up to, not including, its `total_range` field and
+    /// closing brace (only filled on views with their tags).
+    pub(crate) v2_head: OnceLock<Bytes>,
+    /// The v3 list item.
+    pub(crate) v3: OnceLock<Bytes>,
+    /// `ShowRepository`'s answer.
+    pub(crate) show: OnceLock<Bytes>,
 }
 
 impl RepoView {
@@ -428,6 +450,7 @@ impl RepoView {
                 Vec::new()
             },
             with_tags,
+            json: RepoJson::default(),
         }
     }
 }

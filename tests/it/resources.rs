@@ -417,3 +417,38 @@ async fn cached_repository_views_follow_every_write_in_show_and_both_lists() {
     let (_, _, description) = busybox_everywhere(&server, "update").await;
     assert_eq!(description, "after the cache");
 }
+
+/// The v2 list's items are cached JSON, but `total_range` depends on the
+/// request's filter: an item served from a view cached by an unfiltered
+/// list must carry the filtered list's total, and the cached item must not
+/// keep it either way.
+#[tokio::test]
+async fn v2_items_from_cached_views_carry_each_requests_total_range() {
+    let server = spawn().await;
+    let a = send_json(
+        &server,
+        Method::POST,
+        "/v2/manage/namespaces/namespace/repos",
+        json!({"repository": "second", "is_public": false}),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let totals = |a: &Answer| -> Vec<Value> {
+        a.body
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|item| item["total_range"].clone())
+            .collect()
+    };
+    for (query, expected) in [
+        ("", vec![json!(2), json!(2)]),
+        ("?name=busybox", vec![json!(1)]),
+        ("", vec![json!(2), json!(2)]),
+        ("?namespace=namespace&offset=1&limit=1", vec![json!(2)]),
+    ] {
+        let a = send(&server, Method::GET, &format!("/v2/manage/repos{query}")).await;
+        assert_eq!(a.status, 200, "{query}: {}", a.body);
+        assert_eq!(totals(&a), expected, "{query}: {}", a.body);
+    }
+}

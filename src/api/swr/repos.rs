@@ -23,15 +23,16 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::namespaces::created;
 use super::shared::{
-    NamespacePath, RepoPath, invalid_parameter, parse_limit, parse_offset_limit, with_content_range,
+    NamespacePath, RepoPath, cached, invalid_parameter, json_list, json_list_with, parse_limit,
+    parse_offset_limit, with_content_range,
 };
-use crate::api::common::{Checked, Requester, Words};
+use crate::api::common::{Checked, Requester, Words, json_text};
 use crate::error::{ApiError, ApiResult};
 use crate::front::gated;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -232,7 +233,8 @@ fn pull_paths(v: &RepoView) -> (String, String) {
     (at(&v.ctx.registry_host), at(&v.ctx.internal_host))
 }
 
-/// One item of the v2 list (`ShowReposResp`).
+/// One item of the v2 list (`ShowReposResp`) but its last field,
+/// `total_range`, which depends on the request's filter (see [`v2_items`]).
 #[derive(Debug, Serialize)]
 struct V2Repo<'a> {
     #[serde(flatten)]
@@ -245,11 +247,10 @@ struct V2Repo<'a> {
     namespace: &'a str,
     tags: Vec<&'a str>,
     status: bool,
-    total_range: usize,
 }
 
 impl<'a> V2Repo<'a> {
-    fn new(v: &'a RepoView, total: usize) -> Self {
+    fn new(v: &'a RepoView) -> Self {
         let (path, internal_path) = pull_paths(v);
         Self {
             summary: RepoSummary::from(v),
@@ -261,9 +262,30 @@ impl<'a> V2Repo<'a> {
             namespace: &v.ctx.namespace,
             tags: v.tags.iter().map(|t| &**t).collect(),
             status: false,
-            total_range: total,
         }
     }
+}
+
+/// The v2 list's answer: each item's cached JSON (its view's
+/// [`V2Repo`], serialised once, without the closing brace) followed by
+/// `,"total_range":{total}}`, the only part that depends on the request.
+fn v2_items(views: &[std::sync::Arc<RepoView>], total: usize) -> Response {
+    let heads: Vec<bytes::Bytes> = views
+        .iter()
+        .map(|v| {
+            v.json
+                .v2_head
+                .get_or_init(|| {
+                    let mut json = serde_json::to_vec(&V2Repo::new(v)).unwrap_or_default();
+                    // The closing brace: `total_range` follows in each answer.
+                    json.pop();
+                    json.into()
+                })
+                .clone()
+        })
+        .collect();
+    let item_tail = format!(",\"total_range\":{total}}}");
+    json_list_with(b"[", &heads, item_tail.as_bytes(), b"]")
 }
 
 /// `GET /v2/manage/repos` (`ListReposDetails`): 200, a bare array of the
@@ -278,12 +300,7 @@ async fn list_repos_details(
 ) -> ApiResult<Response> {
     let (offset, query) = query.into_query()?;
     let page = requester.state.store.list_repos(requester.domain(), &query);
-    let items: Vec<V2Repo<'_>> = page
-        .repos
-        .iter()
-        .map(|v| V2Repo::new(v, page.total))
-        .collect();
-    let response = axum::Json(items).into_response();
+    let response = v2_items(&page.repos, page.total);
     Ok(with_content_range(
         response,
         offset,
@@ -312,17 +329,9 @@ struct V3Repo<'a> {
     status: bool,
 }
 
-/// The v3 answer.
-#[derive(Debug, Serialize)]
-struct V3Body<'a> {
-    repos: Vec<V3Repo<'a>>,
-    /// The marker of the next page; absent on the last page.
-    #[serde(rename = "nextMarker", skip_serializing_if = "Option::is_none")]
-    next_marker: Option<i64>,
-}
-
 /// `GET /v3/manage/repos` (`ListRepoDetails`): 200 `{"repos":[…],
-/// "nextMarker":N}`. The marker is an integer (the SDK models it so): the id
+/// "nextMarker":N}` (`nextMarker` absent on the last page), each item its
+/// view's cached JSON. The marker is an integer (the SDK models it so): the id
 /// of the last repository returned; pages follow repository ids, so a walk
 /// returns every repository that exists throughout exactly once, whatever is
 /// created or deleted between pages. 400 `SVCSTG.SWR.4000056` bad `limit`,
@@ -344,21 +353,24 @@ async fn list_repo_details(
         limit,
     };
     let page = requester.state.store.walk_repos(requester.domain(), &walk);
-    let body = V3Body {
-        repos: page
-            .repos
-            .iter()
-            .map(|v| V3Repo {
+    let items: Vec<bytes::Bytes> = page
+        .repos
+        .iter()
+        .map(|v| {
+            cached(&v.json.v3, || V3Repo {
                 id: v.id,
                 summary: RepoSummary::from(&**v),
                 domain_name: &v.domain_name,
                 namespace_name: &v.ctx.namespace,
                 status: false,
             })
-            .collect(),
-        next_marker: page.next,
+        })
+        .collect();
+    let tail = match page.next {
+        Some(next) => format!("],\"nextMarker\":{next}}}"),
+        None => "]}".to_owned(),
     };
-    Ok(axum::Json(body).into_response())
+    Ok(json_list(b"{\"repos\":[", &items, tail.as_bytes()))
 }
 
 /// `ShowRepository`'s answer.
@@ -385,34 +397,37 @@ struct ShowBody<'a> {
 }
 
 /// `GET /v2/manage/namespaces/{namespace}/repos/{repository}`
-/// (`ShowRepository`): 200; 404 `SVCSTG.SWR.4040058` / `SVCSTG.SWR.4040010`.
+/// (`ShowRepository`): 200 (the view's cached JSON); 404
+/// `SVCSTG.SWR.4040058` / `SVCSTG.SWR.4040010`.
 async fn show_repository(
     State(store): State<Store>,
     Checked((ns, repo)): Checked<RepoPath>,
 ) -> ApiResult<Response> {
     let v = store.repository(&ns, &repo)?;
-    let (path, internal_path) = pull_paths(&v);
-    Ok(axum::Json(ShowBody {
-        id: v.id,
-        ns_id: v.ns_id,
-        name: &v.ctx.repository,
-        category: &v.meta.category,
-        description: &v.meta.description,
-        creator_id: &v.ctx.domain_id,
-        creator_name: &v.creator_name,
-        size: v.size,
-        is_public: v.meta.is_public,
-        num_images: v.num_images,
-        num_download: v.meta.num_download,
-        url: "",
-        path,
-        internal_path,
-        created: format_time(v.meta.created),
-        updated: format_time(v.updated_at),
-        domain_id: &v.ctx.domain_id,
-        priority: 0,
-    })
-    .into_response())
+    let body = cached(&v.json.show, || {
+        let (path, internal_path) = pull_paths(&v);
+        ShowBody {
+            id: v.id,
+            ns_id: v.ns_id,
+            name: &v.ctx.repository,
+            category: &v.meta.category,
+            description: &v.meta.description,
+            creator_id: &v.ctx.domain_id,
+            creator_name: &v.creator_name,
+            size: v.size,
+            is_public: v.meta.is_public,
+            num_images: v.num_images,
+            num_download: v.meta.num_download,
+            url: "",
+            path,
+            internal_path,
+            created: format_time(v.meta.created),
+            updated: format_time(v.updated_at),
+            domain_id: &v.ctx.domain_id,
+            priority: 0,
+        }
+    });
+    Ok(json_text(StatusCode::OK, body))
 }
 
 /// Body of `CreateRepo`.

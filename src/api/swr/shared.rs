@@ -144,7 +144,19 @@ pub(crate) fn json_list(
     items: &[bytes::Bytes],
     tail: &[u8],
 ) -> axum::response::Response {
-    let size = head.len() + tail.len() + items.iter().map(|i| i.len() + 1).sum::<usize>();
+    json_list_with(head, items, b"", tail)
+}
+
+/// [`json_list`] with `item_tail` written after each item: the part of an
+/// item that depends on the request, after its cached part.
+pub(crate) fn json_list_with(
+    head: &[u8],
+    items: &[bytes::Bytes],
+    item_tail: &[u8],
+    tail: &[u8],
+) -> axum::response::Response {
+    let per_item = item_tail.len() + 1;
+    let size = head.len() + tail.len() + items.iter().map(|i| i.len() + per_item).sum::<usize>();
     let mut body = bytes::BytesMut::with_capacity(size);
     body.extend_from_slice(head);
     for (i, item) in items.iter().enumerate() {
@@ -152,6 +164,7 @@ pub(crate) fn json_list(
             body.extend_from_slice(b",");
         }
         body.extend_from_slice(item);
+        body.extend_from_slice(item_tail);
     }
     body.extend_from_slice(tail);
     json_text(StatusCode::OK, body.freeze())
