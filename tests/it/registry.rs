@@ -52,6 +52,10 @@ impl Client {
         r
     }
 
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.send(Method::GET, path, vec![]).await
+    }
+
     async fn send(&self, method: Method, path: &str, body: Vec<u8>) -> reqwest::Response {
         self.request(method, path)
             .body(body)
@@ -97,6 +101,19 @@ impl Client {
         let d = digest(&bytes);
         assert_eq!(r.headers()["docker-content-digest"], d.as_str());
         (d, bytes, (config.len() + layer.len()) as i64)
+    }
+    /// Pulls `name:tag` back: 200, the manifest digest `d` and bytes
+    /// `manifest`, and the layer's blob byte for byte.
+    async fn assert_pulls(&self, name: &str, tag: &str, d: &str, manifest: &[u8], layer: &[u8]) {
+        let r = self.get(&format!("/v2/{name}/manifests/{tag}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{name}:{tag}");
+        assert_eq!(r.headers()["docker-content-digest"], d);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), manifest);
+        let r = self
+            .get(&format!("/v2/{name}/blobs/{}", digest(layer)))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{name}: layer");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), layer);
     }
 }
 
@@ -152,11 +169,7 @@ async fn a_pushed_image_pulls_back_byte_for_byte_and_is_an_swr_tag_in_v2_and_v3(
     // Pull back: manifest by tag and by digest, blob whole and by range.
     for reference in ["v1", manifest_digest.as_str()] {
         let r = client
-            .send(
-                Method::GET,
-                &format!("/v2/neworg/group/app/manifests/{reference}"),
-                vec![],
-            )
+            .get(&format!("/v2/neworg/group/app/manifests/{reference}"))
             .await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(
@@ -170,11 +183,7 @@ async fn a_pushed_image_pulls_back_byte_for_byte_and_is_an_swr_tag_in_v2_and_v3(
         assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
     }
     let r = client
-        .send(
-            Method::GET,
-            &format!("/v2/neworg/group/app/blobs/{}", digest(&layer)),
-            vec![],
-        )
+        .get(&format!("/v2/neworg/group/app/blobs/{}", digest(&layer)))
         .await;
     assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
     let r = client
@@ -227,13 +236,7 @@ async fn create_repo_tag_pulls_and_delete_repo_tag_makes_the_pull_404_manifest_u
     )
     .await;
     assert!(created.status.is_success(), "{}", created.body);
-    let r = client
-        .send(
-            Method::GET,
-            "/v2/namespace/busybox/manifests/promoted",
-            vec![],
-        )
-        .await;
+    let r = client.get("/v2/namespace/busybox/manifests/promoted").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["docker-content-digest"], d.as_str());
     assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
@@ -245,13 +248,7 @@ async fn create_repo_tag_pulls_and_delete_repo_tag_makes_the_pull_404_manifest_u
     )
     .await;
     assert!(deleted.status.is_success(), "{}", deleted.body);
-    let r = client
-        .send(
-            Method::GET,
-            "/v2/namespace/busybox/manifests/promoted",
-            vec![],
-        )
-        .await;
+    let r = client.get("/v2/namespace/busybox/manifests/promoted").await;
     assert_eq!(error_code(r).await, (404, "MANIFEST_UNKNOWN".to_owned()));
     // A fixture tag pulls as its manifest and digest say.
     let show = helpers::get(
@@ -259,13 +256,7 @@ async fn create_repo_tag_pulls_and_delete_repo_tag_makes_the_pull_404_manifest_u
         "/v2/manage/namespaces/namespace/repos/busybox/tags/latest",
     )
     .await;
-    let r = client
-        .send(
-            Method::GET,
-            "/v2/namespace/busybox/manifests/latest",
-            vec![],
-        )
-        .await;
+    let r = client.get("/v2/namespace/busybox/manifests/latest").await;
     assert_eq!(
         r.headers()["docker-content-digest"],
         show.body["digest"].as_str().unwrap()
@@ -279,21 +270,15 @@ async fn tags_list_pages_with_n_and_last_and_a_link_header() {
     for tag in ["c", "a", "b", "d"] {
         client.push_image("org1/app", tag, b"same layer").await;
     }
-    let r = client
-        .send(Method::GET, "/v2/org1/app/tags/list?n=2", vec![])
-        .await;
+    let r = client.get("/v2/org1/app/tags/list?n=2").await;
     let link = r.headers()["link"].to_str().unwrap().to_owned();
     assert_eq!(link, "</v2/org1/app/tags/list?n=2&last=b>; rel=\"next\"");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["tags"], json!(["a", "b"]));
-    let r = client
-        .send(Method::GET, "/v2/org1/app/tags/list?n=2&last=b", vec![])
-        .await;
+    let r = client.get("/v2/org1/app/tags/list?n=2&last=b").await;
     assert!(r.headers().get("link").is_none());
     assert_eq!(r.json::<Value>().await.unwrap()["tags"], json!(["c", "d"]));
-    let r = client
-        .send(Method::GET, "/v2/nope/app/tags/list", vec![])
-        .await;
+    let r = client.get("/v2/nope/app/tags/list").await;
     assert_eq!(error_code(r).await, (404, "NAME_UNKNOWN".to_owned()));
 }
 
@@ -369,13 +354,9 @@ async fn bad_digests_unknown_blobs_and_bad_names_get_distribution_errors() {
         )
         .await;
     assert_eq!(error_code(r).await, (400, "DIGEST_INVALID".to_owned()));
-    let r = client
-        .send(Method::GET, &format!("/v2/org1/a/blobs/{wrong}"), vec![])
-        .await;
+    let r = client.get(&format!("/v2/org1/a/blobs/{wrong}")).await;
     assert_eq!(error_code(r).await, (404, "BLOB_UNKNOWN".to_owned()));
-    let r = client
-        .send(Method::GET, "/v2/UPPER/a/tags/list", vec![])
-        .await;
+    let r = client.get("/v2/UPPER/a/tags/list").await;
     assert_eq!(error_code(r).await, (400, "NAME_INVALID".to_owned()));
     // A manifest naming a blob the repository lacks.
     let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -456,13 +437,7 @@ async fn an_index_and_a_referrer_are_stored_and_discovered() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.headers()["oci-subject"], amd.as_str());
-    let r = client
-        .send(
-            Method::GET,
-            &format!("/v2/org1/multi/referrers/{amd}"),
-            vec![],
-        )
-        .await;
+    let r = client.get(&format!("/v2/org1/multi/referrers/{amd}")).await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["manifests"][0]["digest"], digest(bytes.as_bytes()));
     assert_eq!(
@@ -478,9 +453,7 @@ async fn an_index_and_a_referrer_are_stored_and_discovered() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let r = client
-        .send(Method::GET, "/v2/org1/multi/manifests/arm64", vec![])
-        .await;
+    let r = client.get("/v2/org1/multi/manifests/arm64").await;
     assert_eq!(error_code(r).await, (404, "MANIFEST_UNKNOWN".to_owned()));
 }
 
@@ -496,7 +469,7 @@ async fn strict_server() -> Server {
 async fn strict_mode_challenges_then_accepts_the_login_key_by_basic_and_by_bearer_token() {
     let server = strict_server().await;
     let anonymous = Client::new(&server);
-    let r = anonymous.send(Method::GET, "/v2/", vec![]).await;
+    let r = anonymous.get("/v2/").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
     let realm = format!("{}/v2/token", server.uri());
@@ -508,7 +481,7 @@ async fn strict_mode_challenges_then_accepts_the_login_key_by_basic_and_by_beare
     // The login key, as the SWR page derives it: hex HMAC-SHA256(SK, AK).
     let key = ims_swr_mock::internals::login_key("AKTEST", "SKTEST");
     let wrong = Client::new(&server).with_basic("cn-north-4@AKTEST", "not-the-key");
-    let r = wrong.send(Method::GET, "/v2/", vec![]).await;
+    let r = wrong.get("/v2/").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     let basic = Client::new(&server).with_basic("cn-north-4@AKTEST", &key);
@@ -516,7 +489,7 @@ async fn strict_mode_challenges_then_accepts_the_login_key_by_basic_and_by_beare
         .push_image("namespace/pushed", "v1", b"strict layer")
         .await;
     // Bearer: the token endpoint takes the Basic credentials.
-    let r = basic.send(Method::GET, &realm, vec![]).await;
+    let r = basic.get(&realm).await;
     assert_eq!(r.status(), StatusCode::OK);
     let token = r.json::<Value>().await.unwrap()["token"]
         .as_str()
@@ -524,15 +497,11 @@ async fn strict_mode_challenges_then_accepts_the_login_key_by_basic_and_by_beare
         .to_owned();
     let mut bearer = Client::new(&server);
     bearer.auth = Some(format!("Bearer {token}"));
-    let r = bearer
-        .send(Method::GET, "/v2/namespace/pushed/manifests/v1", vec![])
-        .await;
+    let r = bearer.get("/v2/namespace/pushed/manifests/v1").await;
     assert_eq!(r.status(), StatusCode::OK);
     let mut forged = Client::new(&server);
     forged.auth = Some(format!("Bearer {token}x"));
-    let r = forged
-        .send(Method::GET, "/v2/namespace/pushed/manifests/v1", vec![])
-        .await;
+    let r = forged.get("/v2/namespace/pushed/manifests/v1").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -559,9 +528,7 @@ async fn strict_mode_refuses_a_push_into_another_tenants_organization() {
     );
     let other_key = ims_swr_mock::internals::login_key("AKOTHER", "SKOTHER");
     let tenant2 = Client::new(&server).with_basic("cn-north-4@AKOTHER", &other_key);
-    let r = tenant2
-        .send(Method::GET, "/v2/tenant1org/app/tags/list", vec![])
-        .await;
+    let r = tenant2.get("/v2/tenant1org/app/tags/list").await;
     assert_eq!(error_code(r).await, (403, "DENIED".to_owned()));
 }
 
@@ -603,9 +570,7 @@ async fn reset_clears_the_blobs() {
     assert!(ims_swr_mock::internals::blob_bytes_used(server.store()) > 0);
     server.reset().unwrap();
     assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
-    let r = client
-        .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
-        .await;
+    let r = client.get("/v2/org1/app/manifests/v1").await;
     assert_eq!(error_code(r).await, (404, "NAME_UNKNOWN".to_owned()));
 }
 
@@ -615,37 +580,18 @@ async fn with_persist_pushed_blobs_survive_a_restart_and_reset_clears_them_on_di
     let state = dir.path().join("state.db");
     let layer = vec![9u8; 200_000];
     let (d, manifest) = {
-        let server = Server::builder()
-            .persist(&state, None)
-            .start()
-            .await
-            .unwrap();
+        let server = helpers::persisting(&state).await;
         let client = Client::new(&server);
         let (d, manifest, _) = client.push_image("org1/kept", "v1", &layer).await;
         client.push_image("org1/other", "v1", &layer).await;
         server.shutdown().await.unwrap();
         (d, manifest)
     };
-    let server = Server::builder()
-        .persist(&state, None)
-        .start()
-        .await
-        .unwrap();
+    let server = helpers::persisting(&state).await;
     let client = Client::new(&server);
-    let r = client
-        .send(Method::GET, "/v2/org1/kept/manifests/v1", vec![])
+    client
+        .assert_pulls("org1/kept", "v1", &d, &manifest, &layer)
         .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
-    assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
-    let r = client
-        .send(
-            Method::GET,
-            &format!("/v2/org1/kept/blobs/{}", digest(&layer)),
-            vec![],
-        )
-        .await;
-    assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
     let held = ims_swr_mock::internals::blob_bytes_used(server.store());
     assert!(
         held < 200_000 + 2048,
@@ -653,11 +599,7 @@ async fn with_persist_pushed_blobs_survive_a_restart_and_reset_clears_them_on_di
     );
     server.reset().unwrap();
     server.shutdown().await.unwrap();
-    let server = Server::builder()
-        .persist(&state, None)
-        .start()
-        .await
-        .unwrap();
+    let server = helpers::persisting(&state).await;
     assert_eq!(ims_swr_mock::internals::blob_bytes_used(server.store()), 0);
 }
 
@@ -756,20 +698,7 @@ async fn an_exported_state_carries_the_blobs_and_imports_into_a_new_server_byte_
         ("org1/app", "v1", &d1, &m1),
         ("org2/group/tool", "v2", &d2, &m2),
     ] {
-        let r = client
-            .send(Method::GET, &format!("/v2/{name}/manifests/{tag}"), vec![])
-            .await;
-        assert_eq!(r.status(), StatusCode::OK, "{name}:{tag}");
-        assert_eq!(r.headers()["docker-content-digest"], d.as_str());
-        assert_eq!(r.bytes().await.unwrap().as_ref(), m.as_slice());
-        let r = client
-            .send(
-                Method::GET,
-                &format!("/v2/{name}/blobs/{}", digest(&layer)),
-                vec![],
-            )
-            .await;
-        assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
+        client.assert_pulls(name, tag, d, m, &layer).await;
     }
     let v2 = helpers::get(&second, "/v2/manage/namespaces/org1/repos/app/tags").await;
     assert_eq!(v2.body[0]["digest"], d1.as_str());
@@ -801,9 +730,7 @@ async fn an_import_whose_blob_does_not_match_its_digest_is_refused_naming_it_and
         "{body}"
     );
     // Nothing changed: the image still pulls.
-    let r = client
-        .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
-        .await;
+    let r = client.get("/v2/org1/app/manifests/v1").await;
     assert_eq!(r.headers()["docker-content-digest"], d.as_str());
     assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
     // Bad base64 and a link to a blob the section lacks are refused too.
@@ -840,9 +767,7 @@ async fn an_import_larger_than_max_blob_bytes_is_refused_naming_the_flag_and_cha
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(has_id);
     assert!(body.to_string().contains("--max-blob-bytes"), "{body}");
-    let r = client
-        .send(Method::GET, "/v2/org9/kept/manifests/v1", vec![])
-        .await;
+    let r = client.get("/v2/org9/kept/manifests/v1").await;
     assert_eq!(r.headers()["docker-content-digest"], d.as_str());
 }
 
@@ -887,9 +812,7 @@ async fn a_second_monolithic_push_of_a_held_blob_is_checked_and_linked_without_a
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     for repo in ["org1/b", "org1/c"] {
-        let r = client
-            .send(Method::GET, &format!("/v2/{repo}/blobs/{d}"), vec![])
-            .await;
+        let r = client.get(&format!("/v2/{repo}/blobs/{d}")).await;
         assert_eq!(
             r.bytes().await.unwrap().as_ref(),
             layer.as_slice(),
@@ -925,33 +848,15 @@ async fn with_persist_imported_blobs_are_saved_and_pull_after_a_restart() {
     let state = export_state(&source).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let server = Server::builder()
-        .persist(&path, None)
-        .start()
-        .await
-        .unwrap();
+    let server = helpers::persisting(&path).await;
     let (status, body, _) = import_state(&server, &state).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     server.shutdown().await.unwrap();
-    let server = Server::builder()
-        .persist(&path, None)
-        .start()
-        .await
-        .unwrap();
+    let server = helpers::persisting(&path).await;
     let client = Client::new(&server);
-    let r = client
-        .send(Method::GET, "/v2/org1/app/manifests/v1", vec![])
+    client
+        .assert_pulls("org1/app", "v1", &d, &manifest, &layer)
         .await;
-    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
-    assert_eq!(r.bytes().await.unwrap().as_ref(), manifest.as_slice());
-    let r = client
-        .send(
-            Method::GET,
-            &format!("/v2/org1/app/blobs/{}", digest(&layer)),
-            vec![],
-        )
-        .await;
-    assert_eq!(r.bytes().await.unwrap().as_ref(), layer.as_slice());
 }
 
 #[tokio::test]
@@ -978,11 +883,7 @@ async fn fixtures_whose_blobs_exceed_max_blob_bytes_stop_the_start_naming_the_fl
         .await
         .unwrap();
     let r = Client::new(&server)
-        .send(
-            Method::GET,
-            &format!("/v2/org1/app/blobs/{}", digest(&data)),
-            vec![],
-        )
+        .get(&format!("/v2/org1/app/blobs/{}", digest(&data)))
         .await;
     assert_eq!(r.bytes().await.unwrap().as_ref(), data.as_slice());
 }

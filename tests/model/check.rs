@@ -11,7 +11,9 @@ use crate::reference::{
     Failure, IMAGES, ImsModel, MAX_KEY, MAX_VALUE, ModelImage, NS, Order, PROJECT, REPO_URL,
     SWR_TAGS, SwrModel, SwrTag, model_fixture, tags_json, upsert, valid_new_tag, valid_swr_tag,
 };
-use crate::support::{CASES, OPS, PLANNED, REQUESTS, call, config, enc, now, parse_time, runtime};
+use crate::support::{
+    CASES, OPS, PLANNED, REQUESTS, call, config, content_range, enc, now, parse_time, runtime,
+};
 use ims_swr_mock::Server;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -328,11 +330,7 @@ impl Case {
                 for item in &items {
                     self.swr.check_item(item, "Tag")?;
                 }
-                let range = reply
-                    .headers
-                    .get("content-range")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
+                let range = content_range(&reply);
                 prop_assert_eq!(range, format!("{offset}-{}/{}", want.len(), all.len()));
             }
             Op::WalkV3 {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::common::Http;
 use crate::ops::order_strategy;
 use crate::reference::{Order, sort_key};
-use crate::support::{Rng, call, config, now, parse_time, runtime};
+use crate::support::{Rng, call, config, content_range, now, parse_time, runtime};
 use ims_swr_mock::Server;
 use ims_swr_mock::internals::format_time;
 use proptest::prelude::*;
@@ -99,12 +99,7 @@ async fn walk_v2(
         let reply = call(http, Method::GET, &path, None).await?;
         prop_assert_eq!(reply.status, 200, "{}", reply.body);
         let items = reply.body.as_array().cloned().unwrap_or_default();
-        let range = reply
-            .headers
-            .get("content-range")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let range = content_range(&reply);
         prop_assert_eq!(range, format!("{offset}-{}/{total}", items.len()));
         prop_assert_eq!(items.len(), limit.min(total.saturating_sub(offset)));
         have.extend(

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::Http;
-use crate::support::{call, config, runtime};
+use crate::support::{call, config, content_range, runtime};
 use ims_swr_mock::Server;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -325,12 +325,7 @@ async fn run_res_ops(ops: &[ResOp]) -> Result<(), TestCaseError> {
                     })
                     .collect();
                 prop_assert_eq!(&have, &page);
-                let range = reply
-                    .headers
-                    .get("content-range")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
+                let range = content_range(&reply);
                 prop_assert_eq!(range, format!("{offset}-{}/{}", page.len(), want.len()));
                 for (item, (ns, name)) in items.iter().zip(&page) {
                     res_check(item, name, &model.namespaces[ns][name])?;

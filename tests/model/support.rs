@@ -121,6 +121,15 @@ pub(crate) async fn call_allowing(
     Ok(reply)
 }
 
+/// A reply's `Content-Range` header (empty when absent).
+pub(crate) fn content_range(reply: &Reply) -> &str {
+    reply
+        .headers
+        .get("content-range")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
 pub(crate) fn enc(text: &str) -> String {
     utf8_percent_encode(text, NON_ALPHANUMERIC).to_string()
 }
